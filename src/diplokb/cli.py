@@ -1,0 +1,176 @@
+"""The `diplokb` command: thin click commands over the library API.
+
+Exit codes: 0 success, 1 the KB has problems (or a check failed), 2 bad usage.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import click
+
+from .errors import BuildError, DiplokbError
+
+
+def _project(kb, out):
+    from .pipeline import Project
+
+    try:
+        return Project.find(kb=kb, out=out)
+    except DiplokbError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _fail(exc: BuildError) -> None:
+    click.echo(exc.render(), err=True)
+    click.echo(f"Error: {len(exc.problems)} problem(s); nothing was written.", err=True)
+    sys.exit(1)
+
+
+kb_option = click.option("--kb", type=click.Path(file_okay=False), help="KB folder (default: ./kb).")
+out_option = click.option("--out", type=click.Path(file_okay=False), help="Exports folder (default: ./exports).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="diplokb")
+def main():
+    """diplokb: curated YAML facts -> validated RDF, SPARQL and downloads."""
+
+
+@main.command()
+@kb_option
+@out_option
+@click.option("--check", is_flag=True, help="Write nothing; fail if the exports differ from a fresh build.")
+def build(kb, out, check):
+    """Build, validate and export the KB."""
+    project = _project(kb, out)
+    t0 = time.perf_counter()
+    try:
+        result = project.build(check=check)
+    except BuildError as exc:
+        _fail(exc)
+    for w in result.report.warnings:
+        click.echo(w.render(), err=True)
+    if check:
+        if result.stale:
+            click.echo(f"Error: exports are stale: {', '.join(result.stale)} "
+                       f"differ from a fresh build. Run 'diplokb build'.", err=True)
+            sys.exit(1)
+        click.echo(f"exports in {project.out} are up to date")
+        return
+    s = result.summary()
+    click.echo(f"built {s['triples']} triples from {s['sources']} sources in "
+               f"{time.perf_counter() - t0:.2f}s -> {project.out}")
+    click.echo("  " + ", ".join(f"{n} {k}" for k, n in s.items() if k not in ("triples", "sources")))
+
+
+@main.command()
+@kb_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def validate(kb, fmt):
+    """Validate the KB with SHACL; report results against the YAML."""
+    project = _project(kb, None)
+    try:
+        report = project.validate()
+    except BuildError as exc:
+        _fail(exc)
+    if fmt == "json":
+        click.echo(json.dumps({"conforms": report.conforms,
+                               "results": [r.as_json() for r in report.results]}, indent=1))
+    else:
+        by_file: dict = {}
+        for r in report.results:
+            by_file.setdefault(r.location.file, []).append(r)
+        for file in sorted(by_file):
+            click.echo(f"{file}:")
+            for r in by_file[file]:
+                click.echo("  " + r.render())
+        click.echo(report.summary())
+    sys.exit(0 if report.conforms else 1)
+
+
+@main.command()
+@click.argument("query_or_name", required=False)
+@click.option("-f", "--file", "file", type=click.File("r"), help="Read the query from a file.")
+@click.option("--list", "list_", is_flag=True, help="List the named queries.")
+@click.option("--format", "fmt", default="table", show_default=True,
+              type=click.Choice(["table", "csv", "tsv", "json", "xml", "ttl", "nt", "jsonld"]))
+@out_option
+@click.option("--fresh", is_flag=True, help="Build the KB in memory instead of reading exports/.")
+def query(query_or_name, file, list_, fmt, out, fresh):
+    """Run SPARQL: a query string, a file (-f) or a named query from queries/."""
+    from .query import format_result, named_queries
+
+    project = _project(None, out)
+    named = named_queries(project.queries_dir)
+    if list_:
+        for q in named.values():
+            click.echo(f"{q.name}\n    {q.title}: {q.description}")
+        return
+    if file is not None:
+        sparql = file.read()
+    elif query_or_name in named:
+        sparql = named[query_or_name].sparql
+    elif query_or_name and any(k in query_or_name.upper() for k in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")):
+        sparql = query_or_name
+    elif query_or_name:
+        from .errors import did_you_mean
+        hint = did_you_mean(query_or_name, named)
+        raise click.UsageError(f"no named query '{query_or_name}'" + (f"; {hint}" if hint else "")
+                               + " (see 'diplokb query --list')")
+    else:
+        raise click.UsageError("give a SPARQL query, a named query or -f FILE")
+    try:
+        store = project.store(fresh=fresh)
+        result = store.query(sparql)
+        click.echo(format_result(result, fmt), nl=False)
+    except BuildError as exc:
+        _fail(exc)
+    except DiplokbError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.argument("name")
+@out_option
+def show(name, out):
+    """Everything the KB says about one entity, found by id or any name variant."""
+    from .show import describe, find_entities
+
+    project = _project(None, out)
+    try:
+        store = project.store()
+        matches = find_entities(store, name)
+        if not matches:
+            raise click.ClickException(f"no entity named '{name}'")
+        if len(matches) > 1:
+            click.echo(f"{len(matches)} entities match '{name}':", err=True)
+        for iri in matches:
+            click.echo(describe(store, iri))
+    except DiplokbError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@kb_option
+def stats(kb):
+    """Counts per class and per source, and how much of each source the quotes cover."""
+    from .stats import coverage
+
+    project = _project(kb, None)
+    try:
+        compiled = project.compile()
+    except BuildError as exc:
+        _fail(exc)
+    click.echo("instances per class:")
+    for cls, n in sorted(compiled.counts.items()):
+        click.echo(f"  {cls:<22} {n:>6}")
+    click.echo("per source:         triples  records  sentences  covered")
+    for row in coverage(compiled):
+        click.echo(f"  {row.source:<18} {row.triples:>7}  {row.records:>7}  {row.sentences:>9}  "
+                   f"{row.covered:>4} ({row.share:.0%})")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,391 @@
+"""Typed records -> RDF quads, after resolving every reference.
+
+Two phases, as in followthemoney: first index every record by id (reporting duplicates), then
+emit triples while resolving references, so all dangling references and all quotes that are
+not in their source are reported in one run. Every IRI is derived from content (ids, or a
+hash of the record), so the same KB always gives the same graph, and no blank node is made.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+
+from . import model as m
+from .errors import BuildError, Problem, SourceLocation, did_you_mean
+from .rdf import DKB, GRAPH, ID, RDF_TYPE, VOCAB, XSD, IRI, Literal, Quad, date_literal
+
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+SCHEMA = "https://schema.org/"
+ORG = "http://www.w3.org/ns/org#"
+DCT = "http://purl.org/dc/terms/"
+
+ENTITIES_GRAPH = IRI(GRAPH + "entities")
+
+CLASS_OF = {
+    m.Person: "Person", m.Organization: "Organization", m.Place: "Place", m.Post: "Post",
+    m.Side: "Side", m.Source: "SourceDocument", m.Event: "Event", m.Statement: "Statement",
+    m.PostAttestation: "PostAttestation", m.Figure: "Figure", m.Difference: "Difference",
+}
+# Thing kinds -> the ontology class of such things (vocabularies.ttl keeps the same list).
+THING_CLASS = {
+    "agreement": "Agreement", "action-plan": "Agreement", "declaration": "Agreement",
+    "code-of-conduct": "Agreement", "trade-agreement": "Agreement",
+    "partnership-framework": "PartnershipFramework", "mechanism": "Mechanism",
+    "initiative": "Initiative", "project": "Project", "economic-zone": "Project",
+    "programme": "Initiative", "themed-year": "ThemedYear", "anniversary": "Anniversary",
+    "event-series": "EventSeries", "vision": "Initiative", "document-set": "Agreement", "policy": "Initiative",
+}
+
+
+def normalize_ws(text: str) -> str:
+    return " ".join(text.split())
+
+
+def iri(slug: str) -> IRI:
+    return IRI(ID + slug)
+
+
+def concept(scheme: str, slug: str) -> IRI:
+    return IRI(f"{VOCAB}{scheme}/{slug}")
+
+
+def short_hash(*parts: str, n: int = 10) -> str:
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:n]
+
+
+@dataclass(frozen=True)
+class CompiledKB:
+    """The KB as quads, plus where in the YAML each subject IRI was written."""
+
+    quads: tuple
+    locations: dict  # IRI -> SourceLocation
+    sources: tuple  # model.Source, sorted by id
+    counts: dict  # class local name -> number of instances
+
+    def triples(self):
+        return {(q.s, q.p, q.o) for q in self.quads}
+
+
+class _Compiler:
+    def __init__(self, kb: m.KB):
+        self.kb = kb
+        self.problems: list[Problem] = []
+        self.quads: list[Quad] = []
+        self.locations: dict = {}
+        self.by_id: dict = {}
+        self.sources = {s.id: s for s in kb.sources}
+        self.norm_texts: dict = {}
+        self.graph = ENTITIES_GRAPH
+
+    # -- phase 1: ids --------------------------------------------------------------------
+    def record_id(self, rec) -> str:
+        """The record's id, or one derived from its source and content."""
+        if getattr(rec, "id", None):
+            return rec.id
+        if isinstance(rec, m.Statement):
+            tag, parts = "statement", (rec.speaker.id, rec.kind.id)
+        elif isinstance(rec, m.PostAttestation):
+            tag, parts = "post", (rec.person.id, rec.post.id, rec.as_named)
+        elif isinstance(rec, m.Figure):
+            tag, parts = "figure", (rec.about.id, rec.measure.id, rec.value)
+        else:
+            return ""
+        quotes = tuple(q.text for q in rec.quote)
+        return f"{rec.source}-{tag}-{short_hash(*parts, *quotes, n=8)}"
+
+    def index(self) -> None:
+        for rec in (*self.kb.sources, *self.kb.records):
+            rid = self.record_id(rec)
+            if not rid:
+                continue
+            if rid in self.by_id:
+                first = self.by_id[rid][1]
+                self.problems.append(Problem(rec.loc, f"duplicate id '{rid}' (first defined at {first})"))
+                continue
+            self.by_id[rid] = (rec, rec.loc)
+
+    # -- helpers -------------------------------------------------------------------------
+    def add(self, s: IRI, p: str, o) -> None:
+        self.quads.append(Quad(s, IRI(p), o, self.graph))
+
+    def lit(self, s: IRI, p: str, value, datatype: str | None = None) -> None:
+        if value is not None and value != "":
+            self.add(s, p, Literal(str(value), datatype))
+
+    def ref(self, r: m.Ref | None, kinds: str) -> IRI | None:
+        """The IRI of a referenced record, or None after recording a problem."""
+        if r is None:
+            return None
+        allowed = set(kinds.split("|"))
+        found = self.by_id.get(r.id)
+        if found is None:
+            candidates = [i for i, (rec, _) in self.by_id.items() if m.REF_KIND[type(rec)] in allowed]
+            self.problems.append(Problem(r.loc, f"unknown {' or '.join(sorted(allowed))} '{r.id}'",
+                                         hint=did_you_mean(r.id, candidates)))
+            return None
+        kind = m.REF_KIND[type(found[0])]
+        if kind not in allowed:
+            self.problems.append(Problem(
+                r.loc, f"'{r.id}' is a {kind}, but a {' or '.join(sorted(allowed))} is expected here"))
+            return None
+        return iri(r.id)
+
+    def refs(self, s: IRI, p: str, refs, kinds: str) -> None:
+        for r in refs:
+            target = self.ref(r, kinds)
+            if target is not None:
+                self.add(s, p, target)
+
+    def period(self, s: IRI, period: m.Period | None) -> None:
+        if period is None:
+            return
+        if period.end is None:
+            self.add(s, DKB + "date", date_literal(period.start.text))
+        else:
+            self.add(s, DKB + "startDate", date_literal(period.start.text))
+            self.add(s, DKB + "endDate", date_literal(period.end.text))
+
+    def names(self, s: IRI, rec) -> None:
+        self.lit(s, RDFS + "label", rec.name)
+        self.lit(s, SKOS + "prefLabel", rec.name)
+        for v in rec.variants:
+            self.lit(s, SKOS + "altLabel", v)
+        for a in getattr(rec, "abbreviations", ()):
+            self.lit(s, DKB + "abbreviation", a)
+        self.lit(s, SKOS + "editorialNote", getattr(rec, "note", None))
+
+    def typed(self, s: IRI, rec, cls: str | None = None) -> None:
+        self.locations[s] = rec.loc
+        self.add(s, RDF_TYPE, IRI(DKB + (cls or CLASS_OF[type(rec)])))
+
+    def evidence(self, s: IRI, quotes, source_id: str) -> None:
+        """Links `s` to one Evidence node per quote, checking each quote against the text."""
+        source = self.sources.get(source_id)
+        if source is None:
+            return
+        if source_id not in self.norm_texts:
+            self.norm_texts[source_id] = normalize_ws(source.text)
+        text = self.norm_texts[source_id]
+        for q in quotes:
+            quote = normalize_ws(q.text)
+            if quote not in text:
+                self.problems.append(Problem(
+                    q.loc, f"quote does not occur in the text of source '{source_id}' "
+                           f"({source.text_file})", hint=_mismatch_hint(quote, text)))
+                continue
+            ev = IRI(f"{ID}evidence/{source_id}-{short_hash(quote)}")
+            self.add(s, DKB + "evidence", ev)
+            if ev not in self.locations:
+                self.locations[ev] = q.loc
+                self.add(ev, RDF_TYPE, IRI(DKB + "Evidence"))
+                self.add(ev, DKB + "source", iri(source_id))
+                self.lit(ev, DKB + "quote", q.text)
+
+    # -- phase 2: one method per record class ----------------------------------------------
+    def emit_person(self, r: m.Person, s: IRI) -> None:
+        self.names(s, r)
+        for h in r.honorifics:
+            self.lit(s, SCHEMA + "honorificPrefix", h)
+        self.lit(s, SCHEMA + "familyName", r.family_name)
+        self.lit(s, SCHEMA + "givenName", r.given_name)
+        if (c := self.ref(r.nationality, "place")) is not None:
+            self.add(s, DKB + "nationality", c)
+
+    def emit_organization(self, r: m.Organization, s: IRI) -> None:
+        self.names(s, r)
+        self.add(s, DKB + "organizationKind", concept("organization-kind", r.kind.id))
+        if (p := self.ref(r.part_of, "organization")) is not None:
+            self.add(s, ORG + "subOrganizationOf", p)
+        if (c := self.ref(r.country, "place")) is not None:
+            self.add(s, DKB + "country", c)
+
+    def emit_place(self, r: m.Place, s: IRI) -> None:
+        self.names(s, r)
+        if r.kind.id == "country":
+            self.add(s, RDF_TYPE, IRI(DKB + "Country"))
+        self.add(s, DKB + "placeKind", concept("place-kind", r.kind.id))
+        if (p := self.ref(r.located_in, "place")) is not None:
+            self.add(s, DKB + "locatedIn", p)
+
+    def emit_post(self, r: m.Post, s: IRI) -> None:
+        self.names(s, r)
+        if (o := self.ref(r.organization, "organization")) is not None:
+            self.add(s, ORG + "postIn", o)
+
+    def emit_thing(self, r: m.Thing, s: IRI) -> None:
+        self.names(s, r)
+        self.add(s, DKB + "thingKind", concept("thing-kind", r.kind.id))
+        if r.year is not None:
+            self.add(s, DKB + "year", date_literal(r.year.text))
+        self.lit(s, DKB + "ordinal", r.ordinal, XSD + "integer")
+        self.refs(s, DKB + "party", r.parties, "place|organization")
+        if (p := self.ref(r.part_of, "thing")) is not None:
+            self.add(s, DKB + "partOf", p)
+        if (p := self.ref(r.located_in, "place")) is not None:
+            self.add(s, DKB + "locatedIn", p)
+
+    def emit_side(self, r: m.Side, s: IRI) -> None:
+        self.names(s, r)
+        self.refs(s, DKB + "sideOf", r.countries, "place")
+
+    def emit_source(self, r: m.Source, s: IRI) -> None:
+        self.lit(s, DCT + "title", r.title)
+        self.lit(s, RDFS + "label", r.title or f"{r.text_file} (untitled)")
+        self.add(s, DKB + "sourceKind", concept("source-kind", r.kind.id))
+        if (p := self.ref(r.publisher, "organization")) is not None:
+            self.add(s, DCT + "publisher", p)
+        self.lit(s, DKB + "publisherNote", r.publisher_note)
+        if (p := self.ref(r.place, "place")) is not None:
+            self.add(s, DKB + "place", p)
+        self.period(s, r.date)
+        self.lit(s, DKB + "dateline", r.dateline)
+        self.lit(s, DKB + "dateNote", r.date_note)
+        self.lit(s, DCT + "language", r.language)
+        self.lit(s, DKB + "archivedText", r.text_file)
+        self.lit(s, DKB + "sha256", hashlib.sha256(r.text.encode("utf-8")).hexdigest())
+        self.lit(s, SKOS + "editorialNote", r.note)
+
+    def emit_event(self, r: m.Event, s: IRI) -> None:
+        self.lit(s, RDFS + "label", r.title)
+        self.add(s, DKB + "eventKind", concept("event-kind", r.kind.id))
+        self.add(s, DKB + "status", concept("event-status", r.status.id))
+        self.period(s, r.date)
+        if (p := self.ref(r.place, "place")) is not None:
+            self.add(s, DKB + "place", p)
+        if (p := self.ref(r.venue, "organization|place")) is not None:
+            self.add(s, DKB + "venue", p)
+        if (p := self.ref(r.part_of, "event")) is not None:
+            self.add(s, DKB + "subEventOf", p)
+        agents = "person|organization|place|side"
+        self.refs(s, DKB + "invitedBy", r.invited_by, agents)
+        self.refs(s, DKB + "host", r.hosts, agents)
+        self.refs(s, DKB + "concerns", r.about, "thing|event|organization|place|person")
+        self.lit(s, SKOS + "editorialNote", r.note)
+        for part in r.participants:
+            who = self.ref(part.who, agents)
+            if who is None:
+                continue
+            node = IRI(f"{ID}participation/{r.id}--{part.who.id}")
+            self.add(s, DKB + "participant", who)
+            self.add(s, DKB + "participation", node)
+            self.typed(node, part, "Participation")
+            self.add(node, DKB + "agent", who)
+            if (side := self.ref(part.side, "place")) is not None:
+                self.add(node, DKB + "onSideOf", side)
+            self.lit(node, DKB + "role", part.role)
+        self.evidence(s, r.quote, r.source)
+
+    def emit_statement(self, r: m.Statement, s: IRI) -> None:
+        if (sp := self.ref(r.speaker, "person|organization|place|side")) is not None:
+            self.add(s, DKB + "speaker", sp)
+        self.add(s, DKB + "statementKind", concept("statement-kind", r.kind.id))
+        for t in r.topics:
+            self.add(s, DKB + "topic", concept("topic", t.id))
+        self.refs(s, DKB + "addressee", r.target, "person|organization|place|side|thing")
+        self.refs(s, DKB + "concerns", r.about, "thing|event|organization|place|person|post")
+        if (e := self.ref(r.at, "event")) is not None:
+            self.add(s, DKB + "madeAt", e)
+        self.period(s, r.date)
+        self.lit(s, DKB + "section", r.section)
+        self.lit(s, DKB + "summary", r.summary)
+        self.lit(s, SKOS + "editorialNote", r.note)
+        self.evidence(s, r.quote, r.source)
+
+    def emit_attestation(self, r: m.PostAttestation, s: IRI) -> None:
+        if (p := self.ref(r.person, "person")) is not None:
+            self.add(s, DKB + "holder", p)
+        if (p := self.ref(r.post, "post")) is not None:
+            self.add(s, DKB + "post", p)
+        self.lit(s, DKB + "asNamed", r.as_named)
+        date = r.date or self.sources[r.source].date
+        if date is None:
+            self.problems.append(Problem(r.loc, "post attestation needs a 'date': its source has none"))
+        self.period(s, date)
+        if r.start is not None:
+            self.add(s, DKB + "heldFrom", date_literal(r.start.text))
+        if r.end is not None:
+            self.add(s, DKB + "heldUntil", date_literal(r.end.text))
+        self.lit(s, SKOS + "editorialNote", r.note)
+        self.evidence(s, r.quote, r.source)
+
+    def emit_figure(self, r: m.Figure, s: IRI) -> None:
+        if (a := self.ref(r.about, "event|thing|place|organization")) is not None:
+            self.add(s, DKB + "about", a)
+        self.add(s, DKB + "measure", concept("measure", r.measure.id))
+        self.lit(s, DKB + "value", r.value, XSD + "decimal")
+        self.lit(s, DKB + "unit", r.unit)
+        if r.qualifier is not None:
+            self.add(s, DKB + "qualifier", concept("qualifier", r.qualifier.id))
+        self.evidence(s, r.quote, r.source)
+
+    def emit_difference(self, r: m.Difference, s: IRI) -> None:
+        self.refs(s, DKB + "concerns", r.about, "person|organization|post|thing|event|place")
+        self.add(s, DKB + "aspect", concept("difference-aspect", r.aspect.id))
+        self.lit(s, DCT + "description", r.description)
+        for claim in r.claims:
+            src = self.ref(claim.source, "source")
+            if src is None:
+                continue
+            node = IRI(f"{ID}claim/{r.id}--{claim.source.id}-{short_hash(claim.says, n=6)}")
+            self.add(s, DKB + "claim", node)
+            self.typed(node, claim, "Claim")
+            self.add(node, DKB + "source", src)
+            self.lit(node, DKB + "says", claim.says)
+            self.evidence(node, claim.quote, claim.source.id)
+
+    def emit_report(self, r: m.Report) -> None:
+        target = self.ref(r.of, "event|statement|attestation|figure")
+        if target is not None:
+            self.evidence(target, r.quote, r.source)
+
+    EMIT = {
+        m.Person: emit_person, m.Organization: emit_organization, m.Place: emit_place,
+        m.Post: emit_post, m.Thing: emit_thing, m.Side: emit_side, m.Source: emit_source,
+        m.Event: emit_event, m.Statement: emit_statement, m.PostAttestation: emit_attestation,
+        m.Figure: emit_figure, m.Difference: emit_difference,
+    }
+
+    def run(self) -> CompiledKB:
+        self.index()
+        for rec in (*self.kb.sources, *self.kb.records):
+            self.graph = IRI(GRAPH + (rec.id if isinstance(rec, m.Source) else getattr(rec, "source", "")
+                                      or "entities"))
+            if isinstance(rec, m.Report):
+                self.emit_report(rec)
+                continue
+            s = iri(self.record_id(rec))
+            if isinstance(rec, m.Thing):
+                self.typed(s, rec, THING_CLASS.get(rec.kind.id, "NamedThing"))
+            else:
+                self.typed(s, rec)
+            self.EMIT[type(rec)](self, rec, s)
+        if self.problems:
+            raise BuildError(self.problems)
+        quads = tuple(dict.fromkeys(self.quads))  # drop repeats, keep first order
+        counts: dict = {}
+        for q in quads:
+            if q.p == RDF_TYPE:
+                counts[q.o.removeprefix(DKB)] = counts.get(q.o.removeprefix(DKB), 0) + 1
+        return CompiledKB(quads=quads, locations=self.locations,
+                          sources=tuple(sorted(self.kb.sources, key=lambda s: s.id)), counts=counts)
+
+
+def _mismatch_hint(quote: str, text: str) -> str:
+    """Where the quote stops matching: the longest prefix of it found in the text."""
+    lo, hi = 0, len(quote)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if quote[:mid] in text:
+            lo = mid
+        else:
+            hi = mid - 1
+    if lo < 10:
+        return "no part of its beginning was found; check the source"
+    return f"the text matches up to '…{quote[max(0, lo - 30):lo]}', then differs at '{quote[lo:lo + 20]}…'"
+
+
+def compile_kb(kb: m.KB) -> CompiledKB:
+    """Resolves references and emits quads; raises BuildError with every problem found."""
+    return _Compiler(kb).run()

@@ -1,0 +1,233 @@
+"""Deterministic writers: N-Triples, Turtle, TriG, JSON-LD, VoID/DCAT; atomic replacement.
+
+The writers are ours, not rdflib's: they sort subjects, predicates and objects, so the same
+KB always gives byte-identical files (and they are much faster than rdflib's serializers).
+"""
+from __future__ import annotations
+
+import enum
+import json
+import os
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+from .rdf import DKB, ID, PREFIXES, RDF_TYPE, XSD, IRI, Literal, curie, escape, sort_key
+
+
+class ExportFormat(enum.Enum):
+    """A serialization: (file extension, media type)."""
+
+    TURTLE = ("ttl", "text/turtle")
+    NTRIPLES = ("nt", "application/n-triples")
+    JSONLD = ("jsonld", "application/ld+json")
+    TRIG = ("trig", "application/trig")
+
+    @property
+    def extension(self) -> str:
+        return self.value[0]
+
+    @property
+    def media_type(self) -> str:
+        return self.value[1]
+
+
+# ---- N-Triples / Turtle / TriG ----------------------------------------------------------
+
+def to_ntriples(triples) -> str:
+    return "".join(sorted(f"{s.nt()} {p.nt()} {o.nt()} .\n" for s, p, o in triples))
+
+
+def _term(t) -> str:
+    if isinstance(t, IRI):
+        return curie(t) or t.nt()
+    if t.lang:
+        return f'"{escape(t.value)}"@{t.lang}'
+    if t.datatype is None:
+        return f'"{escape(t.value)}"'
+    if t.datatype == XSD + "integer" and t.value.lstrip("-").isdigit():
+        return t.value
+    return f'"{escape(t.value)}"^^{curie(t.datatype) or IRI(t.datatype).nt()}'
+
+
+def _prefix_block(prefixes: dict) -> str:
+    return "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in prefixes.items())
+
+
+def _turtle_body(triples, indent: str = "") -> list[str]:
+    by_subject: dict = defaultdict(lambda: defaultdict(list))
+    for s, p, o in triples:
+        by_subject[s][p].append(o)
+    blocks = []
+    for s in sorted(by_subject):
+        preds = by_subject[s]
+        order = sorted(preds, key=lambda p: (p != RDF_TYPE, p))
+        lines = []
+        for p in order:
+            objs = ", ".join(_term(o) for o in sorted(set(preds[p]), key=sort_key))
+            lines.append(f"{'a' if p == RDF_TYPE else _term(p)} {objs}")
+        head = f"{indent}{_term(s)} "
+        sep = f" ;\n{indent}    "
+        blocks.append(head + sep.join(lines) + " .\n")
+    return blocks
+
+
+def to_turtle(triples, prefixes: dict = PREFIXES) -> str:
+    return _prefix_block(prefixes) + "\n" + "\n".join(_turtle_body(triples))
+
+
+def to_trig(quads, prefixes: dict = PREFIXES) -> str:
+    graphs: dict = defaultdict(set)
+    for q in quads:
+        graphs[q.g].add((q.s, q.p, q.o))
+    parts = [_prefix_block(prefixes)]
+    for g in sorted(graphs):
+        parts.append(f"\n{_term(g)} {{\n" + "\n".join(_turtle_body(graphs[g], "    ")) + "}\n")
+    return "".join(parts)
+
+
+# ---- JSON-LD ----------------------------------------------------------------------------
+
+# Terms taken from other vocabularies: short name -> (IRI, is it an IRI-valued property).
+_OTHER_TERMS = {
+    "label": ("http://www.w3.org/2000/01/rdf-schema#label", False),
+    "prefLabel": ("http://www.w3.org/2004/02/skos/core#prefLabel", False),
+    "altLabel": ("http://www.w3.org/2004/02/skos/core#altLabel", False),
+    "editorialNote": ("http://www.w3.org/2004/02/skos/core#editorialNote", False),
+    "honorificPrefix": ("https://schema.org/honorificPrefix", False),
+    "familyName": ("https://schema.org/familyName", False),
+    "givenName": ("https://schema.org/givenName", False),
+    "postIn": ("http://www.w3.org/ns/org#postIn", True),
+    "subOrganizationOf": ("http://www.w3.org/ns/org#subOrganizationOf", True),
+    "title": ("http://purl.org/dc/terms/title", False),
+    "publisher": ("http://purl.org/dc/terms/publisher", True),
+    "language": ("http://purl.org/dc/terms/language", False),
+    "description": ("http://purl.org/dc/terms/description", False),
+}
+# dkb datatype properties whose values always have one datatype.
+_COERCED = {"value": XSD + "decimal", "ordinal": XSD + "integer", "year": XSD + "gYear"}
+
+
+def jsonld_context(object_properties: set[str]) -> dict:
+    """The shipped context: dkb terms by local name, ids relative to the id namespace."""
+    ctx: dict = {"@vocab": DKB, "@base": ID}
+    ctx.update({p: ns for p, ns in PREFIXES.items() if p not in ("id",)})
+    for term, (iri, is_ref) in sorted(_OTHER_TERMS.items()):
+        ctx[term] = {"@id": iri, "@type": "@id"} if is_ref else iri
+    for local in sorted(object_properties):
+        ctx[local] = {"@id": DKB + local, "@type": "@id"}
+    for local, dt in sorted(_COERCED.items()):
+        ctx[local] = {"@id": DKB + local, "@type": dt}
+    return ctx
+
+
+def _compact_iri(iri: str) -> str:
+    if iri.startswith(ID) and ":" not in iri[len(ID):]:
+        return iri[len(ID):]
+    for prefix, ns in PREFIXES.items():
+        if prefix != "id" and iri.startswith(ns) and len(iri) > len(ns):
+            return f"{prefix}:{iri[len(ns):]}"
+    return iri
+
+
+def to_jsonld(triples, object_properties: set[str]) -> str:
+    ctx = jsonld_context(object_properties)
+    reverse = {iri: term for term, (iri, _) in _OTHER_TERMS.items()}
+    by_subject: dict = defaultdict(lambda: defaultdict(set))
+    for s, p, o in triples:
+        by_subject[s][p].add(o)
+    nodes = []
+    for s in sorted(by_subject):
+        node: dict = {"@id": _compact_iri(s)}
+        for p in sorted(by_subject[s], key=lambda p: (p != RDF_TYPE, p)):
+            values = sorted(by_subject[s][p], key=sort_key)
+            if p == RDF_TYPE:
+                key = "@type"
+                out = [v[len(DKB):] if v.startswith(DKB) else _compact_iri(v) for v in values]
+            else:
+                key = p[len(DKB):] if p.startswith(DKB) else reverse.get(p, p)
+                entry = ctx.get(key)
+                coerced = entry.get("@type") if isinstance(entry, dict) else None
+                out = [_jsonld_value(v, coerced) for v in values]
+            node[key] = out[0] if len(out) == 1 else out
+        nodes.append(node)
+    doc = {"@context": ctx, "@graph": nodes}
+    return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+
+
+def _jsonld_value(v, coerced):
+    if isinstance(v, IRI):
+        return _compact_iri(v) if coerced == "@id" else {"@id": _compact_iri(v)}
+    if v.lang:
+        return {"@value": v.value, "@language": v.lang}
+    if v.datatype == coerced or (v.datatype is None and coerced is None):
+        return v.value
+    if v.datatype is None:
+        return {"@value": v.value, "@type": XSD + "string"}
+    return {"@value": v.value, "@type": _compact_iri(v.datatype)}
+
+
+# ---- VoID / DCAT description ------------------------------------------------------------
+
+def void_description(triples, counts: dict, sources, files: dict) -> str:
+    """A VoID/DCAT description of the dataset and its downloads, with counts."""
+    void = "http://rdfs.org/ns/void#"
+    dcat = "http://www.w3.org/ns/dcat#"
+    dct = "http://purl.org/dc/terms/"
+    ds = IRI(ID + "dataset")
+    t = []
+    add = lambda s, p, o: t.append((IRI(s), IRI(p), o))  # noqa: E731
+    add(ds, RDF_TYPE, IRI(void + "Dataset"))
+    add(ds, RDF_TYPE, IRI(dcat + "Dataset"))
+    add(ds, dct + "title", Literal("diplokb: Cambodia-China diplomatic relations", None, "en"))
+    add(ds, dct + "license", IRI("https://creativecommons.org/licenses/by/4.0/"))
+    add(ds, void + "vocabulary", IRI(DKB))
+    add(ds, void + "uriSpace", Literal(ID))
+    add(ds, void + "triples", Literal(str(len(triples)), XSD + "integer"))
+    subjects = {s for s, _, _ in triples}
+    add(ds, void + "entities", Literal(str(len(subjects)), XSD + "integer"))
+    add(ds, void + "distinctSubjects", Literal(str(len(subjects)), XSD + "integer"))
+    add(ds, void + "properties", Literal(str(len({p for _, p, _ in triples})), XSD + "integer"))
+    for cls, n in sorted(counts.items()):
+        part = IRI(f"{ID}dataset/class/{cls}")
+        add(ds, void + "classPartition", part)
+        add(part, void + "class", IRI(DKB + cls))
+        add(part, void + "entities", Literal(str(n), XSD + "integer"))
+    for src in sources:
+        add(ds, dct + "source", IRI(ID + src.id))
+    for name, (media, size) in sorted(files.items()):
+        dist = IRI(f"{ID}dataset/download/{name}")
+        add(ds, dcat + "distribution", dist)
+        add(dist, RDF_TYPE, IRI(dcat + "Distribution"))
+        add(dist, dcat + "downloadURL", IRI(f"https://w3id.org/diplokb/exports/{name}"))
+        add(dist, dcat + "mediaType", Literal(media))
+        add(dist, dcat + "byteSize", Literal(str(size), XSD + "integer"))
+    prefixes = dict(PREFIXES, void=void, dcat=dcat)
+    return to_turtle(t, prefixes)
+
+
+# ---- writing ----------------------------------------------------------------------------
+
+def write_atomically(out_dir: Path, files: dict[str, bytes]) -> None:
+    """Writes every file to a temporary place first, then moves them in.
+
+    Nothing in `out_dir` changes unless every file was written; unchanged files are left
+    alone (so their mtimes stay).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staged = []
+    try:
+        for name, data in sorted(files.items()):
+            target = out_dir / name
+            if target.exists() and target.read_bytes() == data:
+                continue
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            staged.append((tmp, target))
+    except BaseException:
+        for tmp, _ in staged:
+            os.unlink(tmp)
+        raise
+    for tmp, target in staged:
+        os.replace(tmp, target)

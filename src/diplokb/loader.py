@@ -1,0 +1,334 @@
+"""YAML files -> typed records (model.py), reporting every problem with file, line and column.
+
+The YAML is composed into nodes (never constructed into Python objects), so nothing unsafe can
+run, plain scalars stay strings (no YAML 1.1 `no` -> False or `1.10` -> 1.1), duplicate keys
+are caught, and anchors/aliases are refused (which also bounds "billion laughs" documents).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import re
+from pathlib import Path
+
+import yaml
+
+from . import model
+from .errors import BuildError, Problem, SourceLocation, did_you_mean
+from .model import KB, SLUG_RE, Date, Period, Quote, Ref, Source
+
+_Composer = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_NULLS = {"", "~", "null", "Null", "NULL"}
+_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_DECIMAL_RE = re.compile(r"^-?\d+(?:\.\d+)?$")
+_STD_TAG = "tag:yaml.org,2002:"
+
+
+class _Reader:
+    """Reads one file's nodes; problems are appended to a shared list."""
+
+    def __init__(self, path: str, problems: list[Problem], vocabularies: dict):
+        self.path = path
+        self.problems = problems
+        self.vocabularies = vocabularies
+        self.seen: set[int] = set()
+        self.source_id = ""
+
+    # -- helpers -------------------------------------------------------------------------
+    def loc(self, node) -> SourceLocation:
+        mark = node.start_mark
+        return SourceLocation(self.path, mark.line + 1, mark.column + 1)
+
+    def error(self, node, message: str, hint: str | None = None) -> None:
+        self.problems.append(Problem(self.loc(node), message, hint=hint))
+
+    def visit(self, node) -> bool:
+        """False (with an error) when a node is seen twice, i.e. reached through an alias."""
+        if id(node) in self.seen:
+            self.error(node, "anchors and aliases (&name, *name) are not allowed in the KB")
+            return False
+        self.seen.add(id(node))
+        if not node.tag.startswith(_STD_TAG):
+            self.error(node, f"tag {node.tag!r} is not allowed; write plain YAML")
+            return False
+        return True
+
+    @staticmethod
+    def is_null(node) -> bool:
+        return isinstance(node, yaml.ScalarNode) and node.style is None and node.value in _NULLS
+
+    def mapping(self, node, what: str) -> dict | None:
+        """{key: (key_node, value_node)} of a mapping node, rejecting duplicate keys."""
+        if not self.visit(node):
+            return None
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, f"{what} must be a mapping (key: value lines)")
+            return None
+        out: dict = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.error(key_node, "keys must be plain strings")
+                continue
+            key = key_node.value
+            if key in out:
+                first = self.loc(out[key][0])
+                self.error(key_node, f"duplicate key '{key}' (first given at line {first.line})")
+                continue
+            out[key] = (key_node, value_node)
+        return out
+
+    def sequence(self, node, what: str) -> list | None:
+        if not self.visit(node):
+            return None
+        if not isinstance(node, yaml.SequenceNode):
+            self.error(node, f"{what} must be a list")
+            return None
+        return list(node.value)
+
+    def string(self, node, what: str) -> str | None:
+        if not isinstance(node, yaml.ScalarNode):
+            self.error(node, f"'{what}' must be a single value, not a list or mapping")
+            return None
+        if not self.visit(node):
+            return None
+        if not node.value.strip():
+            self.error(node, f"'{what}' is empty")
+            return None
+        return node.value
+
+    # -- field kinds ---------------------------------------------------------------------
+    def value(self, kind: str, node, name: str):
+        head, _, arg = kind.partition(":")
+        if head in ("strs", "refs", "vocabs", "items", "text"):
+            if head == "text" and isinstance(node, yaml.ScalarNode):
+                items = [node]
+            else:
+                items = self.sequence(node, f"'{name}'")
+                if items is None:
+                    return ()
+            single = {"strs": "str", "refs": "ref", "vocabs": "vocab", "text": "quote"}.get(head)
+            out = []
+            for item in items:
+                if head == "items":
+                    record = self.record(model.ITEM_CLASSES[arg], item, f"an item of '{name}'")
+                else:
+                    record = self.value(f"{single}:{arg}", item, name)
+                if record is not None:
+                    out.append(record)
+            return tuple(out)
+        text = self.string(node, name)
+        if text is None:
+            return None
+        if head == "str":
+            return text
+        if head == "quote":
+            return Quote(self.source_id, text, self.loc(node))
+        if head == "slug":
+            if not SLUG_RE.match(text):
+                self.error(node, f"'{text}' is not a valid id",
+                           "use lower-case letters, digits and single hyphens, e.g. 'hun-sen'")
+                return None
+            return text
+        if head == "ref":
+            return Ref(text, self.loc(node))
+        if head == "vocab":
+            concepts = self.vocabularies.get(arg, {})
+            if text not in concepts:
+                self.error(node, f"unknown {arg} '{text}'",
+                           did_you_mean(text, concepts) or f"one of: {', '.join(sorted(concepts))}")
+                return None
+            return Ref(text, self.loc(node))
+        if head == "decimal":
+            if not _DECIMAL_RE.match(text):
+                self.error(node, f"'{name}' must be a number written with digits, got '{text}'")
+                return None
+            return text
+        if head == "date":
+            return self.date(node, text, name)
+        raise AssertionError(kind)
+
+    def date(self, node, text: str, name: str):
+        parts = text.split("/")
+        if len(parts) > 2:
+            self.error(node, f"'{name}': '{text}' is not a date or a range 'start/end'")
+            return None
+        dates = []
+        for part in parts:
+            m = _DATE_RE.match(part.strip())
+            if not m:
+                self.error(node, f"'{name}': '{part}' is not a date",
+                           "write YYYY, YYYY-MM or YYYY-MM-DD, at the precision the source gives")
+                return None
+            year, month, day = m.groups()
+            try:
+                dt.date(int(year), int(month or 1), int(day or 1))
+            except ValueError as exc:
+                self.error(node, f"'{name}': '{part}' is an impossible date ({exc})")
+                return None
+            dates.append(Date(part.strip()))
+        if name in ("start", "end", "year"):
+            if len(dates) > 1:
+                self.error(node, f"'{name}' takes a single date, not a range")
+                return None
+            return dates[0]
+        return Period(dates[0], dates[1] if len(dates) == 2 else None)
+
+    def record(self, cls, node, what: str):
+        """Reads a mapping node as an instance of `cls` (a model data class)."""
+        entries = self.mapping(node, what)
+        if entries is None:
+            return None
+        fields = {f.name: f for f in dataclasses.fields(cls) if "yaml" in f.metadata}
+        values: dict = {}
+        failed: set = set()
+        ok = True
+        for key, (key_node, value_node) in entries.items():
+            spec = fields.get(key)
+            if spec is None:
+                self.error(key_node, f"unknown field '{key}' in {cls.__name__.lower()}",
+                           did_you_mean(key, fields) or f"fields: {', '.join(fields)}")
+                ok = False
+                continue
+            if self.is_null(value_node):
+                continue
+            n_before = len(self.problems)
+            value = self.value(spec.metadata["yaml"], value_node, key)
+            if len(self.problems) > n_before:
+                ok = False
+                failed.add(key)
+            elif value is not None:
+                values[key] = value
+        for name, spec in fields.items():
+            if spec.metadata["required"] and name not in values and name not in failed:
+                what_cls = cls.__name__.lower()
+                if name in entries:
+                    self.error(entries[name][1], f"required field '{name}' of {what_cls} is empty")
+                else:
+                    self.error(node, f"{what_cls} is missing required field '{name}'")
+                ok = False
+        if not ok:
+            return None
+        return cls(**values, loc=self.loc(node))
+
+
+def compose_file(path: Path, problems: list[Problem], display: str):
+    """The root node of a YAML file, or None after recording a syntax error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(SourceLocation(display), f"not UTF-8 text ({exc.reason})"))
+        return None
+    try:
+        return yaml.compose(text, Loader=_Composer)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = SourceLocation(display, mark.line + 1, mark.column + 1) if mark else SourceLocation(display)
+        problems.append(Problem(loc, f"YAML syntax: {exc.problem or exc.context}"))
+    except yaml.YAMLError as exc:
+        problems.append(Problem(SourceLocation(display), f"YAML syntax: {exc}"))
+    return None
+
+
+def _display(path: Path, base: Path) -> str:
+    try:
+        return os.path.relpath(path, base)
+    except ValueError:
+        return str(path)
+
+
+def load_vocabularies(path: Path) -> dict:
+    """scheme id -> {concept id: label} from ontology/vocabularies.ttl."""
+    import pyoxigraph as ox
+
+    base = "https://w3id.org/diplokb/vocab/"
+    store = ox.Store()
+    store.load(path=str(path), format=ox.RdfFormat.TURTLE)
+    rows = store.query(
+        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+        "SELECT ?c ?s ?l WHERE { ?c skos:inScheme ?s ; skos:prefLabel ?l }"
+    )
+    out: dict = {}
+    for c, s, label in rows:
+        out.setdefault(s.value.removeprefix(base), {})[c.value.rsplit("/", 1)[1]] = label.value
+    return out
+
+
+def load_file(path: Path, display: str, problems: list[Problem], vocabularies: dict,
+              is_source: bool) -> list:
+    """Every record of one YAML file (a Source first for a source file)."""
+    root = compose_file(path, problems, display)
+    if root is None:
+        return []
+    reader = _Reader(display, problems, vocabularies)
+    top = reader.mapping(root, "a KB file")
+    if top is None:
+        return []
+    sections = model.SOURCE_SECTIONS if is_source else model.ENTITY_SECTIONS
+    allowed = list(sections) + (["source"] if is_source else [])
+    records: list = []
+    if is_source:
+        if "source" not in top:
+            reader.error(root, "a source file must start with a 'source:' section")
+            return []
+        key_node, node = top["source"]
+        source = reader.record(Source, node, "'source'")
+        if source is None:
+            return []
+        text_path = path.parent / source.text_file
+        try:
+            text = text_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reader.error(node, f"cannot read archived text '{source.text_file}': "
+                               f"{getattr(exc, 'strerror', None) or exc}")
+            return []
+        source = dataclasses.replace(source, text=text, yaml_file=display)
+        reader.source_id = source.id
+        records.append(source)
+    for key, (key_node, node) in top.items():
+        if key == "source" and is_source:
+            continue
+        cls = sections.get(key)
+        if cls is None:
+            where = "a source file" if is_source else "an entities file"
+            reader.error(key_node, f"unknown section '{key}' in {where}",
+                         did_you_mean(key, allowed) or f"sections: {', '.join(allowed)}")
+            continue
+        if reader.is_null(node):
+            continue
+        for item in reader.sequence(node, f"section '{key}'") or []:
+            record = reader.record(cls, item, f"an item of '{key}'")
+            if record is not None:
+                if is_source:
+                    record = dataclasses.replace(record, source=reader.source_id)
+                records.append(record)
+    return records
+
+
+def load(kb_dir: str | os.PathLike, vocabularies_file: str | os.PathLike, *,
+         base: str | os.PathLike | None = None) -> KB:
+    """Reads `kb_dir/entities/*.yaml` and `kb_dir/sources/*.yaml`.
+
+    Raises BuildError listing every problem found. Paths in messages are relative to `base`
+    (default: the current directory).
+    """
+    kb_dir = Path(kb_dir)
+    base = Path(base) if base is not None else Path.cwd()
+    problems: list[Problem] = []
+    if not kb_dir.is_dir():
+        raise BuildError([Problem(SourceLocation(str(kb_dir)), "KB directory not found")])
+    vocabularies = load_vocabularies(Path(vocabularies_file))
+    records: list = []
+    sources: list = []
+    for sub, is_source in (("entities", False), ("sources", True)):
+        for path in sorted((kb_dir / sub).glob("*.yaml")):
+            for rec in load_file(path, _display(path, base), problems, vocabularies, is_source):
+                (sources if isinstance(rec, Source) else records).append(rec)
+    stray = sorted(p for p in kb_dir.rglob("*.yml"))
+    for path in stray:
+        problems.append(Problem(SourceLocation(_display(path, base)),
+                                "file ignored: KB files end in '.yaml'", severity="error"))
+    if problems:
+        raise BuildError(problems)
+    return KB(root=str(kb_dir), sources=tuple(sources), records=tuple(records),
+              vocabularies=vocabularies)

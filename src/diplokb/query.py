@@ -1,0 +1,170 @@
+"""SPARQL over the built KB (pyoxigraph), named queries from queries/*.rq, result formats."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import QueryError
+
+_HEADER = re.compile(r"^#\s*(title|description|param)\s*:\s*(.*)$")
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    title: str
+    description: str
+    sparql: str
+    path: str
+
+
+def named_queries(queries_dir: Path) -> dict[str, NamedQuery]:
+    """name -> NamedQuery for every queries/<name>.rq, read from its '# title:' header."""
+    out = {}
+    for path in sorted(Path(queries_dir).glob("*.rq")):
+        text = path.read_text(encoding="utf-8")
+        meta: dict = {}
+        for line in text.splitlines():
+            m = _HEADER.match(line)
+            if m:
+                key = m.group(1)
+                meta[key] = (meta.get(key, "") + " " + m.group(2)).strip()
+            elif line.strip() and not line.startswith("#"):
+                break
+        out[path.stem] = NamedQuery(path.stem, meta.get("title", path.stem),
+                                    meta.get("description", ""), text, str(path))
+    return out
+
+
+class Store:
+    """A read-only SPARQL store over the exported KB (TriG: one graph per source)."""
+
+    def __init__(self, trig_files: list[Path]):
+        import pyoxigraph as ox
+
+        self._ox = ox
+        self.store = ox.Store()
+        for f in trig_files:
+            fmt = ox.RdfFormat.TRIG if str(f).endswith(".trig") else ox.RdfFormat.TURTLE
+            if fmt == ox.RdfFormat.TURTLE:
+                graph = ox.NamedNode("https://w3id.org/diplokb/id/graph/ontology")
+                self.store.bulk_load(path=str(f), format=fmt, to_graph=graph)
+            else:
+                self.store.bulk_load(path=str(f), format=fmt)
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def query(self, sparql: str):
+        """Runs a query with the union of all graphs as the default graph."""
+        ox = self._ox
+        if re.search(r"^\s*(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY)\b",
+                     _strip_prologue(sparql), re.I):
+            raise QueryError("updates are not allowed: the KB is read-only")
+        try:
+            return self.store.query(sparql, use_default_graph_as_union=True)
+        except SyntaxError as exc:
+            raise QueryError(f"SPARQL syntax error: {exc}") from None
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise QueryError(str(exc)) from None
+
+
+def _strip_prologue(sparql: str) -> str:
+    text = re.sub(r"#[^\n]*", "", sparql)
+    return re.sub(r"^\s*((PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*", "", text, flags=re.I)
+
+
+def _cell(term) -> str:
+    if term is None:
+        return ""
+    return term.value
+
+
+def rows(result) -> tuple[list[str], list[list]]:
+    """(variable names, rows of terms) of a SELECT result."""
+    names = [v.value for v in result.variables]
+    return names, [[sol[n] for n in names] for sol in result]
+
+
+def format_result(result, fmt: str) -> str:
+    """SELECT/ASK as table, csv, tsv, json or xml; CONSTRUCT/DESCRIBE as ttl, nt or jsonld."""
+    import pyoxigraph as ox
+
+    if isinstance(result, bool) or isinstance(result, ox.QueryBoolean):
+        value = bool(result)
+        if fmt in ("json",):
+            return json.dumps({"head": {}, "boolean": value}) + "\n"
+        return ("true" if value else "false") + "\n"
+    if isinstance(result, ox.QueryTriples):
+        from .export import to_ntriples, to_turtle, to_jsonld
+        triples = [_from_ox(t) for t in result]
+        if fmt in ("nt", "ntriples"):
+            return to_ntriples(triples)
+        if fmt == "jsonld":
+            return to_jsonld(triples, set())
+        return to_turtle(triples)
+    if fmt == "table":
+        names, data = rows(result)
+        return render_table(names, [[_display(t) for t in r] for r in data])
+    if fmt in ("csv", "tsv"):
+        names, data = rows(result)
+        buf = io.StringIO()
+        if fmt == "csv":
+            w = csv.writer(buf, lineterminator="\r\n")
+            w.writerow(names)
+            w.writerows([[_cell(t) for t in r] for r in data])
+        else:
+            buf.write("\t".join("?" + n for n in names) + "\n")
+            for r in data:
+                buf.write("\t".join("" if t is None else str(t) for t in r) + "\n")
+        return buf.getvalue()
+    if fmt == "json":
+        return result.serialize(format=ox.QueryResultsFormat.JSON).decode("utf-8") + "\n"
+    if fmt == "xml":
+        return result.serialize(format=ox.QueryResultsFormat.XML).decode("utf-8") + "\n"
+    raise QueryError(f"unknown result format '{fmt}'")
+
+
+def _from_ox(t):
+    from .rdf import IRI, Literal
+    import pyoxigraph as ox
+
+    def conv(x):
+        if isinstance(x, ox.NamedNode):
+            return IRI(x.value)
+        if isinstance(x, ox.Literal):
+            dt = x.datatype.value
+            plain = dt in ("http://www.w3.org/2001/XMLSchema#string",
+                           "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString")
+            return Literal(x.value, None if plain else dt, x.language)
+        raise QueryError("blank nodes in a CONSTRUCT result are not supported")
+
+    return conv(t.subject), conv(t.predicate), conv(t.object)
+
+
+def _display(term) -> str:
+    from .rdf import curie
+    import pyoxigraph as ox
+
+    if term is None:
+        return ""
+    if isinstance(term, ox.NamedNode):
+        return curie(term.value) or term.value
+    return term.value
+
+
+def render_table(names: list[str], data: list[list[str]], max_width: int = 60) -> str:
+    def clip(s: str) -> str:
+        s = " ".join(s.split())
+        return s if len(s) <= max_width else s[: max_width - 1] + "…"
+
+    data = [[clip(c) for c in r] for r in data]
+    widths = [max([len(n)] + [len(r[i]) for r in data]) for i, n in enumerate(names)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    out = [line(names), line(["-" * w for w in widths])] + [line(r) for r in data]
+    out.append(f"({len(data)} row{'s' if len(data) != 1 else ''})")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,110 @@
+"""RDF terms as small immutable values, and their N-Triples / Turtle spelling.
+
+The compiler emits these, the exporters write them as text. rdflib and pyoxigraph are only
+used where their work is needed (SHACL validation, SPARQL), never to hold the KB itself.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+DKB = "https://w3id.org/diplokb/ontology#"
+ID = "https://w3id.org/diplokb/id/"
+VOCAB = "https://w3id.org/diplokb/vocab/"
+GRAPH = ID + "graph/"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+# Prefixes used by every export, in this order.
+PREFIXES = {
+    "dkb": DKB,
+    "id": ID,
+    "vocab": VOCAB,
+    "dcterms": "http://purl.org/dc/terms/",
+    "org": "http://www.w3.org/ns/org#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "schema": "https://schema.org/",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "time": "http://www.w3.org/2006/time#",
+    "xsd": XSD,
+}
+
+
+class IRI(str):
+    """An IRI; a str so that it sorts and hashes as fast as one."""
+
+    __slots__ = ()
+
+    def nt(self) -> str:
+        return f"<{self}>"
+
+
+class Literal(NamedTuple):
+    value: str
+    datatype: str | None = None  # None: xsd:string
+    lang: str | None = None
+
+    def nt(self) -> str:
+        text = '"' + escape(self.value) + '"'
+        if self.lang:
+            return f"{text}@{self.lang}"
+        if self.datatype:
+            return f"{text}^^<{self.datatype}>"
+        return text
+
+
+class Quad(NamedTuple):
+    s: IRI
+    p: IRI
+    o: IRI | Literal
+    g: IRI
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+_NEEDS = set(_ESCAPES) | {chr(c) for c in range(0x20)} | {"\x7f"}
+
+
+def escape(text: str) -> str:
+    """N-Triples / Turtle string escaping (canonical: UTF-8 kept, controls as \\uXXXX)."""
+    if not _NEEDS.intersection(text):
+        return text
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ch == "\x7f":
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def sort_key(term) -> tuple:
+    """Total order over terms: IRIs first, then literals by value, datatype, language."""
+    if isinstance(term, IRI):
+        return (0, term, "", "")
+    return (1, term.value, term.datatype or "", term.lang or "")
+
+
+def date_literal(text: str) -> Literal:
+    """'2024' -> xsd:gYear, '2024-12' -> xsd:gYearMonth, '2024-12-02' -> xsd:date."""
+    datatype = {4: "gYear", 7: "gYearMonth", 10: "date"}[len(text)]
+    return Literal(text, XSD + datatype)
+
+
+def curie(iri: str) -> str | None:
+    """'dkb:Event' for a DKB IRI, or None when no prefix gives a valid local name."""
+    for prefix, ns in PREFIXES.items():
+        if iri.startswith(ns):
+            local = iri[len(ns):]
+            if local and _is_pn_local(local):
+                return f"{prefix}:{local}"
+    return None
+
+
+def _is_pn_local(local: str) -> bool:
+    if local[0] in "-." or local[-1] == ".":
+        return False
+    return all(ch.isalnum() or ch in "_-." for ch in local) and local.isascii()

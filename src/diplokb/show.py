@@ -1,0 +1,84 @@
+"""`diplokb show`: find an entity by any name and describe it with its sources."""
+from __future__ import annotations
+
+import unicodedata
+
+from .rdf import ID, curie
+
+LABELS = ("http://www.w3.org/2000/01/rdf-schema#label", "http://www.w3.org/2004/02/skos/core#altLabel",
+          "http://www.w3.org/2004/02/skos/core#prefLabel", "https://w3id.org/diplokb/ontology#abbreviation")
+
+
+def fold(text: str) -> str:
+    """Case-, accent- and spacing-insensitive form of a name."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
+
+
+def find_entities(store, name: str) -> list[str]:
+    """IRIs whose id or any label equals `name` (folded); else those whose label contains it."""
+    values = " ".join(f"<{p}>" for p in LABELS)
+    rows = store.query(f"SELECT ?s ?l WHERE {{ VALUES ?p {{ {values} }} ?s ?p ?l . "
+                       "FILTER NOT EXISTS { ?s a <https://w3id.org/diplokb/ontology#Evidence> } }")
+    want = fold(name)
+    exact, partial = set(), set()
+    for sol in rows:
+        s, label = sol["s"].value, fold(sol["l"].value)
+        if label == want:
+            exact.add(s)
+        elif want and want in label:
+            partial.add(s)
+    if (ID + name.strip()) in {sol for sol in _subjects(store, ID + name.strip())}:
+        exact.add(ID + name.strip())
+    return sorted(exact or partial)
+
+
+def _subjects(store, iri: str):
+    return {iri} if bool(store.query(f"ASK {{ <{iri}> ?p ?o }}")) else set()
+
+
+def _label(store, iri: str) -> str:
+    for sol in store.query(f"SELECT ?l WHERE {{ <{iri}> <{LABELS[0]}> ?l }} LIMIT 1"):
+        return sol["l"].value
+    return curie(iri) or iri
+
+
+def _term(store, term) -> str:
+    import pyoxigraph as ox
+
+    if isinstance(term, ox.NamedNode):
+        label = _label(store, term.value)
+        short = curie(term.value) or term.value
+        return short if label == short else f"{label} [{short}]"
+    return term.value
+
+
+def describe(store, iri: str) -> str:
+    out = [f"{_label(store, iri)}  <{iri}>"]
+    for sol in store.query(f"SELECT ?p ?o WHERE {{ <{iri}> ?p ?o }} ORDER BY ?p ?o"):
+        p = curie(sol["p"].value) or sol["p"].value
+        if p == "dkb:evidence":
+            continue
+        out.append(f"  {p}: {_term(store, sol['o'])}")
+    out += _evidence(store, iri, "  ")
+    incoming = list(store.query(
+        f"SELECT DISTINCT ?s ?p WHERE {{ ?s ?p <{iri}> FILTER(?p != <https://w3id.org/diplokb/ontology#agent>) }} "
+        "ORDER BY ?s ?p"))
+    if incoming:
+        out.append("  referenced by:")
+    for sol in incoming:
+        s = sol["s"].value
+        out.append(f"    {_term(store, sol['s'])} --{curie(sol['p'].value) or sol['p'].value}-->")
+        out += _evidence(store, s, "      ")
+    return "\n".join(out) + "\n"
+
+
+def _evidence(store, iri: str, indent: str) -> list[str]:
+    lines = []
+    q = (f"SELECT ?quote ?src WHERE {{ <{iri}> <https://w3id.org/diplokb/ontology#evidence> ?e . "
+         "?e <https://w3id.org/diplokb/ontology#quote> ?quote ; <https://w3id.org/diplokb/ontology#source> ?src } "
+         "ORDER BY ?src ?quote")
+    for sol in store.query(q):
+        quote = " ".join(sol["quote"].value.split())
+        lines.append(f'{indent}“{quote}” — {curie(sol["src"].value) or sol["src"].value}')
+    return lines

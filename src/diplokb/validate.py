@@ -1,0 +1,113 @@
+"""SHACL validation with pySHACL, results mapped back to the YAML that produced them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import SourceLocation
+from .rdf import IRI, Literal, curie
+
+SH = "http://www.w3.org/ns/shacl#"
+
+
+@dataclass(frozen=True, order=True)
+class ValidationResult:
+    location: SourceLocation
+    severity: str  # 'Violation', 'Warning' or 'Info'
+    message: str
+    focus: str
+    path: str | None = None
+    value: str | None = None
+
+    def render(self) -> str:
+        extra = [f"focus {curie(self.focus) or self.focus}"]
+        if self.path:
+            extra.append(f"path {self.path}")
+        if self.value:
+            extra.append(f"value {self.value}")
+        return f"{self.location}: {self.severity}: {self.message} ({', '.join(extra)})"
+
+    def as_json(self) -> dict:
+        return {"file": self.location.file, "line": self.location.line,
+                "column": self.location.column, "severity": self.severity,
+                "message": self.message, "focus": self.focus, "path": self.path,
+                "value": self.value}
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    results: tuple  # ValidationResult, sorted by location
+
+    @property
+    def violations(self) -> tuple:
+        return tuple(r for r in self.results if r.severity == "Violation")
+
+    @property
+    def warnings(self) -> tuple:
+        return tuple(r for r in self.results if r.severity == "Warning")
+
+    @property
+    def conforms(self) -> bool:
+        return not self.violations
+
+    def summary(self) -> str:
+        return (f"{'conforms' if self.conforms else 'does not conform'}: "
+                f"{len(self.violations)} violation(s), {len(self.warnings)} warning(s)")
+
+
+def to_rdflib(triples):
+    """An rdflib Graph of our triples."""
+    import rdflib
+
+    g = rdflib.Graph()
+    for s, p, o in triples:
+        if isinstance(o, IRI):
+            obj = rdflib.URIRef(o)
+        else:
+            obj = rdflib.Literal(o.value, lang=o.lang, datatype=rdflib.URIRef(o.datatype) if o.datatype else None)
+        g.add((rdflib.URIRef(s), rdflib.URIRef(p), obj))
+    return g
+
+
+def _short(term) -> str:
+    import rdflib
+
+    if isinstance(term, rdflib.URIRef):
+        return curie(str(term)) or f"<{term}>"
+    return str(term)
+
+
+def validate(triples, locations: dict, shapes_file: Path, ontology_files: list[Path]) -> ValidationReport:
+    """Validates the KB's triples against the shapes, with the ontology and vocabularies
+    mixed in (never into our triples: pySHACL works on its own copy)."""
+    import pyshacl
+    import rdflib
+
+    data = to_rdflib(triples)
+    shapes = rdflib.Graph().parse(shapes_file, format="turtle")
+    ont = rdflib.Graph()
+    for f in ontology_files:
+        ont.parse(f, format="turtle")
+    _, report, _ = pyshacl.validate(data, shacl_graph=shapes, ont_graph=ont, inference="none",
+                                    advanced=True, allow_warnings=True, inplace=False)
+    return _results(report, locations)
+
+
+def _results(report, locations: dict) -> ValidationReport:
+    import rdflib
+
+    sh = rdflib.Namespace(SH)
+    out = set()
+    for res in report.subjects(rdflib.RDF.type, sh.ValidationResult):
+        focus = report.value(res, sh.focusNode)
+        severity = str(report.value(res, sh.resultSeverity)).removeprefix(SH)
+        messages = sorted(str(m) for m in report.objects(res, sh.resultMessage))
+        path = report.value(res, sh.resultPath)
+        value = report.value(res, sh.value)
+        loc = locations.get(str(focus), SourceLocation("<kb>"))
+        out.add(ValidationResult(
+            location=loc, severity=severity, message=messages[0] if messages else "constraint not met",
+            focus=str(focus), path=_short(path) if isinstance(path, rdflib.URIRef) else
+            (None if path is None else "(path)"),
+            value=None if value is None else _short(value)))
+    return ValidationReport(results=tuple(sorted(out)))
