@@ -220,6 +220,14 @@ def compose_file(path: Path, problems: list[Problem], display: str):
         problems.append(Problem(SourceLocation(display), f"not UTF-8 text ({exc.reason})"))
         return None
     try:
+        if "*" in text:  # report each alias where it is used, before composing shares nodes
+            aliases = [e for e in yaml.parse(text, Loader=_Composer) if isinstance(e, yaml.AliasEvent)]
+            for e in aliases:
+                problems.append(Problem(SourceLocation(display, e.start_mark.line + 1, e.start_mark.column + 1),
+                                        f"alias '*{e.anchor}' is not allowed: anchors and aliases are "
+                                        "refused in the KB; write the value out"))
+            if aliases:
+                return None
         return yaml.compose(text, Loader=_Composer)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

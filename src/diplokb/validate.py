@@ -79,17 +79,18 @@ def _short(term) -> str:
 
 def validate(triples, locations: dict, shapes_file: Path, ontology_files: list[Path]) -> ValidationReport:
     """Validates the KB's triples against the shapes, with the ontology and vocabularies
-    mixed in (never into our triples: pySHACL works on its own copy)."""
+    mixed into a throw-away rdflib graph (the compiled KB itself is never changed)."""
     import pyshacl
     import rdflib
 
+    # A fresh graph of our triples plus the ontology and vocabularies (pySHACL's own
+    # ont_graph mixing copies class axioms only, not the SKOS concepts the shapes check).
     data = to_rdflib(triples)
-    shapes = rdflib.Graph().parse(shapes_file, format="turtle")
-    ont = rdflib.Graph()
     for f in ontology_files:
-        ont.parse(f, format="turtle")
-    _, report, _ = pyshacl.validate(data, shacl_graph=shapes, ont_graph=ont, inference="none",
-                                    advanced=True, allow_warnings=True, inplace=False)
+        data.parse(f, format="turtle")
+    shapes = rdflib.Graph().parse(shapes_file, format="turtle")
+    _, report, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none",
+                                    advanced=True, allow_warnings=True, inplace=True)
     return _results(report, locations)
 
 
