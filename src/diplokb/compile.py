@@ -278,7 +278,7 @@ class _Compiler:
         self.evidence(s, r.quote, r.source)
 
     def emit_statement(self, r: m.Statement, s: IRI) -> None:
-        if (sp := self.ref(r.speaker, "person|organization|place|side")) is not None:
+        if (sp := self.ref(r.speaker, "person|organization|place|side|source")) is not None:
             self.add(s, DKB + "speaker", sp)
         self.add(s, DKB + "statementKind", concept("statement-kind", r.kind.id))
         for t in r.topics:

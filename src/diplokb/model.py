@@ -213,7 +213,8 @@ class Event:
 @dataclass(frozen=True)
 class Statement:
     id: str | None = spec("slug", doc="optional; derived from the content when absent")
-    speaker: Ref = spec("ref:person|organization|place|side", required=True)
+    speaker: Ref = spec("ref:person|organization|place|side|source", required=True,
+                        doc="who said it; a source id when the document speaks in its own voice")
     kind: Ref = spec("vocab:statement-kind", required=True)
     topics: tuple = spec("vocabs:topic")
     target: tuple = spec("refs:person|organization|place|side|thing", doc="to or about whom")
