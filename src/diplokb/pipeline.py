@@ -20,6 +20,8 @@ from .validate import ValidationReport, validate
 
 ONTOLOGY_FILES = ("diplokb.ttl", "vocabularies.ttl")
 SHAPES_FILE = "diplokb-shapes.ttl"
+# Names of the ontology, vocabularies and shapes among the exports.
+EXPORTED_ONTOLOGY = ("ontology.ttl", "vocabularies.ttl", "shapes.ttl")
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,8 @@ class Project:
         import json
         files["context.jsonld"] = json.dumps({"@context": export.jsonld_context(self.object_properties())},
                                              indent=1) + "\n"
-        for f in (*self.ontology_files, self.shapes_file):
-            files[f.name] = f.read_text(encoding="utf-8")
+        for name, f in zip(EXPORTED_ONTOLOGY, (*self.ontology_files, self.shapes_file)):
+            files[name] = f.read_text(encoding="utf-8")
         media = {"nt": "application/n-triples", "ttl": "text/turtle", "trig": "application/trig",
                  "jsonld": "application/ld+json"}
         sizes = {n: (media[n.rsplit(".", 1)[1]], len(c.encode("utf-8"))) for n, c in files.items()}
@@ -146,7 +148,7 @@ class Project:
             base = self.out
             if not (base / "diplokb.trig").is_file():
                 raise DiplokbError(f"no exports in {base}: run 'diplokb build' first")
-        return Store([base / "diplokb.trig", *(base / f for f in ONTOLOGY_FILES)])
+        return Store([base / "diplokb.trig", *(base / f for f in EXPORTED_ONTOLOGY[:2])])
 
 
 @dataclass(frozen=True)
