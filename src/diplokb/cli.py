@@ -96,17 +96,29 @@ def validate(kb, fmt):
 @click.option("--list", "list_", is_flag=True, help="List the named queries.")
 @click.option("--format", "fmt", default="table", show_default=True,
               type=click.Choice(["table", "csv", "tsv", "json", "xml", "ttl", "nt", "jsonld"]))
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Set a parameter of a named query, e.g. -p person=hun-sen.")
 @out_option
 @click.option("--fresh", is_flag=True, help="Build the KB in memory instead of reading exports/.")
-def query(query_or_name, file, list_, fmt, out, fresh):
-    """Run SPARQL: a query string, a file (-f) or a named query from queries/."""
-    from .query import format_result, named_queries
+def query(query_or_name, file, list_, fmt, params, out, fresh):
+    """Run SPARQL: a query string, a file (-f) or a named query from queries/.
+
+    \b
+    Examples:
+      diplokb query --list
+      diplokb query 01-timeline
+      diplokb query 03-posts-of-person -p person=hun-sen --format csv
+      diplokb query 'SELECT ?p WHERE { ?p a dkb:Person }'
+    """
+    from .query import bind, format_result, named_queries
 
     project = _project(None, out)
     named = named_queries(project.queries_dir)
     if list_:
         for q in named.values():
             click.echo(f"{q.name}\n    {q.title}: {q.description}")
+            for p in q.params:
+                click.echo(f"    -p {p}")
         return
     if file is not None:
         sparql = file.read()
@@ -122,6 +134,10 @@ def query(query_or_name, file, list_, fmt, out, fresh):
     else:
         raise click.UsageError("give a SPARQL query, a named query or -f FILE")
     try:
+        pairs = dict(p.split("=", 1) for p in params if "=" in p)
+        if len(pairs) != len(params):
+            raise click.UsageError("--param takes NAME=VALUE")
+        sparql = bind(sparql, pairs)
         store = project.store(fresh=fresh)
         result = store.query(sparql)
         click.echo(format_result(result, fmt), nl=False)

@@ -71,7 +71,7 @@ class CompiledKB:
 class _Compiler:
     def __init__(self, kb: m.KB):
         self.kb = kb
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = list(kb.problems)
         self.quads: list[Quad] = []
         self.locations: dict = {}
         self.by_id: dict = {}
@@ -120,6 +120,8 @@ class _Compiler:
             return None
         allowed = set(kinds.split("|"))
         found = self.by_id.get(r.id)
+        if found is None and r.id in self.kb.broken_ids:
+            return None  # already reported where it is defined
         if found is None:
             candidates = [i for i, (rec, _) in self.by_id.items() if m.REF_KIND[type(rec)] in allowed]
             self.problems.append(Problem(r.loc, f"unknown {' or '.join(sorted(allowed))} '{r.id}'",
@@ -163,7 +165,7 @@ class _Compiler:
     def evidence(self, s: IRI, quotes, source_id: str) -> None:
         """Links `s` to one Evidence node per quote, checking each quote against the text."""
         source = self.sources.get(source_id)
-        if source is None:
+        if source is None:  # its source file had problems, already reported
             return
         if source_id not in self.norm_texts:
             self.norm_texts[source_id] = normalize_ws(source.text)

@@ -22,7 +22,7 @@ _Composer = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _DECIMAL_RE = re.compile(r"^-?\d+(?:\.\d+)?$")
-_STD_TAG = "tag:yaml.org,2002:"
+_SAFE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
 
 
 class _Reader:
@@ -34,6 +34,7 @@ class _Reader:
         self.vocabularies = vocabularies
         self.seen: set[int] = set()
         self.source_id = ""
+        self.broken_ids: set[str] = set()  # ids of records that had errors
 
     # -- helpers -------------------------------------------------------------------------
     def loc(self, node) -> SourceLocation:
@@ -49,7 +50,7 @@ class _Reader:
             self.error(node, "anchors and aliases (&name, *name) are not allowed in the KB")
             return False
         self.seen.add(id(node))
-        if not node.tag.startswith(_STD_TAG):
+        if node.tag not in _SAFE_TAGS:
             self.error(node, f"tag {node.tag!r} is not allowed; write plain YAML")
             return False
         return True
@@ -208,6 +209,8 @@ class _Reader:
                     self.error(node, f"{what_cls} is missing required field '{name}'")
                 ok = False
         if not ok:
+            if isinstance(values.get("id"), str):
+                self.broken_ids.add(values["id"])
             return None
         return cls(**values, loc=self.loc(node))
 
@@ -232,7 +235,11 @@ def compose_file(path: Path, problems: list[Problem], display: str):
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = SourceLocation(display, mark.line + 1, mark.column + 1) if mark else SourceLocation(display)
-        problems.append(Problem(loc, f"YAML syntax: {exc.problem or exc.context}"))
+        hint = None
+        if exc.context and exc.context_mark and exc.problem:
+            hint = (f"{exc.context} started at line {exc.context_mark.line + 1}, "
+                    f"column {exc.context_mark.column + 1}")
+        problems.append(Problem(loc, f"YAML syntax: {exc.problem or exc.context}", hint=hint))
     except yaml.YAMLError as exc:
         problems.append(Problem(SourceLocation(display), f"YAML syntax: {exc}"))
     return None
@@ -263,12 +270,14 @@ def load_vocabularies(path: Path) -> dict:
 
 
 def load_file(path: Path, display: str, problems: list[Problem], vocabularies: dict,
-              is_source: bool) -> list:
+              is_source: bool, broken_ids: set | None = None) -> list:
     """Every record of one YAML file (a Source first for a source file)."""
     root = compose_file(path, problems, display)
     if root is None:
         return []
     reader = _Reader(display, problems, vocabularies)
+    if broken_ids is not None:
+        reader.broken_ids = broken_ids
     top = reader.mapping(root, "a KB file")
     if top is None:
         return []
@@ -287,8 +296,10 @@ def load_file(path: Path, display: str, problems: list[Problem], vocabularies: d
         try:
             text = text_path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            reader.error(node, f"cannot read archived text '{source.text_file}': "
-                               f"{getattr(exc, 'strerror', None) or exc}")
+            value_node = next(v for k, v in node.value if k.value == "text_file")
+            reader.error(value_node, f"cannot read archived text '{source.text_file}': "
+                                     f"{getattr(exc, 'strerror', None) or exc}")
+            reader.broken_ids.add(source.id)
             return []
         source = dataclasses.replace(source, text=text, yaml_file=display)
         reader.source_id = source.id
@@ -317,8 +328,9 @@ def load(kb_dir: str | os.PathLike, vocabularies_file: str | os.PathLike, *,
          base: str | os.PathLike | None = None) -> KB:
     """Reads `kb_dir/entities/*.yaml` and `kb_dir/sources/*.yaml`.
 
-    Raises BuildError listing every problem found. Paths in messages are relative to `base`
-    (default: the current directory).
+    Records with problems are left out; the problems travel in `KB.problems` (and the ids of
+    the records left out in `KB.broken_ids`), so that the compiler can add its own and report
+    all of them together. Paths in messages are relative to `base` (default: cwd).
     """
     kb_dir = Path(kb_dir)
     base = Path(base) if base is not None else Path.cwd()
@@ -328,15 +340,14 @@ def load(kb_dir: str | os.PathLike, vocabularies_file: str | os.PathLike, *,
     vocabularies = load_vocabularies(Path(vocabularies_file))
     records: list = []
     sources: list = []
+    broken: set = set()
     for sub, is_source in (("entities", False), ("sources", True)):
         for path in sorted((kb_dir / sub).glob("*.yaml")):
-            for rec in load_file(path, _display(path, base), problems, vocabularies, is_source):
+            for rec in load_file(path, _display(path, base), problems, vocabularies, is_source, broken):
                 (sources if isinstance(rec, Source) else records).append(rec)
     stray = sorted(p for p in kb_dir.rglob("*.yml"))
     for path in stray:
         problems.append(Problem(SourceLocation(_display(path, base)),
                                 "file ignored: KB files end in '.yaml'", severity="error"))
-    if problems:
-        raise BuildError(problems)
     return KB(root=str(kb_dir), sources=tuple(sources), records=tuple(records),
-              vocabularies=vocabularies)
+              vocabularies=vocabularies, problems=tuple(problems), broken_ids=frozenset(broken))

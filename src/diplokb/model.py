@@ -331,3 +331,5 @@ class KB:
     sources: tuple = ()
     records: tuple = ()  # every other record, in file order
     vocabularies: dict = field(default_factory=dict, compare=False)  # scheme -> {id: label}
+    problems: tuple = ()  # problems found while loading
+    broken_ids: frozenset = frozenset()  # ids of records left out because of problems

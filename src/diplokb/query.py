@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import QueryError
+from .rdf import PREFIXES
 
 _HEADER = re.compile(r"^#\s*(title|description|param)\s*:\s*(.*)$")
 
@@ -20,6 +21,7 @@ class NamedQuery:
     description: str
     sparql: str
     path: str
+    params: tuple = ()
 
 
 def named_queries(queries_dir: Path) -> dict[str, NamedQuery]:
@@ -28,16 +30,46 @@ def named_queries(queries_dir: Path) -> dict[str, NamedQuery]:
     for path in sorted(Path(queries_dir).glob("*.rq")):
         text = path.read_text(encoding="utf-8")
         meta: dict = {}
+        params = []
         for line in text.splitlines():
             m = _HEADER.match(line)
-            if m:
+            if m and m.group(1) == "param":
+                params.append(m.group(2).strip())
+            elif m:
                 key = m.group(1)
                 meta[key] = (meta.get(key, "") + " " + m.group(2)).strip()
             elif line.strip() and not line.startswith("#"):
                 break
         out[path.stem] = NamedQuery(path.stem, meta.get("title", path.stem),
-                                    meta.get("description", ""), text, str(path))
+                                    meta.get("description", ""), text, str(path), tuple(params))
     return out
+
+
+def bind(sparql: str, params: dict[str, str]) -> str:
+    """Replaces the `VALUES ?name { default }` block of each parameter with the given value.
+
+    A value is read like its default: a string literal if the default is one, otherwise an
+    entity id ('hun-sen'), a prefixed name ('id:hun-sen') or a full IRI.
+    """
+    for name, value in params.items():
+        pattern = re.compile(r"VALUES\s+\?" + re.escape(name) + r"\s*\{([^}]*)\}")
+        m = pattern.search(sparql)
+        if m is None:
+            found = re.findall(r"VALUES\s+\?(\w+)\s*\{", sparql)
+            raise QueryError(f"the query has no parameter '{name}'"
+                             + (f"; its parameters: {', '.join(found)}" if found else ""))
+        if m.group(1).strip().startswith('"'):
+            term = json.dumps(value)
+        elif re.fullmatch(r"https?://[^\s<>\"{}|^`\\]+", value):
+            term = f"<{value}>"
+        elif re.fullmatch(r"[a-z][a-z0-9]*:[A-Za-z0-9_-]+", value):
+            term = value
+        elif re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", value):
+            term = f"<https://w3id.org/diplokb/id/{value}>"
+        else:
+            raise QueryError(f"'{value}' is not an id, prefixed name or IRI (parameter '{name}')")
+        sparql = sparql[: m.start()] + f"VALUES ?{name} {{ {term} }}" + sparql[m.end():]
+    return sparql
 
 
 class Store:
@@ -66,9 +98,10 @@ class Store:
                      _strip_prologue(sparql), re.I):
             raise QueryError("updates are not allowed: the KB is read-only")
         try:
-            return self.store.query(sparql, use_default_graph_as_union=True)
+            return self.store.query(sparql, use_default_graph_as_union=True, prefixes=PREFIXES)
         except SyntaxError as exc:
-            raise QueryError(f"SPARQL syntax error: {exc}") from None
+            first = str(exc).splitlines()[0] if str(exc) else "invalid query"
+            raise QueryError(f"SPARQL syntax error: {first[:300]}") from None
         except (OSError, ValueError, RuntimeError) as exc:
             raise QueryError(str(exc)) from None
 
