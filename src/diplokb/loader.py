@@ -57,7 +57,8 @@ class _Reader:
 
     @staticmethod
     def is_null(node) -> bool:
-        return isinstance(node, yaml.ScalarNode) and node.style is None and node.value in _NULLS
+        return (isinstance(node, yaml.ScalarNode) and node.style not in ("'", '"', "|", ">")
+                and node.value in _NULLS)
 
     def mapping(self, node, what: str) -> dict | None:
         """{key: (key_node, value_node)} of a mapping node, rejecting duplicate keys."""
@@ -140,6 +141,11 @@ class _Reader:
                            did_you_mean(text, concepts) or f"one of: {', '.join(sorted(concepts))}")
                 return None
             return Ref(text, self.loc(node))
+        if head == "integer":
+            if not text.isdigit():
+                self.error(node, f"'{name}' must be a whole number, got '{text}'")
+                return None
+            return str(int(text))
         if head == "decimal":
             if not _DECIMAL_RE.match(text):
                 self.error(node, f"'{name}' must be a number written with digits, got '{text}'")

@@ -8,6 +8,7 @@ reference of the YAML format (see docs/yaml-format.md for prose and an example):
     strs       a list of strings
     slug       an id: lower-case letters, digits and hyphens
     date       a date at the precision written: 2024, 2024-12, 2024-12-02, or a range a/b
+    integer    a whole number written as digits
     decimal    a number written as digits, read exactly
     ref:K      the id of a record of kind K (several kinds separated by '|')
     refs:K     a list of such ids
@@ -133,7 +134,7 @@ class Thing:
     abbreviations: tuple = spec("strs")
     kind: Ref = spec("vocab:thing-kind", required=True)
     year: Date | None = spec("date", doc="the year a themed year or anniversary falls in")
-    ordinal: str | None = spec("decimal", doc="65 for a 65th anniversary, 7 for a 7th meeting")
+    ordinal: str | None = spec("integer", doc="65 for a 65th anniversary, 7 for a 7th meeting")
     parties: tuple = spec("refs:place|organization", doc="countries or bodies it binds or joins")
     part_of: Ref | None = spec("ref:thing")
     located_in: Ref | None = spec("ref:place")

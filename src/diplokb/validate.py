@@ -16,8 +16,8 @@ class ValidationResult:
     severity: str  # 'Violation', 'Warning' or 'Info'
     message: str
     focus: str
-    path: str | None = None
-    value: str | None = None
+    path: str = ""
+    value: str = ""
 
     def render(self) -> str:
         extra = [f"focus {curie(self.focus) or self.focus}"]
@@ -30,8 +30,8 @@ class ValidationResult:
     def as_json(self) -> dict:
         return {"file": self.location.file, "line": self.location.line,
                 "column": self.location.column, "severity": self.severity,
-                "message": self.message, "focus": self.focus, "path": self.path,
-                "value": self.value}
+                "message": self.message, "focus": self.focus, "path": self.path or None,
+                "value": self.value or None}
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,19 @@ def validate(triples, locations: dict, shapes_file: Path, ontology_files: list[P
     return _results(report, locations)
 
 
+def _path(report, path) -> str:
+    """A result path as SPARQL property-path text ('dkb:topic/skos:inScheme')."""
+    import rdflib
+    from rdflib.collection import Collection
+
+    if path is None:
+        return ""
+    if isinstance(path, rdflib.URIRef):
+        return _short(path)
+    items = list(Collection(report, path))  # a sequence path is an RDF list
+    return "/".join(_short(p) for p in items) if items else "(complex path)"
+
+
 def _results(report, locations: dict) -> ValidationReport:
     import rdflib
 
@@ -108,7 +121,5 @@ def _results(report, locations: dict) -> ValidationReport:
         loc = locations.get(str(focus), SourceLocation("<kb>"))
         out.add(ValidationResult(
             location=loc, severity=severity, message=messages[0] if messages else "constraint not met",
-            focus=str(focus), path=_short(path) if isinstance(path, rdflib.URIRef) else
-            (None if path is None else "(path)"),
-            value=None if value is None else _short(value)))
+            focus=str(focus), path=_path(report, path), value="" if value is None else _short(value)))
     return ValidationReport(results=tuple(sorted(out)))
