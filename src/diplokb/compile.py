@@ -140,6 +140,14 @@ class _Compiler:
             if target is not None:
                 self.add(s, p, target)
 
+    def name_of(self, r: m.Ref | None) -> str:
+        """The display name of a referenced record (its id when it has none)."""
+        found = self.by_id.get(r.id) if r is not None else None
+        if found is None:
+            return r.id if r is not None else "?"
+        rec = found[0]
+        return getattr(rec, "name", None) or getattr(rec, "title", None) or r.id
+
     def period(self, s: IRI, period: m.Period | None) -> None:
         if period is None:
             return
@@ -290,6 +298,8 @@ class _Compiler:
         if (e := self.ref(r.at, "event")) is not None:
             self.add(s, DKB + "madeAt", e)
         self.period(s, r.date)
+        kind = self.kb.vocabularies.get("statement-kind", {}).get(r.kind.id, r.kind.id)
+        self.lit(s, RDFS + "label", f"{self.name_of(r.speaker)} {kind}: " + (r.summary or r.quote[0].text)[:120])
         self.lit(s, DKB + "section", r.section)
         self.lit(s, DKB + "summary", r.summary)
         self.lit(s, SKOS + "editorialNote", r.note)
@@ -301,6 +311,7 @@ class _Compiler:
         if (p := self.ref(r.post, "post")) is not None:
             self.add(s, DKB + "post", p)
         self.lit(s, DKB + "asNamed", r.as_named)
+        self.lit(s, RDFS + "label", f"{self.name_of(r.person)}: {r.as_named} ({r.source})")
         date = r.date or self.sources[r.source].date
         if date is None:
             self.problems.append(Problem(r.loc, "post attestation needs a 'date': its source has none"))
@@ -313,6 +324,8 @@ class _Compiler:
         self.evidence(s, r.quote, r.source)
 
     def emit_figure(self, r: m.Figure, s: IRI) -> None:
+        self.lit(s, RDFS + "label", f"{r.measure.id} of {self.name_of(r.about)}: {r.value}"
+                 + (f" {r.unit}" if r.unit else ""))
         if (a := self.ref(r.about, "event|thing|place|organization")) is not None:
             self.add(s, DKB + "about", a)
         self.add(s, DKB + "measure", concept("measure", r.measure.id))
@@ -323,6 +336,7 @@ class _Compiler:
         self.evidence(s, r.quote, r.source)
 
     def emit_difference(self, r: m.Difference, s: IRI) -> None:
+        self.lit(s, RDFS + "label", f"difference: {r.id}")
         self.refs(s, DKB + "concerns", r.about, "person|organization|post|thing|event|place")
         self.add(s, DKB + "aspect", concept("difference-aspect", r.aspect.id))
         self.lit(s, DCT + "description", r.description)

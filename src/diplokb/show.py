@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from .model import SLUG_RE
 from .rdf import ID, curie
 
 LABELS = ("http://www.w3.org/2000/01/rdf-schema#label", "http://www.w3.org/2004/02/skos/core#altLabel",
@@ -28,13 +29,10 @@ def find_entities(store, name: str) -> list[str]:
             exact.add(s)
         elif want and want in label:
             partial.add(s)
-    if (ID + name.strip()) in {sol for sol in _subjects(store, ID + name.strip())}:
-        exact.add(ID + name.strip())
+    slug = name.strip()
+    if SLUG_RE.match(slug) and bool(store.query(f"ASK {{ <{ID}{slug}> ?p ?o }}")):
+        exact.add(ID + slug)
     return sorted(exact or partial)
-
-
-def _subjects(store, iri: str):
-    return {iri} if bool(store.query(f"ASK {{ <{iri}> ?p ?o }}")) else set()
 
 
 def _label(store, iri: str) -> str:
