@@ -1,0 +1,115 @@
+"""cli.py: the commands users type, with their output and exit codes."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from diplokb.cli import main
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_every_command_has_help(runner):
+    result = runner.invoke(main, ["--help"])
+    assert result.exit_code == 0
+    commands = list(main.commands)
+    assert set(commands) >= {"build", "validate", "query", "show", "stats"}
+    for name in commands:
+        r = runner.invoke(main, [name, "--help"])
+        assert r.exit_code == 0 and main.commands[name].help, name
+
+
+def test_build_prints_a_summary(runner, project, tmp_path):
+    r = runner.invoke(main, ["build", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert "triples from 5 sources" in r.stdout
+    assert "26 events, 80 statements" in r.stdout
+
+
+def test_build_check_reports_stale_exports(runner, tmp_path):
+    r = runner.invoke(main, ["build", "--check", "--out", str(tmp_path)])
+    assert r.exit_code == 1
+    assert "exports are stale" in r.stderr and "diplokb.ttl" in r.stderr
+
+
+def test_build_with_a_typo_names_file_line_and_fix(runner, project, tmp_path):
+    kb = tmp_path / "kb"
+    shutil.copytree(project.kb, kb)
+    f = kb / "sources" / "002_e414bc1f994df249.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace("who: hun-sen,", "who: hun-senn,", 1), encoding="utf-8")
+    out = tmp_path / "out"
+    r = runner.invoke(main, ["build", "--kb", str(kb), "--out", str(out)])
+    assert r.exit_code == 1
+    assert "002_e414bc1f994df249.yaml:" in r.stderr
+    assert "unknown organization or person or place or side 'hun-senn' (did you mean 'hun-sen'?)" in r.stderr
+    assert "nothing was written" in r.stderr
+    assert not out.exists()
+
+
+def test_validate_text_and_json(runner):
+    r = runner.invoke(main, ["validate"])
+    assert r.exit_code == 0
+    assert "conforms: 0 violation(s)" in r.stdout
+    assert "kb/sources/002_e414bc1f994df249.yaml:" in r.stdout  # the undated-election warning
+    r = runner.invoke(main, ["validate", "--format", "json"])
+    doc = json.loads(r.stdout)
+    assert doc["conforms"] is True
+    assert all({"file", "line", "column", "severity", "message"} <= set(x) for x in doc["results"])
+
+
+def test_query_list_named_and_formats(runner):
+    r = runner.invoke(main, ["query", "--list"])
+    assert r.exit_code == 0 and "01-timeline" in r.stdout and "-p person = id:prak-sokhonn" in r.stdout
+    r = runner.invoke(main, ["query", "04-post-holder-on-date", "--format", "csv"])
+    assert r.stdout.splitlines()[0] == "person,name,asNamed,attested,source"
+    assert "Hun Sen" in r.stdout
+    r = runner.invoke(main, ["query", "SELECT ?n WHERE { id:hun-sen rdfs:label ?n }", "--format", "json"])
+    assert json.loads(r.stdout)["results"]["bindings"][0]["n"]["value"] == "Hun Sen"
+    r = runner.invoke(main, ["query", "CONSTRUCT { id:hun-sen rdfs:label ?n } WHERE { id:hun-sen rdfs:label ?n }",
+                             "--format", "ttl"])
+    assert 'id:hun-sen rdfs:label "Hun Sen" .' in r.stdout
+
+
+def test_query_errors(runner):
+    r = runner.invoke(main, ["query", "01-timelin"])
+    assert r.exit_code == 2 and "did you mean '01-timeline'?" in r.stderr
+    r = runner.invoke(main, ["query", "SELECT ?x WHERE { ?x"])
+    assert r.exit_code == 1 and "SPARQL syntax error" in r.stderr
+    r = runner.invoke(main, ["query", "03-posts-of-person", "-p", "person"])
+    assert r.exit_code == 2 and "NAME=VALUE" in r.stderr
+
+
+def test_show_finds_by_any_variant_case_and_accent_insensitively(runner):
+    for name in ("PRAK Sokhonn", "prak sokhonn", "prak-sokhonn", "Prák Sokhonn"):
+        r = runner.invoke(main, ["show", name])
+        assert r.exit_code == 0, name
+        assert r.stdout.startswith("Prak Sokhonn  <https://w3id.org/diplokb/id/prak-sokhonn>"), name
+    r = runner.invoke(main, ["show", "CPP"])
+    assert "Cambodian People's Party  <https://w3id.org/diplokb/id/cpp>" in r.stdout
+    r = runner.invoke(main, ["show", "nobody at all"])
+    assert r.exit_code == 1 and "no entity named 'nobody at all'" in r.stderr
+
+
+def test_stats_reports_coverage(runner):
+    r = runner.invoke(main, ["stats"])
+    assert r.exit_code == 0
+    assert "Statement" in r.stdout and "src-003" in r.stdout and "%" in r.stdout
+
+
+def test_help_is_fast():
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "diplokb", "--help"], check=True, capture_output=True)
+    # generous bound for loaded CI machines; benchmarks/ measures the real figure
+    assert time.perf_counter() - t0 < 5
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "diplokb", "--help"],
+                         capture_output=True, text=True).stderr
+    assert "rdflib" not in out and "pyshacl" not in out and "pyoxigraph" not in out
