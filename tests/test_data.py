@@ -98,5 +98,6 @@ def test_sentence_coverage_of_every_source(built):
     _, result = built
     rows = {r.source: r for r in coverage(result.compiled)}
     assert set(rows) == {"src-000", "src-001", "src-002", "src-003", "src-004"}
-    for r in rows.values():
-        assert r.share >= 0.7, (r.source, r.covered, r.sentences)
+    for r in rows.values():  # every sentence that can state a fact is backed by a quote
+        assert (r.source, r.covered) == (r.source, r.sentences)
+        assert r.headings <= 6

@@ -182,10 +182,14 @@ def stats(kb):
     click.echo("instances per class:")
     for cls, n in sorted(compiled.counts.items()):
         click.echo(f"  {cls:<22} {n:>6}")
-    click.echo("per source:         triples  records  sentences  covered")
-    for row in coverage(compiled):
-        click.echo(f"  {row.source:<18} {row.triples:>7}  {row.records:>7}  {row.sentences:>9}  "
-                   f"{row.covered:>4} ({row.share:.0%})")
+    click.echo("per source:         triples  records  headings  sentences  covered by quotes")
+    rows = coverage(compiled)
+    for row in rows:
+        click.echo(f"  {row.source:<18} {row.triples:>7}  {row.records:>7}  {row.headings:>8}  "
+                   f"{row.sentences:>9}  {row.covered:>4} ({row.share:.0%})")
+    total, covered = sum(r.sentences for r in rows), sum(r.covered for r in rows)
+    click.echo(f"  {'all':<18} {'':>7}  {'':>7}  {'':>8}  {total:>9}  {covered:>4} "
+               f"({covered / total if total else 1:.0%})")
 
 
 if __name__ == "__main__":  # pragma: no cover

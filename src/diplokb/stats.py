@@ -7,26 +7,64 @@ from dataclasses import dataclass
 from .compile import CompiledKB, normalize_ws
 from .rdf import DKB, GRAPH
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;:”\"])\s+|\n\s*\n|\n(?=[-(])")
+_SENTENCE_END = re.compile(r"(?<=[.!?;:”\"])\s+|\n(?=[-(])")
+_BLANK_LINE = re.compile(r"\n\s*\n")
 
 
 @dataclass(frozen=True)
 class SourceCoverage:
+    """`sentences` counts sentences that can state a fact; headings, titles and datelines
+    (lines without a full stop) are counted apart, as `headings`: the source's metadata
+    records them."""
+
     source: str
     triples: int
     records: int
     sentences: int
     covered: int
+    headings: int = 0
 
     @property
     def share(self) -> float:
         return self.covered / self.sentences if self.sentences else 1.0
 
 
-def sentences(text: str) -> list[str]:
-    """The source's sentences (and headings), whitespace-normalised, in order."""
-    parts = [normalize_ws(p) for p in _SENTENCE_END.split(text)]
-    return [p for p in parts if len(p) > 3]
+def sentences(text: str) -> list[tuple[str, bool]]:
+    """The source's sentences, whitespace-normalised, in order, each with whether it is a
+    heading (a title, heading or dateline paragraph without a full stop, or a lone label
+    such as 'Conclusion:')."""
+    # Blank lines end paragraphs, except page breaks inside a sentence: a long paragraph cut
+    # after a word or a comma continues in the next one.
+    paragraphs: list[str] = []
+    carry = ""
+    for para in _BLANK_LINE.split(text):
+        para = f"{carry} {para}" if carry else para
+        carry = ""
+        tail = para.rstrip()[-1:]
+        if len(para.strip()) > 80 and (tail.isalnum() or tail == ","):
+            carry = para
+            continue
+        paragraphs.append(para)
+    if carry:
+        paragraphs.append(carry)
+    out = []
+    for para in paragraphs:
+        if not para.strip():
+            continue
+        if is_heading(para):
+            out.append((normalize_ws(para), True))
+            continue
+        for part in _SENTENCE_END.split(para):
+            part = normalize_ws(part)
+            if len(part) > 3:
+                out.append((part, part.endswith(":") and len(part.split()) <= 2))
+    return out
+
+
+def is_heading(sentence: str) -> bool:
+    """A title, heading or dateline: no sentence-ending punctuation once quotes and markup go."""
+    core = sentence.strip().strip("*“”\"'() ").rstrip()
+    return not core.endswith((".", "!", "?", " END"))  # press releases close with END
 
 
 def coverage(compiled: CompiledKB) -> list[SourceCoverage]:
@@ -52,18 +90,19 @@ def coverage(compiled: CompiledKB) -> list[SourceCoverage]:
             while start != -1:
                 mask[start:start + len(q)] = b"\x01" * len(q)
                 start = text.find(q, start + 1)
-        sents = sentences(source.text)
-        covered = 0
+        covered = headings = facts = 0
         pos = 0
-        for s in sents:
+        for s, heading in sentences(source.text):
             i = text.find(s, pos)
-            if i == -1:
-                continue
             pos = i + len(s)
+            if heading:
+                headings += 1
+                continue
+            facts += 1
             if sum(mask[i:i + len(s)]) * 2 >= len(s):
                 covered += 1
         rows.append(SourceCoverage(source.id, triples.get(source.id, 0), records.get(source.id, 0),
-                                   len(sents), covered))
+                                   facts, covered, headings))
     return rows
 
 
