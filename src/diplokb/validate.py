@@ -18,6 +18,7 @@ class ValidationResult:
     focus: str
     path: str = ""
     value: str = ""
+    shape: str = ""  # the node shape that reported it, e.g. 'dkbs:EventShape'
 
     def render(self) -> str:
         extra = [f"focus {curie(self.focus) or self.focus}"]
@@ -91,7 +92,7 @@ def validate(triples, locations: dict, shapes_file: Path, ontology_files: list[P
     shapes = rdflib.Graph().parse(shapes_file, format="turtle")
     _, report, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none",
                                     advanced=True, allow_warnings=True, inplace=True)
-    return _results(report, locations)
+    return _results(report, locations, shapes)
 
 
 def _path(report, path) -> str:
@@ -107,12 +108,17 @@ def _path(report, path) -> str:
     return "/".join(_short(p) for p in items) if items else "(complex path)"
 
 
-def _results(report, locations: dict) -> ValidationReport:
+def _results(report, locations: dict, shapes) -> ValidationReport:
     import rdflib
 
     sh = rdflib.Namespace(SH)
     out = set()
     for res in report.subjects(rdflib.RDF.type, sh.ValidationResult):
+        shape = report.value(res, sh.sourceShape)
+        owner = shapes.value(None, sh.property, shape) if isinstance(shape, rdflib.BNode) else None
+        shape = owner if owner is not None else shape
+        if isinstance(shape, rdflib.BNode):  # a sh:sparql constraint: its node shape holds it
+            shape = shapes.value(None, sh.sparql, shape) or shape
         focus = report.value(res, sh.focusNode)
         severity = str(report.value(res, sh.resultSeverity)).removeprefix(SH)
         messages = sorted(str(m) for m in report.objects(res, sh.resultMessage))
@@ -121,5 +127,6 @@ def _results(report, locations: dict) -> ValidationReport:
         loc = locations.get(str(focus), SourceLocation("<kb>"))
         out.add(ValidationResult(
             location=loc, severity=severity, message=messages[0] if messages else "constraint not met",
-            focus=str(focus), path=_path(report, path), value="" if value is None else _short(value)))
+            focus=str(focus), path=_path(report, path), value="" if value is None else _short(value),
+            shape=str(shape).replace("https://w3id.org/diplokb/shapes#", "dkbs:")))
     return ValidationReport(results=tuple(sorted(out)))
