@@ -192,5 +192,36 @@ def stats(kb):
                f"({covered / total if total else 1:.0%})")
 
 
+def _setting_options(func):
+    from dataclasses import fields as dc_fields
+
+    from .server import Settings
+
+    for f in reversed(dc_fields(Settings)):
+        opt = "--" + f.name.replace("_", "-")
+        func = click.option(opt, type=type(f.default), default=f.default, show_default=True,
+                            help=f.metadata["help"])(func)
+    return func
+
+
+@main.command()
+@out_option
+@_setting_options
+def serve(out, **settings):
+    """Serve the built KB: SPARQL endpoint at /sparql, pages at /id/..., home at /."""
+    from .server import Settings, serve as run_server
+
+    project = _project(None, out)
+    try:
+        run_server(project.out, project.queries_dir, Settings(**settings),
+                   ready=lambda srv: click.echo(f"serving {project.out} at "
+                                                f"http://{srv.server_address[0]}:{srv.server_address[1]}/ "
+                                                "(Ctrl-C to stop)"))
+    except DiplokbError as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        pass
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

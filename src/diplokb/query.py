@@ -93,10 +93,7 @@ class Store:
 
     def query(self, sparql: str):
         """Runs a query with the union of all graphs as the default graph."""
-        ox = self._ox
-        if re.search(r"^\s*(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY)\b",
-                     _strip_prologue(sparql), re.I):
-            raise QueryError("updates are not allowed: the KB is read-only")
+        check_read_only(sparql)
         try:
             return self.store.query(sparql, use_default_graph_as_union=True, prefixes=PREFIXES)
         except SyntaxError as exc:
@@ -106,9 +103,17 @@ class Store:
             raise QueryError(str(exc)) from None
 
 
-def _strip_prologue(sparql: str) -> str:
-    text = re.sub(r"#[^\n]*", "", sparql)
-    return re.sub(r"^\s*((PREFIX\s+\S*\s*<[^>]*>|BASE\s*<[^>]*>)\s*)*", "", text, flags=re.I)
+_STRINGS = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*')
+
+
+def check_read_only(sparql: str) -> None:
+    """Refuses updates and federated queries (SERVICE): the KB answers from itself only."""
+    code = _STRINGS.sub(" ", sparql)  # keywords inside strings, IRIs and comments do not count
+    if re.search(r"^\s*(?:(?:PREFIX\s+\S*\s*|BASE\s*)\s*)*(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b",
+                 code, re.I):
+        raise QueryError("updates are not allowed: the KB is read-only")
+    if re.search(r"\bSERVICE\b", code, re.I):
+        raise QueryError("SERVICE (federated query) is not allowed: the KB answers from itself only")
 
 
 def _cell(term) -> str:

@@ -1,0 +1,576 @@
+"""`diplokb serve`: a read-only SPARQL 1.1 Protocol endpoint with linked-data pages.
+
+Safe by construction:
+- user queries run in worker processes; one that exceeds the time limit is killed (the work
+  really stops) and its worker replaced;
+- updates, SERVICE and any other outbound request are refused with 400;
+- result rows, request bodies and URLs are capped; every label and quote is HTML-escaped;
+  only the export files are served; pages carry a strict Content-Security-Policy (no script).
+"""
+from __future__ import annotations
+
+import html
+import json
+import multiprocessing as mp
+import queue
+import re
+import threading
+import urllib.parse
+from dataclasses import dataclass, field, fields
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from .errors import QueryError
+from .rdf import ID, curie
+
+BASE = "https://w3id.org/diplokb/"
+DKB = BASE + "ontology#"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The server's limits; each is a `diplokb serve` option of the same name."""
+
+    host: str = field(default="127.0.0.1", metadata={"help": "Address to listen on."})
+    port: int = field(default=8000, metadata={"help": "Port to listen on (0: any free port)."})
+    timeout: float = field(default=10.0, metadata={"help": "Seconds a query may run before it is stopped."})
+    max_rows: int = field(default=10_000, metadata={"help": "Most rows (or triples) a query returns."})
+    max_request_bytes: int = field(default=100_000, metadata={"help": "Largest request body or query string."})
+    workers: int = field(default=2, metadata={"help": "Worker processes running queries."})
+
+
+# ---- query workers ----------------------------------------------------------------------
+
+def _worker(conn, files: list[str]) -> None:
+    from .query import Store
+    from .results import serialize
+
+    store = Store([Path(f) for f in files])
+    conn.send(("ready",))
+    while True:
+        try:
+            sparql, formats, max_rows = conn.recv()
+        except EOFError:
+            return
+        try:
+            result = store.query(sparql)
+            fmt = _pick(result, formats)
+            body, ctype, truncated = serialize(result, fmt, max_rows)
+            conn.send(("ok", body, ctype, truncated))
+        except QueryError as exc:
+            conn.send(("error", str(exc)))
+        except Exception as exc:  # noqa: BLE001 - reported to the client; the worker lives on
+            conn.send(("error", f"query failed: {exc}"))
+
+
+def _pick(result, formats: list[str]) -> str | None:
+    import pyoxigraph as ox
+
+    from .results import GRAPH_FORMATS, SOLUTION_FORMATS
+
+    allowed = GRAPH_FORMATS if isinstance(result, ox.QueryTriples) else SOLUTION_FORMATS
+    return next((f for f in formats if f in allowed), None)
+
+
+class QueryTimeout(Exception):
+    pass
+
+
+class Busy(Exception):
+    pass
+
+
+class WorkerPool:
+    """Processes that each hold the KB and run one query at a time."""
+
+    def __init__(self, files: list[Path], size: int):
+        self.files = [str(f) for f in files]
+        self.ctx = mp.get_context("spawn")
+        self.idle: queue.Queue = queue.Queue()
+        self.all: list = []
+        self.lock = threading.Lock()
+        for _ in range(size):
+            self.idle.put(self._spawn())
+
+    def _spawn(self):
+        parent, child = self.ctx.Pipe()
+        proc = self.ctx.Process(target=_worker, args=(child, self.files), daemon=True)
+        proc.start()
+        child.close()
+        parent.recv()  # wait until the store is loaded
+        with self.lock:
+            self.all.append(proc)
+        return proc, parent
+
+    def run(self, sparql: str, formats: list[str], max_rows: int, timeout: float):
+        try:
+            proc, conn = self.idle.get(timeout=timeout)
+        except queue.Empty:
+            raise Busy() from None
+        try:
+            conn.send((sparql, formats, max_rows))
+            if conn.poll(timeout):
+                reply = conn.recv()
+                self.idle.put((proc, conn))
+                return reply
+        except (EOFError, OSError):
+            pass
+        proc.kill()  # the only way to really stop a query running in native code
+        proc.join()
+        conn.close()
+        self.idle.put(self._spawn())
+        raise QueryTimeout()
+
+    def close(self) -> None:
+        with self.lock:
+            for proc in self.all:
+                proc.kill()
+
+
+# ---- the application --------------------------------------------------------------------
+
+class App:
+    """Everything the handler needs; built once at start-up from the exports folder."""
+
+    def __init__(self, exports: Path, queries_dir: Path, settings: Settings):
+        from .pipeline import EXPORTED_ONTOLOGY
+        from .query import Store, named_queries
+
+        self.exports = exports
+        self.settings = settings
+        trig = exports / "diplokb.trig"
+        if not trig.is_file():
+            raise QueryError(f"no exports in {exports}: run 'diplokb build' first")
+        files = [trig, *(exports / f for f in EXPORTED_ONTOLOGY[:2])]
+        self.store = Store(files)  # for the pages: our own bounded queries
+        self.pool = WorkerPool(files, settings.workers)
+        self.named = named_queries(queries_dir)
+        self.downloads = sorted(f.name for f in exports.iterdir() if f.is_file() and not f.name.startswith("."))
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def make_server(app: App) -> ThreadingHTTPServer:
+    handler = type("Handler", (Handler,), {"app": app})
+    server = ThreadingHTTPServer((app.settings.host, app.settings.port), handler)
+    server.daemon_threads = True
+    return server
+
+
+class HTTPError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Handler(BaseHTTPRequestHandler):
+    app: App
+    server_version = "diplokb"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):  # noqa: A002 - quiet by default
+        pass
+
+    # -- dispatch ------------------------------------------------------------------------
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_HEAD(self):
+        self._dispatch("GET", head=True)
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def do_PUT(self):
+        self._error(HTTPStatus.METHOD_NOT_ALLOWED, "this endpoint is read-only")
+
+    do_DELETE = do_PATCH = do_PUT
+
+    def _dispatch(self, method: str, head: bool = False):
+        self.head = head
+        try:
+            if len(self.path) > self.app.settings.max_request_bytes:
+                raise HTTPError(HTTPStatus.REQUEST_URI_TOO_LONG, "request URL too long")
+            url = urllib.parse.urlsplit(self.path)
+            params = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+            path = urllib.parse.unquote(url.path)
+            if path == "/sparql":
+                return self._sparql(method, params)
+            if method != "GET":
+                raise HTTPError(HTTPStatus.METHOD_NOT_ALLOWED, "only GET here")
+            if path == "/":
+                return self._send_html(self._home())
+            if path.startswith("/query/"):
+                return self._named(path[len("/query/"):], params)
+            if path.startswith("/exports/"):
+                return self._download(path[len("/exports/"):])
+            if path.startswith(("/id/", "/vocab/")) or path == "/ontology":
+                return self._resource(path, params)
+            raise HTTPError(HTTPStatus.NOT_FOUND, f"no page at {path}")
+        except HTTPError as exc:
+            self._error(exc.status, exc.message)
+
+    # -- responses -----------------------------------------------------------------------
+    def _send(self, status: int, body: bytes, ctype: str, extra: dict | None = None):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'")
+        self.send_header("Access-Control-Allow-Origin", "*")
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if not getattr(self, "head", False):
+            self.wfile.write(body)
+
+    def _send_html(self, page: str, status: int = 200):
+        self._send(status, page.encode("utf-8"), "text/html; charset=utf-8")
+
+    def _wants_html(self) -> bool:
+        accept = self.headers.get("Accept", "")
+        return "text/html" in accept
+
+    def _error(self, status: int, message: str):
+        if self._wants_html():
+            self._send_html(_page(f"{int(status)} {HTTPStatus(status).phrase}",
+                                  f"<p class=error>{html.escape(message)}</p>"), status)
+        else:
+            body = json.dumps({"error": {"status": int(status), "message": message}}) + "\n"
+            self._send(status, body.encode(), "application/json")
+
+    # -- SPARQL protocol -----------------------------------------------------------------
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > self.app.settings.max_request_bytes:
+            raise HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                            f"request body over {self.app.settings.max_request_bytes} bytes")
+        return self.rfile.read(length)
+
+    def _sparql(self, method: str, params: dict):
+        if method == "POST":
+            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            body = self._read_body()
+            if ctype == "application/sparql-query":
+                query = body.decode("utf-8", "replace")
+            elif ctype == "application/x-www-form-urlencoded":
+                form = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+                if "update" in form:
+                    raise HTTPError(HTTPStatus.BAD_REQUEST, "SPARQL Update is not supported: the KB is read-only")
+                query = form.get("query", [""])[0]
+                params = {**params, **form}
+            elif ctype == "application/sparql-update":
+                raise HTTPError(HTTPStatus.BAD_REQUEST, "SPARQL Update is not supported: the KB is read-only")
+            else:
+                raise HTTPError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                                "POST a query as application/sparql-query or a form with 'query='")
+        else:
+            if "update" in params:
+                raise HTTPError(HTTPStatus.BAD_REQUEST, "SPARQL Update is not supported: the KB is read-only")
+            query = params.get("query", [""])[0]
+        if not query.strip():
+            if method == "GET" and self._wants_html():
+                return self._send_html(self._editor(""))
+            raise HTTPError(HTTPStatus.BAD_REQUEST, "missing 'query' parameter")
+        fmt = params.get("format", [None])[0]
+        if fmt == "html":
+            return self._send_html(self._results_page("Query results", query, None))
+        self._run(query, fmt)
+
+    def _run(self, query: str, fmt: str | None):
+        from .results import negotiate
+
+        formats = negotiate(self.headers.get("Accept"), fmt)
+        status, *rest = self._execute(query, formats)
+        body, ctype, truncated = rest
+        self._send(200, body, ctype, {"X-Result-Truncated": "true"} if truncated else None)
+
+    def _execute(self, query: str, formats: list[str]):
+        s = self.app.settings
+        try:
+            reply = self.app.pool.run(query, formats, s.max_rows, s.timeout)
+        except QueryTimeout:
+            raise HTTPError(HTTPStatus.SERVICE_UNAVAILABLE,
+                            f"query stopped: it ran longer than the time limit of {s.timeout:g} s") from None
+        except Busy:
+            raise HTTPError(HTTPStatus.SERVICE_UNAVAILABLE, "all query workers are busy; try again") from None
+        if reply[0] == "error":
+            raise HTTPError(HTTPStatus.BAD_REQUEST, reply[1])
+        return reply
+
+    # -- pages ---------------------------------------------------------------------------
+    def _named(self, name: str, params: dict):
+        q = self.app.named.get(name)
+        if q is None:
+            raise HTTPError(HTTPStatus.NOT_FOUND, f"no named query '{name}'")
+        fmt = params.get("format", [None])[0]
+        if fmt or not self._wants_html():
+            return self._run(q.sparql, fmt)
+        self._send_html(self._results_page(q.title, q.sparql, q.description))
+
+    def _results_page(self, title: str, query: str, description: str | None) -> str:
+        status, body, ctype, truncated = self._execute(query, ["json"])
+        if not ctype.startswith("application/sparql-results+json"):
+            table = f"<pre>{html.escape(body.decode('utf-8'))}</pre>"
+        else:
+            table = _html_table(json.loads(body))
+        note = "<p class=warn>Results truncated at the row limit.</p>" if truncated else ""
+        desc = f"<p>{html.escape(description)}</p>" if description else ""
+        return _page(title, desc + note + table + _editor_form(query))
+
+    def _editor(self, query: str) -> str:
+        return _page("SPARQL query editor", "<p>Prefixes dkb:, id:, vocab:, rdfs:, skos:, org:, "
+                     "prov:, schema:, dcterms:, xsd: are predeclared.</p>" + _editor_form(query))
+
+    def _download(self, name: str):
+        from .results import GRAPH_FORMATS
+
+        if name not in self.app.downloads:  # a fixed list: nothing else on disk is reachable
+            raise HTTPError(HTTPStatus.NOT_FOUND, f"no export named '{name}'")
+        ext = name.rsplit(".", 1)[-1]
+        ctype = {"trig": "application/trig", **GRAPH_FORMATS}.get(ext, "application/octet-stream")
+        self._send(200, (self.app.exports / name).read_bytes(), ctype,
+                   {"Content-Disposition": f'attachment; filename="{name}"'})
+
+    def _resource(self, path: str, params: dict):
+        from .results import negotiate
+
+        iri = BASE + path.lstrip("/")
+        if not re.fullmatch(r"[A-Za-z0-9_./#-]+", path):
+            raise HTTPError(HTTPStatus.NOT_FOUND, "no such resource")
+        if path == "/ontology":
+            return self._ontology(params)
+        store = self.app.store
+        if not bool(store.query(f"ASK {{ {{ <{iri}> ?p ?o }} UNION {{ ?s ?p <{iri}> }} }}")):
+            raise HTTPError(HTTPStatus.NOT_FOUND, f"nothing is known about <{iri}>")
+        formats = negotiate(self.headers.get("Accept"), params.get("format", [None])[0])
+        if formats and formats[0] in ("ttl", "nt", "jsonld"):
+            return self._run(f"CONSTRUCT {{ <{iri}> ?p ?o }} WHERE {{ <{iri}> ?p ?o }}", formats[0])
+        if not self._wants_html() and not params.get("format"):
+            return self._run(f"CONSTRUCT {{ <{iri}> ?p ?o }} WHERE {{ <{iri}> ?p ?o }}", "ttl")
+        self._send_html(entity_page(store, iri))
+
+    def _ontology(self, params: dict):
+        from .results import negotiate
+
+        formats = negotiate(self.headers.get("Accept"), params.get("format", [None])[0])
+        graph = ID + "graph/ontology"
+        if self._wants_html() and not params.get("format"):
+            return self._send_html(ontology_page(self.app.store))
+        self._run(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}",
+                  formats[0] if formats else "ttl")
+
+    def _home(self) -> str:
+        return home_page(self.app)
+
+
+# ---- HTML ---------------------------------------------------------------------------------
+
+STYLE = """body{font:15px/1.5 system-ui,sans-serif;max-width:70rem;margin:1rem auto;padding:0 1rem;color:#222}
+a{color:#0645ad}table{border-collapse:collapse;width:100%;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left}
+th{background:#f4f4f4}blockquote{margin:.3rem 0 .3rem 1rem;padding-left:.6rem;border-left:3px solid #bbb;color:#333}
+.error{color:#a00}.warn{color:#a60}textarea{width:100%;font-family:monospace}dl dt{font-weight:bold;margin-top:.4rem}
+nav a{margin-right:1rem}.muted{color:#666;font-size:13px}"""
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)} · diplokb</title>"
+            f"<meta name=viewport content='width=device-width'><style>{STYLE}</style></head><body>"
+            f"<nav><a href='/'>diplokb</a><a href='/sparql'>SPARQL</a><a href='/ontology'>ontology</a></nav>"
+            f"<h1>{html.escape(title)}</h1>{body}</body></html>")
+
+
+def _editor_form(query: str) -> str:
+    return ("<h2>Query</h2><form method=get action='/sparql'>"
+            f"<textarea name=query rows=12 aria-label='SPARQL query'>{html.escape(query)}</textarea>"
+            "<input type=hidden name=format value=html><p><button type=submit>Run query</button></p></form>")
+
+
+def _link(iri: str, label: str | None = None) -> str:
+    text = html.escape(label or curie(iri) or iri)
+    if iri.startswith(BASE):
+        return f"<a href='{html.escape(iri[len(BASE) - 1:], quote=True)}'>{text}</a>"
+    return f"<a href='{html.escape(iri, quote=True)}' rel=nofollow>{text}</a>"
+
+
+def _html_table(doc: dict) -> str:
+    if "boolean" in doc:
+        return f"<p>{'true' if doc['boolean'] else 'false'}</p>"
+    names = doc["head"]["vars"]
+    rows = doc["results"]["bindings"]
+    out = ["<table><tr>" + "".join(f"<th>{html.escape(n)}</th>" for n in names) + "</tr>"]
+    for r in rows:
+        cells = []
+        for n in names:
+            t = r.get(n)
+            if t is None:
+                cells.append("<td></td>")
+            elif t["type"] == "uri":
+                cells.append(f"<td>{_link(t['value'])}</td>")
+            else:
+                cells.append(f"<td>{html.escape(t['value'])}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append(f"</table><p class=muted>{len(rows)} row(s)</p>")
+    return "".join(out)
+
+
+def _label(store, iri: str) -> str:
+    for sol in store.query(f"SELECT ?l WHERE {{ <{iri}> rdfs:label|skos:prefLabel ?l }} ORDER BY ?l LIMIT 1"):
+        return sol["l"].value
+    return curie(iri) or iri
+
+
+def _term_html(store, term) -> str:
+    import pyoxigraph as ox
+
+    if isinstance(term, ox.NamedNode):
+        return _link(term.value, _label(store, term.value))
+    return html.escape(term.value)
+
+
+def entity_page(store, iri: str) -> str:
+    """Labels, name variants, every statement about it, quotes with their sources, and what
+    links to it."""
+    label = _label(store, iri)
+    rows = []
+    for sol in store.query(f"SELECT ?p ?o WHERE {{ <{iri}> ?p ?o }} ORDER BY ?p ?o"):
+        p = sol["p"].value
+        if p == DKB + "evidence":
+            continue
+        rows.append(f"<tr><th>{_link(p, curie(p))}</th><td>{_term_html(store, sol['o'])}</td></tr>")
+    quotes = _quotes(store, iri)
+    incoming = []
+    for sol in store.query(f"SELECT DISTINCT ?s ?p WHERE {{ ?s ?p <{iri}> . FILTER (?p != dkb:agent) }} ORDER BY ?p ?s"):
+        s = sol["s"].value
+        incoming.append(f"<li>{_link(s, _label(store, s))} <span class=muted>{html.escape(curie(sol['p'].value) or '')}</span>"
+                        + "".join(_quotes(store, s)) + "</li>")
+    body = (f"<p class=muted>{html.escape(iri)} · <a href='?format=ttl'>Turtle</a> · "
+            f"<a href='?format=jsonld'>JSON-LD</a> · <a href='?format=nt'>N-Triples</a></p>"
+            f"<table>{''.join(rows)}</table>")
+    if quotes:
+        body += "<h2>Evidence</h2>" + "".join(quotes)
+    if incoming:
+        body += f"<h2>Linked from</h2><ul>{''.join(incoming)}</ul>"
+    return _page(label, body)
+
+
+def _quotes(store, iri: str) -> list[str]:
+    out = []
+    q = (f"SELECT ?quote ?src ?title WHERE {{ <{iri}> dkb:evidence ?e . ?e dkb:quote ?quote ; dkb:source ?src . "
+         "?src rdfs:label ?title } ORDER BY ?src ?quote")
+    for sol in store.query(q):
+        out.append(f"<blockquote>“{html.escape(' '.join(sol['quote'].value.split()))}” — "
+                   f"{_link(sol['src'].value, sol['title'].value)}</blockquote>")
+    return out
+
+
+def ontology_page(store) -> str:
+    parts = ["<p><a href='?format=ttl'>Turtle</a> · <a href='?format=jsonld'>JSON-LD</a></p>"]
+    for kind, title in (("owl:Class", "Classes"), ("owl:ObjectProperty", "Object properties"),
+                        ("owl:DatatypeProperty", "Datatype properties")):
+        parts.append(f"<h2>{title}</h2><dl>")
+        q = (f"SELECT ?c ?l ?d WHERE {{ ?c a {kind} ; rdfs:label ?l . OPTIONAL {{ ?c rdfs:comment ?d }} "
+             f"FILTER STRSTARTS(STR(?c), '{DKB}') }} ORDER BY ?c")
+        for sol in store.query(q, ):
+            parts.append(f"<dt id='{html.escape(sol['c'].value.split('#')[1])}'>{html.escape(curie(sol['c'].value) or '')}"
+                         f" — {html.escape(sol['l'].value)}</dt><dd>{html.escape(sol['d'].value if sol['d'] else '')}</dd>")
+        parts.append("</dl>")
+    return _page("diplokb ontology", "".join(parts))
+
+
+def timeline_svg(store) -> str:
+    """Dated events on a time axis (SVG, no script)."""
+    from datetime import date
+
+    rows = []
+    q = ("SELECT ?e ?l ?d ?s ?end ?st WHERE { ?e a dkb:Event ; rdfs:label ?l ; dkb:status/skos:prefLabel ?st . "
+         "OPTIONAL { ?e dkb:date ?d } OPTIONAL { ?e dkb:startDate ?s ; dkb:endDate ?end } "
+         "FILTER (BOUND(?d) || BOUND(?s)) FILTER NOT EXISTS { ?e dkb:subEventOf ?parent } } ORDER BY ?l")
+
+    def when(text: str, last: bool = False) -> date:
+        parts = [int(x) for x in text.split("-")]
+        y, m, d = (parts + [None, None])[:3]
+        if m is None:
+            return date(y, 12 if last else 1, 31 if last else 1)
+        if d is None:
+            return date(y, m, 28 if last else 1)
+        return date(y, m, d)
+
+    for sol in store.query(q):
+        start = (sol["d"] or sol["s"]).value
+        end = (sol["d"] or sol["end"]).value
+        rows.append((when(start), when(end, True), sol["l"].value, sol["e"].value, sol["st"].value, start, end))
+    if not rows:
+        return "<p>No dated events.</p>"
+    rows.sort()
+    lo = min(r[0] for r in rows).toordinal() - 60
+    hi = max(r[1] for r in rows).toordinal() + 60
+    width, row_h = 900, 22
+    height = 40 + row_h * len(rows)
+    x = lambda d: 10 + (d.toordinal() - lo) * (width - 20) / (hi - lo)  # noqa: E731
+    out = [f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' width='100%' role=img "
+           f"aria-label='Timeline of events'>"]
+    for year in range(date.fromordinal(lo).year + 1, date.fromordinal(hi).year + 1):
+        xx = x(date(year, 1, 1))
+        out.append(f"<line x1='{xx:.1f}' y1='20' x2='{xx:.1f}' y2='{height}' stroke='#ddd'/>"
+                   f"<text x='{xx + 3:.1f}' y='14' font-size='11' fill='#666'>{year}</text>")
+    for i, (s, e, label, iri, status, s_txt, e_txt) in enumerate(rows):
+        y = 30 + i * row_h
+        x1, x2 = x(s), max(x(e), x(s) + 4)
+        color = "#c60" if status != "took place" else "#36c"
+        when_txt = s_txt if s_txt == e_txt else f"{s_txt} – {e_txt}"
+        anchor = "end" if x1 > width * 0.6 else "start"
+        tx = x1 - 6 if anchor == "end" else x2 + 6
+        out.append(f"<a href='{html.escape(iri[len(BASE) - 1:], quote=True)}'><rect x='{x1:.1f}' y='{y}' "
+                   f"width='{x2 - x1:.1f}' height='12' fill='{color}'><title>{html.escape(label)} ({when_txt}, "
+                   f"{html.escape(status)})</title></rect><text x='{tx:.1f}' y='{y + 10}' font-size='11' "
+                   f"text-anchor='{anchor}'>{html.escape(label)} · {html.escape(when_txt)}</text></a>")
+    out.append("</svg>")
+    return "".join(out)
+
+
+def home_page(app: App) -> str:
+    store = app.store
+    counts = []
+    for cls, title in (("Person", "people"), ("Organization", "organizations"), ("Event", "events"),
+                       ("Statement", "statements"), ("PostAttestation", "post attestations"),
+                       ("SourceDocument", "sources"), ("Evidence", "evidence quotes")):
+        n = next(iter(store.query(f"SELECT (COUNT(?x) AS ?n) WHERE {{ ?x a dkb:{cls} }}")))["n"].value
+        counts.append(f"<li><b>{html.escape(n)}</b> {title}</li>")
+    triples = next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")))["n"].value
+    queries = "".join(f"<li><a href='/query/{html.escape(q.name, quote=True)}'>{html.escape(q.title)}</a>"
+                      f" <span class=muted>{html.escape(q.description)}</span></li>" for q in app.named.values())
+    downloads = "".join(f"<li><a href='/exports/{html.escape(n, quote=True)}'>{html.escape(n)}</a></li>"
+                        for n in app.downloads)
+    sources = "".join(f"<li>{_link(sol['s'].value, sol['l'].value)}</li>" for sol in store.query(
+        "SELECT ?s ?l WHERE { ?s a dkb:SourceDocument ; rdfs:label ?l } ORDER BY ?s"))
+    body = (f"<p>A hand-curated, citable knowledge graph of diplomatic relations: every fact traces to a "
+            f"verbatim quote in a source document.</p><ul>{''.join(counts)}<li><b>{html.escape(triples)}</b> triples "
+            f"(with the ontology)</li></ul><h2>Timeline</h2>{timeline_svg(store)}"
+            f"<h2>Questions</h2><ol>{queries}</ol>{_editor_form(_DEFAULT_QUERY)}"
+            f"<h2>Sources</h2><ul>{sources}</ul><h2>Downloads</h2><ul>{downloads}</ul>")
+    return _page("diplokb", body)
+
+
+_DEFAULT_QUERY = """SELECT ?person ?name WHERE {
+  ?person a dkb:Person ; rdfs:label ?name .
+} ORDER BY ?name"""
+
+
+def serve(exports: Path, queries_dir: Path, settings: Settings, ready=None) -> None:
+    """Runs until interrupted. `ready(server)` is called once it listens."""
+    app = App(exports, queries_dir, settings)
+    server = make_server(app)
+    try:
+        if ready:
+            ready(server)
+        server.serve_forever()
+    finally:
+        server.server_close()
+        app.close()
+
+
+SETTING_FIELDS = fields(Settings)
