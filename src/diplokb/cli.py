@@ -100,7 +100,8 @@ def validate(kb, fmt):
               help="Set a parameter of a named query, e.g. -p person=hun-sen.")
 @out_option
 @click.option("--fresh", is_flag=True, help="Build the KB in memory instead of reading exports/.")
-def query(query_or_name, file, list_, fmt, params, out, fresh):
+@click.option("--endpoint", metavar="URL", help="Run the query on this SPARQL endpoint instead.")
+def query(query_or_name, file, list_, fmt, params, out, fresh, endpoint):
     """Run SPARQL: a query string, a file (-f) or a named query from queries/.
 
     \b
@@ -138,8 +139,16 @@ def query(query_or_name, file, list_, fmt, params, out, fresh):
         if len(pairs) != len(params):
             raise click.UsageError("--param takes NAME=VALUE")
         sparql = bind(sparql, pairs)
-        store = project.store(fresh=fresh)
-        result = store.query(sparql)
+        if endpoint:
+            from .publish import remote_query
+            result = remote_query(endpoint, sparql)
+            if isinstance(result, list):  # CONSTRUCT/DESCRIBE triples
+                from .export import to_jsonld, to_ntriples, to_turtle
+                writer = {"nt": to_ntriples, "jsonld": lambda t: to_jsonld(t, set())}.get(fmt, to_turtle)
+                click.echo(writer(result), nl=False)
+                return
+        else:
+            result = project.store(fresh=fresh).query(sparql)
         click.echo(format_result(result, fmt), nl=False)
     except BuildError as exc:
         _fail(exc)
@@ -190,6 +199,25 @@ def stats(kb):
     total, covered = sum(r.sentences for r in rows), sum(r.covered for r in rows)
     click.echo(f"  {'all':<18} {'':>7}  {'':>7}  {'':>8}  {total:>9}  {covered:>4} "
                f"({covered / total if total else 1:.0%})")
+
+
+@main.command()
+@click.option("--store", "store_url", required=True, metavar="URL",
+              help="Graph Store Protocol URL, e.g. http://localhost:7878/store (Oxigraph), "
+                   "http://localhost:3030/ds/data (Fuseki).")
+@out_option
+def publish(store_url, out):
+    """Load the built KB into a triple store: one named graph per source, plus the ontology."""
+    from .publish import publish as do_publish
+
+    project = _project(None, out)
+    try:
+        report = do_publish(project.out, store_url)
+    except DiplokbError as exc:
+        raise click.ClickException(str(exc)) from None
+    total = sum(n for _, n in report.graphs)
+    click.echo(f"published {total} triples in {len(report.graphs)} graphs to {store_url}"
+               + (f"; removed {len(report.removed)} graph(s) of an earlier publish" if report.removed else ""))
 
 
 def _setting_options(func):

@@ -347,11 +347,19 @@ class Handler(BaseHTTPRequestHandler):
         if not bool(store.query(f"ASK {{ {{ <{iri}> ?p ?o }} UNION {{ ?s ?p <{iri}> }} }}")):
             raise HTTPError(HTTPStatus.NOT_FOUND, f"nothing is known about <{iri}>")
         formats = negotiate(self.headers.get("Accept"), params.get("format", [None])[0])
+        construct = f"CONSTRUCT {{ <{iri}> ?p ?o }} WHERE {{ <{iri}> ?p ?o }}"
         if formats and formats[0] in ("ttl", "nt", "jsonld"):
-            return self._run(f"CONSTRUCT {{ <{iri}> ?p ?o }} WHERE {{ <{iri}> ?p ?o }}", formats[0])
+            return self._describe(construct, formats[0])
         if not self._wants_html() and not params.get("format"):
-            return self._run(f"CONSTRUCT {{ <{iri}> ?p ?o }} WHERE {{ <{iri}> ?p ?o }}", "ttl")
+            return self._describe(construct, "ttl")
         self._send_html(entity_page(store, iri))
+
+    def _describe(self, construct: str, fmt: str):
+        """A resource's own triples: our query, run here, never capped or timed out."""
+        from .results import serialize
+
+        body, ctype, _ = serialize(self.app.store.query(construct), fmt, max_rows=10**9)
+        self._send(200, body, ctype)
 
     def _ontology(self, params: dict):
         from .results import negotiate
@@ -360,8 +368,8 @@ class Handler(BaseHTTPRequestHandler):
         graph = ID + "graph/ontology"
         if self._wants_html() and not params.get("format"):
             return self._send_html(ontology_page(self.app.store))
-        self._run(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}",
-                  formats[0] if formats else "ttl")
+        self._describe(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}",
+                       formats[0] if formats and formats[0] in ("ttl", "nt", "jsonld") else "ttl")
 
     def _home(self) -> str:
         return home_page(self.app)

@@ -1,0 +1,181 @@
+"""server.py over HTTP on 127.0.0.1: the SPARQL protocol, negotiation, pages and every limit."""
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from diplokb.server import App, Settings, make_server
+
+
+@pytest.fixture(scope="module")
+def server(built, tmp_path_factory):
+    p, _ = built
+    exports = tmp_path_factory.mktemp("served")
+    for f in p.out.iterdir():
+        shutil.copyfile(f, exports / f.name)
+    # a label carrying markup, to check escaping
+    trig = exports / "diplokb.trig"
+    trig.write_text(trig.read_text(encoding="utf-8").replace(
+        'rdfs:label "Mao Ning"', 'rdfs:label "Mao Ning<script>alert(1)</script>"'), encoding="utf-8")
+    settings = Settings(port=0, timeout=2.0, max_rows=5, max_request_bytes=4000, workers=1)
+    app = App(exports, p.queries_dir, settings)
+    srv = make_server(app)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+    app.close()
+
+
+def get(url, accept=None, data=None, ctype=None, method=None):
+    headers = {}
+    if accept:
+        headers["Accept"] = accept
+    if ctype:
+        headers["Content-Type"] = ctype
+    req = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.headers, r.read().decode("utf-8")
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode("utf-8")
+
+
+Q = "SELECT ?name WHERE { id:hun-sen rdfs:label ?name }"
+
+
+def test_get_select_defaults_to_sparql_json(server):
+    status, headers, body = get(f"{server}/sparql?query={urllib.parse.quote(Q)}")
+    assert status == 200
+    assert headers["Content-Type"] == "application/sparql-results+json"
+    assert json.loads(body)["results"]["bindings"] == [{"name": {"type": "literal", "value": "Hun Sen"}}]
+
+
+@pytest.mark.parametrize("accept,ctype,needle", [
+    ("application/sparql-results+xml", "application/sparql-results+xml", "<literal>Hun Sen</literal>"),
+    ("text/csv", "text/csv; charset=utf-8", "name\r\nHun Sen\r\n"),
+    ("text/tab-separated-values", "text/tab-separated-values; charset=utf-8", '?name\n"Hun Sen"\n'),
+])
+def test_post_form_with_accept(server, accept, ctype, needle):
+    data = urllib.parse.urlencode({"query": Q}).encode()
+    status, headers, body = get(f"{server}/sparql", accept, data, "application/x-www-form-urlencoded")
+    assert (status, headers["Content-Type"]) == (200, ctype)
+    assert needle in body
+
+
+def test_post_sparql_query_and_format_parameter(server):
+    q = "CONSTRUCT { id:hun-sen rdfs:label ?n } WHERE { id:hun-sen rdfs:label ?n }"
+    status, headers, body = get(f"{server}/sparql?format=nt", data=q.encode(), ctype="application/sparql-query")
+    assert status == 200 and headers["Content-Type"] == "application/n-triples"
+    assert body == '<https://w3id.org/diplokb/id/hun-sen> <http://www.w3.org/2000/01/rdf-schema#label> "Hun Sen" .\n'
+    status, headers, body = get(f"{server}/sparql", "application/ld+json", q.encode(), "application/sparql-query")
+    assert headers["Content-Type"] == "application/ld+json" and '"Hun Sen"' in body
+    status, _, body = get(f"{server}/sparql?query={urllib.parse.quote('ASK { id:hun-sen ?p ?o }')}")
+    assert json.loads(body) == {"head": {}, "boolean": True}
+
+
+def test_entity_pages_negotiate(server):
+    status, headers, body = get(f"{server}/id/prak-sokhonn", "text/html")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert "PRAK Sokhonn" in body and "Deputy Prime Minister" in body  # variants, posts via links
+    assert "<blockquote>" in body or "Linked from" in body
+    assert "href='/id/cambodia'" in body
+    status, headers, body = get(f"{server}/id/prak-sokhonn", "text/turtle")
+    assert headers["Content-Type"].startswith("text/turtle") and 'skos:altLabel "PRAK Sokhonn"' in body
+    status, headers, body = get(f"{server}/id/prak-sokhonn", "application/ld+json")
+    assert headers["Content-Type"] == "application/ld+json"
+    status, headers, body = get(f"{server}/id/prak-sokhonn?format=nt")
+    assert headers["Content-Type"] == "application/n-triples"
+    status, _, body = get(f"{server}/id/courtesy-call-2023-07-24", "text/html")
+    assert "courtesy call on 24 July 2023" in body and "/id/src-000" in body  # quote with its source
+    assert get(f"{server}/id/no-such-thing", "text/html")[0] == 404
+
+
+def test_ontology_negotiates(server):
+    status, _, body = get(f"{server}/ontology", "text/html")
+    assert status == 200 and "dkb:PostAttestation" in body
+    status, headers, body = get(f"{server}/ontology", "text/turtle")
+    assert status == 200 and "owl:Class" in body
+
+
+def test_home_page(server):
+    status, _, body = get(f"{server}/", "text/html")
+    assert status == 200
+    assert "<svg" in body and "Timeline" in body
+    assert "href='/query/01-timeline'" in body and "href='/exports/diplokb.ttl'" in body
+    assert "<textarea name=query" in body
+
+
+def test_named_query_page_and_download(server):
+    status, _, body = get(f"{server}/query/02-who-met-whom", "text/html")
+    assert status == 200 and "Khuon Sudary" in body
+    status, headers, body = get(f"{server}/exports/diplokb.nt")
+    assert status == 200 and headers["Content-Type"] == "application/n-triples"
+
+
+def test_labels_are_escaped(server):
+    _, _, body = get(f"{server}/id/mao-ning", "text/html")
+    assert "<script>" not in body and "&lt;script&gt;" in body
+    _, _, body = get(f"{server}/sparql?format=html&query={urllib.parse.quote('SELECT ?l WHERE { id:mao-ning rdfs:label ?l }')}", "text/html")
+    assert "<script>" not in body and "&lt;script&gt;" in body
+
+
+def test_updates_are_refused(server):
+    status, _, body = get(f"{server}/sparql", data=b"INSERT DATA { <a:b> <a:c> <a:d> }", ctype="application/sparql-update")
+    assert status == 400 and "read-only" in body
+    data = urllib.parse.urlencode({"update": "DROP ALL"}).encode()
+    assert get(f"{server}/sparql", data=data, ctype="application/x-www-form-urlencoded")[0] == 400
+    data = urllib.parse.urlencode({"query": "DELETE WHERE { ?s ?p ?o }"}).encode()
+    status, _, body = get(f"{server}/sparql", data=data, ctype="application/x-www-form-urlencoded")
+    assert status == 400 and json.loads(body)["error"]["message"].startswith("updates are not allowed")
+    assert get(f"{server}/id/hun-sen", method="PUT", data=b"x")[0] == 405
+    # and the data is still there
+    assert "Hun Sen" in get(f"{server}/sparql?query={urllib.parse.quote(Q)}")[2]
+
+
+def test_service_is_refused(server):
+    q = "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }"
+    status, _, body = get(f"{server}/sparql?query={urllib.parse.quote(q)}")
+    assert status == 400 and "SERVICE" in body
+
+
+def test_runaway_query_is_stopped_and_the_server_recovers(server):
+    q = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+    t0 = time.perf_counter()
+    status, _, body = get(f"{server}/sparql?query={urllib.parse.quote(q)}")
+    elapsed = time.perf_counter() - t0
+    assert status == 503 and "time limit of 2 s" in body
+    assert elapsed < 15
+    assert get(f"{server}/sparql?query={urllib.parse.quote(Q)}")[0] == 200  # a new worker answers
+
+
+def test_row_cap(server):
+    q = "SELECT ?s WHERE { ?s a dkb:Person }"
+    status, headers, body = get(f"{server}/sparql?query={urllib.parse.quote(q)}")
+    assert len(json.loads(body)["results"]["bindings"]) == 5
+    assert headers["X-Result-Truncated"] == "true"
+
+
+def test_huge_body_and_url_are_refused(server):
+    big = b"SELECT * WHERE { ?s ?p ?o } #" + b"x" * 10_000
+    assert get(f"{server}/sparql", data=big, ctype="application/sparql-query")[0] == 413
+    assert get(f"{server}/sparql?query=" + "x" * 10_000)[0] == 414
+
+
+def test_no_file_outside_the_exports(server):
+    for path in ("/exports/../pyproject.toml", "/exports/%2e%2e/README.md", "/exports/.hidden", "/../../etc/passwd"):
+        assert get(f"{server}{path}")[0] == 404, path
+
+
+def test_errors_share_one_json_shape(server):
+    status, headers, body = get(f"{server}/sparql?query=SELECT")
+    assert status == 400 and headers["Content-Type"] == "application/json"
+    assert set(json.loads(body)["error"]) == {"status", "message"}
