@@ -535,9 +535,13 @@ def timeline_svg(store) -> str:
         out.append(f"<a href='{html.escape(iri[len(BASE) - 1:], quote=True)}'><rect x='{x1:.1f}' y='{y}' "
                    f"width='{x2 - x1:.1f}' height='12' fill='{color}'><title>{html.escape(label)} ({when_txt}, "
                    f"{html.escape(status)})</title></rect><text x='{tx:.1f}' y='{y + 10}' font-size='11' "
-                   f"text-anchor='{anchor}'>{html.escape(label)} · {html.escape(when_txt)}</text></a>")
+                   f"text-anchor='{anchor}'>{html.escape(_clip(label, 70))} · {html.escape(when_txt)}</text></a>")
     out.append("</svg>")
     return "".join(out)
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def home_page(app: App) -> str:
