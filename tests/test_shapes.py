@@ -91,7 +91,7 @@ CASES = {
 }
 
 
-def run(update: str | None):
+def run(update: str | None, engine: str = "pyshacl"):
     g = rdflib.Graph().parse(data=BASE, format="turtle")
     if update:
         g.update(PREFIXES.replace("@prefix", "PREFIX").replace(" .\n", "\n") + update)
@@ -102,20 +102,33 @@ def run(update: str | None):
         obj = IRI(o) if isinstance(o, rdflib.URIRef) else Literal(
             str(o), str(o.datatype) if o.datatype else None, o.language)
         triples.add((IRI(s), IRI(p), obj))
-    return validate(triples, {}, SHAPES, ONTOLOGY)
+    return validate(triples, {}, SHAPES, ONTOLOGY, engine=engine)
 
 
-def test_base_graph_conforms_without_warnings():
-    report = run(None)
+ENGINES = ["pyshacl", "fast"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_base_graph_conforms_without_warnings(engine):
+    report = run(None, engine)
     assert report.results == ()
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_minimal_violation_is_caught(name):
+def test_minimal_violation_is_caught(name, engine):
     shape, update, severity = CASES[name]
-    report = run(update)
+    report = run(update, engine)
     assert (f"dkbs:{shape}", severity) in {(r.shape, r.severity) for r in report.results}, \
         [(r.shape, r.render()) for r in report.results]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_engines_agree(name):
+    _, update, _ = CASES[name]
+    ref, fast = run(update, "pyshacl"), run(update, "fast")
+    assert sorted((r.focus, r.path, r.severity, r.shape) for r in fast.results) == \
+        sorted((r.focus, r.path, r.severity, r.shape) for r in ref.results)
 
 
 def test_every_node_shape_has_a_violating_case():

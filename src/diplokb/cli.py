@@ -28,6 +28,8 @@ def _fail(exc: BuildError) -> None:
     sys.exit(1)
 
 
+engine_option = click.option("--engine", type=click.Choice(["fast", "pyshacl"]), default="fast", show_default=True,
+                             help="SHACL engine: diplokb's fast one, or pySHACL (the reference).")
 kb_option = click.option("--kb", type=click.Path(file_okay=False), help="KB folder (default: ./kb).")
 out_option = click.option("--out", type=click.Path(file_okay=False), help="Exports folder (default: ./exports).")
 
@@ -42,12 +44,13 @@ def main():
 @kb_option
 @out_option
 @click.option("--check", is_flag=True, help="Write nothing; fail if the exports differ from a fresh build.")
-def build(kb, out, check):
+@engine_option
+def build(kb, out, check, engine):
     """Build, validate and export the KB."""
     project = _project(kb, out)
     t0 = time.perf_counter()
     try:
-        result = project.build(check=check)
+        result = project.build(check=check, engine=engine)
     except BuildError as exc:
         _fail(exc)
     for w in result.report.warnings:
@@ -68,11 +71,12 @@ def build(kb, out, check):
 @main.command()
 @kb_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def validate(kb, fmt):
+@engine_option
+def validate(kb, fmt, engine):
     """Validate the KB with SHACL; report results against the YAML."""
     project = _project(kb, None)
     try:
-        report = project.validate()
+        report = project.validate(engine=engine)
     except BuildError as exc:
         _fail(exc)
     if fmt == "json":
@@ -218,6 +222,20 @@ def publish(store_url, out):
     total = sum(n for _, n in report.graphs)
     click.echo(f"published {total} triples in {len(report.graphs)} graphs to {store_url}"
                + (f"; removed {len(report.removed)} graph(s) of an earlier publish" if report.removed else ""))
+
+
+@main.command()
+@click.option("--triples", type=int, default=100_000, show_default=True, help="About how many triples.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--broken", type=float, default=0.0, show_default=True,
+              help="Share of records made invalid in ways only SHACL catches.")
+@click.argument("directory", type=click.Path(file_okay=False))
+def synth(triples, seed, broken, directory):
+    """Write a synthetic KB (entities/ and sources/) in DIRECTORY, for benchmarks."""
+    from .synth import generate
+
+    counts = generate(triples, directory, seed=seed, broken=broken)
+    click.echo(", ".join(f"{n} {k}" for k, n in counts.items()) + f" -> {directory}")
 
 
 def _setting_options(func):

@@ -73,16 +73,20 @@ class Project:
         timings.update(load=t1 - t0, compile=t2 - t1)
         return compiled
 
-    def validate(self, compiled: CompiledKB | None = None) -> ValidationReport:
+    def validate(self, compiled: CompiledKB | None = None, *, engine: str = "fast",
+                 nt_text: str | None = None) -> ValidationReport:
+        """SHACL validation: `engine` 'fast' (diplokb's own) or 'pyshacl' (the reference)."""
         compiled = compiled or self.compile()
-        return validate(compiled.triples(), compiled.locations, self.shapes_file, self.ontology_files)
+        return validate(compiled.triples(), compiled.locations, self.shapes_file, self.ontology_files,
+                        engine=engine, nt_text=nt_text)
 
-    def render(self, compiled: CompiledKB, timings: dict | None = None) -> dict[str, bytes]:
+    def render(self, compiled: CompiledKB, timings: dict | None = None,
+               nt_text: str | None = None) -> dict[str, bytes]:
         """Every export file's name and bytes."""
         timings = {} if timings is None else timings
         triples = compiled.triples()
         files: dict[str, str] = {}
-        for name, fn in (("diplokb.nt", lambda: export.to_ntriples(triples)),
+        for name, fn in (("diplokb.nt", lambda: nt_text or export.to_ntriples(triples)),
                          ("diplokb.ttl", lambda: export.to_turtle(triples)),
                          ("diplokb.trig", lambda: export.to_trig(compiled.quads)),
                          ("diplokb.jsonld", lambda: export.to_jsonld(triples, self.object_properties()))):
@@ -106,7 +110,7 @@ class Project:
         import re
         return set(re.findall(r"^dkb:(\w+) a owl:ObjectProperty", text, re.M))
 
-    def build(self, *, check: bool = False, write: bool = True) -> "BuildResult":
+    def build(self, *, check: bool = False, write: bool = True, engine: str = "fast") -> "BuildResult":
         """Loads, compiles, validates and (unless `check`) writes the exports atomically.
 
         Raises BuildError when the YAML has problems or SHACL finds violations; in that
@@ -117,13 +121,16 @@ class Project:
         t0 = time.perf_counter()
         compiled = self.compile(timings)
         t = time.perf_counter()
-        report = self.validate(compiled)
+        nt_text = export.to_ntriples(compiled.triples())
+        timings["export nt"] = time.perf_counter() - t
+        t = time.perf_counter()
+        report = self.validate(compiled, engine=engine, nt_text=nt_text)
         timings["validate"] = time.perf_counter() - t
         if not report.conforms:
             raise BuildError([Problem(r.location, r.message + f" (focus {r.focus}"
                                       + (f", path {r.path}" if r.path else "") + ")",
                                       severity="violation") for r in report.violations])
-        files = self.render(compiled, timings)
+        files = self.render(compiled, timings, nt_text=nt_text)
         stale = sorted(n for n, data in files.items()
                        if not (self.out / n).is_file() or (self.out / n).read_bytes() != data)
         if write and not check:

@@ -78,9 +78,19 @@ def _short(term) -> str:
     return str(term)
 
 
-def validate(triples, locations: dict, shapes_file: Path, ontology_files: list[Path]) -> ValidationReport:
+ENGINES = ("fast", "pyshacl")
+
+
+def validate(triples, locations: dict, shapes_file: Path, ontology_files: list[Path], *,
+             engine: str = "pyshacl", nt_text: str | None = None) -> ValidationReport:
     """Validates the KB's triples against the shapes, with the ontology and vocabularies
     mixed into a throw-away rdflib graph (the compiled KB itself is never changed)."""
+    if engine == "fast":
+        from .shacl import validate_fast
+
+        return validate_fast(triples, locations, shapes_file, ontology_files, nt_text)
+    if engine != "pyshacl":
+        raise ValueError(f"unknown validation engine '{engine}' (one of: {', '.join(ENGINES)})")
     import pyshacl
     import rdflib
 
@@ -114,6 +124,8 @@ def _results(report, locations: dict, shapes) -> ValidationReport:
     sh = rdflib.Namespace(SH)
     out = set()
     for res in report.subjects(rdflib.RDF.type, sh.ValidationResult):
+        if (None, sh.detail, res) in report:
+            continue  # a nested result (of sh:node) explaining a top-level one
         shape = report.value(res, sh.sourceShape)
         owner = shapes.value(None, sh.property, shape) if isinstance(shape, rdflib.BNode) else None
         shape = owner if owner is not None else shape

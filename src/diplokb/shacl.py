@@ -1,0 +1,322 @@
+"""A small, fast SHACL engine for the constraint components diplokb's shapes use.
+
+It reads the shapes graph (nothing is hard-coded about diplokb's shapes), indexes the data
+once, checks SHACL Core constraints in Python and runs each SPARQL-based constraint once
+over the whole data in pyoxigraph (with $this unbound) instead of once per focus node.
+pySHACL stays the reference engine (`--engine pyshacl`); tests/test_shacl.py checks that
+both report the same results.
+
+Supported: targets (class, subjectsOf, objectsOf, node); property shapes with predicate or
+sequence paths; minCount, maxCount, datatype, class, hasValue, in, pattern, minLength,
+maxLength, minInclusive, maxInclusive, node, or, sparql (select); severity and message.
+Anything else in a shape is an error, so a shape can never be silently ignored.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from .errors import SourceLocation
+from .rdf import RDF_TYPE, XSD, IRI, Literal, curie
+
+SH = "http://www.w3.org/ns/shacl#"
+RDF_FIRST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first"
+RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
+RDF_NIL = "http://www.w3.org/1999/02/22-rdf-syntax-ns#nil"
+SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
+LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+PARAMS = {"minCount", "maxCount", "datatype", "class", "hasValue", "in", "pattern", "minLength",
+          "maxLength", "minInclusive", "maxInclusive", "node", "or"}
+SHAPE_KEYS = PARAMS | {"path", "message", "severity", "property", "sparql", "targetClass",
+                       "targetSubjectsOf", "targetObjectsOf", "targetNode", "name", "description"}
+
+
+class ShapeError(Exception):
+    """The shapes use something this engine does not implement."""
+
+
+@dataclass
+class Shape:
+    iri: object
+    path: tuple = ()  # predicate IRIs in sequence; () for a node shape
+    params: dict = field(default_factory=dict)
+    properties: list = field(default_factory=list)
+    sparql: list = field(default_factory=list)  # (select, message)
+    targets: dict = field(default_factory=dict)
+    severity: str = "Violation"
+    message: str | None = None
+    owner: str = ""  # the node shape (named) that holds it, for reporting
+
+
+def _load_graph(path: Path):
+    """(subject -> predicate -> [objects]) of a Turtle file, with blank nodes as ox values."""
+    import pyoxigraph as ox
+
+    g: dict = defaultdict(lambda: defaultdict(list))
+    for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE):
+        g[t.subject][t.predicate.value].append(t.object)
+    return g
+
+
+def _list(g, node) -> list:
+    out = []
+    while getattr(node, "value", None) != RDF_NIL:
+        out.append(g[node][RDF_FIRST][0])
+        node = g[node][RDF_REST][0]
+    return out
+
+
+def _term(t):
+    """pyoxigraph term -> our term."""
+    import pyoxigraph as ox
+
+    if isinstance(t, ox.NamedNode):
+        return IRI(t.value)
+    if isinstance(t, ox.Literal):
+        dt = t.datatype.value
+        return Literal(t.value, None if dt in (XSD + "string", LANGSTRING) else dt, t.language)
+    return t
+
+
+class Engine:
+    def __init__(self, shapes_file: Path):
+        import pyoxigraph as ox
+
+        self.g = _load_graph(shapes_file)
+        self.prefixes = {}
+        for node, props in self.g.items():
+            if SH + "prefix" in props:
+                self.prefixes[props[SH + "prefix"][0].value] = props[SH + "namespace"][0].value
+        self.shapes = []
+        for node, props in list(self.g.items()):
+            if ox.NamedNode(SH + "NodeShape") in props.get(RDF_TYPE, []):
+                self.shapes.append(self._shape(node, owner=node))
+
+    def _shape(self, node, owner) -> Shape:
+        import pyoxigraph as ox
+
+        props = self.g[node]
+        unknown = {p.removeprefix(SH) for p in props if p.startswith(SH)} - SHAPE_KEYS
+        if unknown:
+            raise ShapeError(f"shape {node} uses unsupported SHACL terms: {sorted(unknown)}")
+        shape = Shape(iri=node, owner=_name(owner))
+        if SH + "path" in props:
+            path = props[SH + "path"][0]
+            shape.path = tuple(_term(p) for p in (_list(self.g, path) if isinstance(path, ox.BlankNode) else [path]))
+        for key in PARAMS:
+            if SH + key in props:
+                vals = props[SH + key]
+                if key in ("in", "or"):
+                    shape.params[key] = _list(self.g, vals[0])
+                else:
+                    shape.params[key] = vals[0]
+        if "or" in shape.params:
+            shape.params["or"] = [self._shape(alt, owner) for alt in shape.params["or"]]
+        if "node" in shape.params:
+            shape.params["node"] = self._shape(shape.params["node"], shape.params["node"])
+        if "in" in shape.params:
+            shape.params["in"] = {_term(v) for v in shape.params["in"]}
+        for key in ("hasValue", "class", "datatype"):
+            if key in shape.params:
+                shape.params[key] = _term(shape.params[key])
+        if SH + "severity" in props:
+            shape.severity = props[SH + "severity"][0].value.removeprefix(SH)
+        if SH + "message" in props:
+            shape.message = props[SH + "message"][0].value
+        for key in ("targetClass", "targetSubjectsOf", "targetObjectsOf", "targetNode"):
+            if SH + key in props:
+                shape.targets[key] = [_term(v) for v in props[SH + key]]
+        for prop in props.get(SH + "property", []):
+            # results of an anonymous property shape are reported under its node shape
+            shape.properties.append(self._shape(prop, owner if isinstance(prop, ox.BlankNode) else prop))
+        for sq in props.get(SH + "sparql", []):
+            sp = self.g[sq]
+            msg = sp[SH + "message"][0].value if SH + "message" in sp else None
+            shape.sparql.append((sp[SH + "select"][0].value, msg))
+        return shape
+
+
+def _name(node) -> str:
+    value = getattr(node, "value", str(node))
+    return value.replace("https://w3id.org/diplokb/shapes#", "dkbs:")
+
+
+class _Data:
+    """The data indexed for constraint checks."""
+
+    def __init__(self, triples, ontology_files):
+        import pyoxigraph as ox
+
+        self.spo: dict = defaultdict(lambda: defaultdict(list))
+        self.by_pred: dict = defaultdict(set)
+        self.pos_objects: dict = defaultdict(set)
+        extra = []
+        for f in ontology_files:
+            extra += [(_term(t.subject), _term(t.predicate), _term(t.object))
+                      for t in ox.parse(path=str(f), format=ox.RdfFormat.TURTLE)]
+        for s, p, o in (*triples, *extra):
+            self.spo[s][p].append(o)
+            self.by_pred[p].add(s)
+            self.pos_objects[p].add(o)
+        self.superclasses: dict = {}
+
+    def classes_of(self, node) -> set:
+        out = set()
+        for c in self.spo.get(node, {}).get(RDF_TYPE, ()):
+            out |= self._supers(c)
+        return out
+
+    def _supers(self, c) -> set:
+        if c not in self.superclasses:
+            self.superclasses[c] = {c}
+            for sup in self.spo.get(c, {}).get(SUBCLASS, ()):
+                self.superclasses[c] |= self._supers(sup)
+        return self.superclasses[c]
+
+    def values(self, node, path: tuple) -> list:
+        current = [node]
+        for p in path:
+            current = [o for n in current for o in self.spo.get(n, {}).get(p, ())]
+        return current
+
+
+def _datatype_of(v) -> str | None:
+    if isinstance(v, IRI):
+        return None
+    if v.lang:
+        return LANGSTRING
+    return v.datatype or XSD + "string"
+
+
+_INT = re.compile(r"^[+-]?\d+$")
+_DATE = re.compile(r"^-?\d{4,}-\d{2}-\d{2}(Z|[+-]\d{2}:\d{2})?$")
+_LEXICAL = {XSD + "integer": _INT.match, XSD + "decimal": re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$").match,
+            XSD + "gYear": re.compile(r"^-?\d{4,}(Z|[+-]\d{2}:\d{2})?$").match,
+            XSD + "gYearMonth": re.compile(r"^-?\d{4,}-\d{2}(Z|[+-]\d{2}:\d{2})?$").match,
+            XSD + "date": _DATE.match}
+
+
+def _value_ok(data: _Data, shape: Shape, v) -> bool:
+    """The value-type constraints of `shape` for one value."""
+    prm = shape.params
+    if "datatype" in prm:
+        if _datatype_of(v) != prm["datatype"]:
+            return False
+        check = _LEXICAL.get(prm["datatype"])
+        if check and not check(v.value):
+            return False
+    if "class" in prm and (not isinstance(v, IRI) or prm["class"] not in data.classes_of(v)):
+        return False
+    if "in" in prm and v not in prm["in"]:
+        return False
+    if "pattern" in prm and (isinstance(v, IRI) or not re.search(prm["pattern"].value, v.value)):
+        if not isinstance(v, IRI) or not re.search(prm["pattern"].value, v):
+            return False
+    text = v if isinstance(v, IRI) else v.value
+    if "minLength" in prm and len(text) < int(prm["minLength"].value):
+        return False
+    if "maxLength" in prm and len(text) > int(prm["maxLength"].value):
+        return False
+    for key, ok in (("minInclusive", lambda a, b: a >= b), ("maxInclusive", lambda a, b: a <= b)):
+        if key in prm:
+            try:
+                if not ok(Decimal(text), Decimal(prm[key].value)):
+                    return False
+            except InvalidOperation:
+                return False
+    if "or" in prm and not any(_conforms(data, alt, v) for alt in prm["or"]):
+        return False
+    if "node" in prm and not _conforms(data, prm["node"], v):
+        return False
+    return True
+
+
+def _conforms(data: _Data, shape: Shape, node) -> bool:
+    if not shape.path and not _value_ok(data, shape, node):
+        return False
+    return all(not _property_results(data, p, node) for p in shape.properties)
+
+
+def _property_results(data: _Data, shape: Shape, focus) -> list:
+    """(value or None, what failed) for each failed constraint of a property shape at `focus`."""
+    values = data.values(focus, shape.path)
+    prm = shape.params
+    failed = []
+    if "minCount" in prm and len(values) < int(prm["minCount"].value):
+        failed.append((None, f"fewer than {prm['minCount'].value} value(s)"))
+    if "maxCount" in prm and len(values) > int(prm["maxCount"].value):
+        failed.append((None, f"more than {prm['maxCount'].value} value(s)"))
+    if "hasValue" in prm and prm["hasValue"] not in values:
+        failed.append((None, f"no value {_short(prm['hasValue'])}"))
+    for v in values:
+        if not _value_ok(data, shape, v):
+            failed.append((v, "value of the wrong type, class or form"))
+    return failed
+
+
+def _focus_nodes(data: _Data, shape: Shape) -> set:
+    nodes = set()
+    for c in shape.targets.get("targetClass", ()):
+        nodes |= {s for s in data.by_pred.get(RDF_TYPE, ()) if c in data.classes_of(s)}
+    for p in shape.targets.get("targetSubjectsOf", ()):
+        nodes |= data.by_pred.get(p, set())
+    for p in shape.targets.get("targetObjectsOf", ()):
+        nodes |= data.pos_objects.get(p, set())
+    nodes |= set(shape.targets.get("targetNode", ()))
+    return nodes
+
+
+def _path_text(path: tuple) -> str:
+    return "/".join(curie(p) or f"<{p}>" for p in path)
+
+
+def _short(v) -> str:
+    if isinstance(v, IRI):
+        return curie(v) or f"<{v}>"
+    return v.value
+
+
+def validate_fast(triples, locations: dict, shapes_file: Path, ontology_files: list[Path],
+                  nt_text: str | None = None):
+    """Same contract as validate.validate, without pySHACL."""
+    import pyoxigraph as ox
+
+    from .validate import ValidationReport, ValidationResult
+
+    engine = Engine(shapes_file)
+    data = _Data(triples, ontology_files)
+    out = set()
+
+    def add(focus, severity, message, path="", value="", shape=""):
+        out.add(ValidationResult(location=locations.get(str(focus), SourceLocation("<kb>")), severity=severity,
+                                 message=message, focus=str(focus), path=path, value=value, shape=shape))
+
+    store = None
+    for shape in engine.shapes:
+        focus_nodes = _focus_nodes(data, shape)
+        if not focus_nodes:
+            continue
+        for prop in shape.properties:
+            for f in focus_nodes:
+                for v, what in _property_results(data, prop, f):
+                    add(f, prop.severity, prop.message or f"{_path_text(prop.path)}: {what}",
+                        _path_text(prop.path), "" if v is None else _short(v), prop.owner)
+        for select, message in shape.sparql:
+            if store is None:
+                store = ox.Store()
+                from .export import to_ntriples
+                store.bulk_load((nt_text or to_ntriples(triples)).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
+                for f in ontology_files:
+                    store.bulk_load(path=str(f), format=ox.RdfFormat.TURTLE)
+            query = select.replace("$this", "?this")
+            for sol in store.query(query, prefixes=engine.prefixes):
+                focus = _term(sol["this"])
+                if focus not in focus_nodes:
+                    continue
+                text = message or "SPARQL constraint not met"
+                text = re.sub(r"\{[?$](\w+)\}", lambda m: sol[m.group(1)].value if sol[m.group(1)] is not None else "", text)
+                add(focus, shape.severity, text, "", _short(focus), _name(shape.iri))
+    return ValidationReport(results=tuple(sorted(out)))
