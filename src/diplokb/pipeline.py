@@ -86,8 +86,8 @@ class Project:
         timings = {} if timings is None else timings
         triples = compiled.triples()
         files: dict[str, str] = {}
-        for name, fn in (("diplokb.nt", lambda: nt_text or export.to_ntriples(triples)),
-                         ("diplokb.ttl", lambda: export.to_turtle(triples)),
+        files["diplokb.nt"] = nt_text if nt_text is not None else export.to_ntriples(triples)
+        for name, fn in (("diplokb.ttl", lambda: export.to_turtle(triples)),
                          ("diplokb.trig", lambda: export.to_trig(compiled.quads)),
                          ("diplokb.jsonld", lambda: export.to_jsonld(triples, self.object_properties()))):
             t = time.perf_counter()

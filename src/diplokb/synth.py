@@ -42,7 +42,7 @@ def generate(triples: int, out: str | Path, *, seed: int = 1, broken: float = 0.
     out = Path(out)
     (out / "entities").mkdir(parents=True, exist_ok=True)
     (out / "sources").mkdir(parents=True, exist_ok=True)
-    n_sources = max(2, triples // 230)
+    n_sources = max(2, triples // 280)
     n_people = max(10, n_sources // 4)
     n_orgs = max(4, n_people // 10)
     n_posts = max(4, n_people // 3)
@@ -74,7 +74,7 @@ def generate(triples: int, out: str | Path, *, seed: int = 1, broken: float = 0.
                      f"    honorifics: [His Excellency]\n    nationality: {countries[i % 4]}")
     (out / "entities" / "people.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    budget = triples - 12 * (n_people + n_orgs + n_posts) - 200
+    budget = int(triples * 1.2) - 12 * (n_people + n_orgs + n_posts) - 200
     counts = {"sources": 0, "events": 0, "statements": 0, "posts": 0, "broken": 0}
     s = 0
     while budget > 0 or s < 2:

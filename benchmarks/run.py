@@ -1,0 +1,114 @@
+"""Benchmarks: build stages of synthetic KBs, the YAML-parse floor, named queries, --help.
+
+Plain Python, no timing asserts. Usage:
+
+    .venv/bin/python benchmarks/run.py [--sizes 10000,100000,1000000] [--engine fast]
+
+Each size runs in a subprocess of its own, so its peak memory (ru_maxrss) is its own.
+Paste the printed table into benchmarks/RESULTS.md with the machine and date.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def one_size(n: int, engine: str, workdir: Path) -> dict:
+    """Runs in a child process: synth, floor, then the build stage by stage."""
+    import yaml
+
+    from diplokb import Project
+    from diplokb import export
+    from diplokb.synth import generate
+
+    kb = workdir / "kb"
+    generate(n, kb, seed=1)
+    files = sorted(kb.rglob("*.yaml"))
+    t = time.perf_counter()
+    for f in files:
+        yaml.load(f.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    floor = time.perf_counter() - t
+
+    project = Project.find(ROOT, kb=kb, out=workdir / "exports")
+    os.chdir(workdir)
+    t0 = time.perf_counter()
+    result = project.build(engine=engine)
+    total = time.perf_counter() - t0
+    stages = dict(result.timings)
+    out = {"size": n, "triples": len(result.compiled.quads), "floor": floor, "total": total, "stages": stages,
+           "files": len(files), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if n == 100_000 or os.environ.get("BENCH_QUERIES"):
+        from diplokb.query import named_queries
+
+        store = project.store()
+        times = {}
+        for q in named_queries(project.queries_dir).values():
+            runs = []
+            for _ in range(7):
+                t = time.perf_counter()
+                list(store.query(q.sparql))
+                runs.append(time.perf_counter() - t)
+            times[q.name] = statistics.median(runs)
+        out["queries"] = times
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--engine", default="fast")
+    ap.add_argument("--child", type=int)
+    ap.add_argument("--workdir")
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(one_size(args.child, args.engine, Path(args.workdir))))
+        return
+    rows = []
+    for n in [int(x) for x in args.sizes.split(",")]:
+        with tempfile.TemporaryDirectory() as tmp:
+            proc = subprocess.run([sys.executable, __file__, "--child", str(n), "--engine", args.engine,
+                                   "--workdir", tmp], capture_output=True, text=True, cwd=ROOT)
+            if proc.returncode:
+                sys.exit(proc.stderr)
+            rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    helps = []
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run([str(Path(sys.executable).parent / "diplokb"), "--help"], capture_output=True, check=True)
+        helps.append(time.perf_counter() - t)
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"engine {args.engine}")
+    stage_names = ["load", "compile", "export nt", "validate", "export ttl", "export trig", "export jsonld",
+                   "write"]
+    head = ["triples", "yaml files", "floor s"] + [f"{s} s" for s in stage_names] + ["build s", "x floor",
+                                                                                    "triples/s", "peak MiB"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in rows:
+        cells = [f"{r['triples']:,}", str(r["files"]), f"{r['floor']:.2f}"]
+        cells += [f"{r['stages'].get(s, 0):.2f}" for s in stage_names]
+        cells += [f"{r['total']:.2f}", f"{r['total'] / r['floor']:.1f}", f"{r['triples'] / r['total']:,.0f}",
+                  f"{r['peak_mb']:,.0f}"]
+        print("| " + " | ".join(cells) + " |")
+    for r in rows:
+        if "queries" in r:
+            print(f"\nnamed queries on {r['triples']:,} triples (median of 7, ms):")
+            for name, t in r["queries"].items():
+                print(f"  {name:<32} {t * 1000:8.1f}")
+    print(f"\n`diplokb --help`: median {statistics.median(helps) * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
