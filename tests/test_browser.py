@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import free_port, wait_until_up
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("DIPLOKB_SCREENSHOTS", Path(__file__).resolve().parents[1] / "build" / "screenshots"))
@@ -37,19 +35,11 @@ def site(built):
             pytest.fail(problem)
         pytest.skip(problem)
     p, _ = built
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "diplokb", "serve", "--out", str(p.out), "--port", str(port)],
                             cwd=p.root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(base + "/", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
+    if not wait_until_up(base + "/"):
         proc.kill()
         pytest.fail("server did not start: " + proc.stderr.read().decode())
     yield base

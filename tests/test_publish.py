@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from helpers import free_port, wait_until_up
 
 from diplokb.publish import PublishError, publish, remote_query
 from diplokb.query import named_queries, rows
 
 OXIGRAPH = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +27,9 @@ def oxigraph(tmp_path_factory):
                              "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
+    if not wait_until_up(base + "/"):
+        proc.kill()
+        pytest.fail("the oxigraph server did not start")
     yield base
     proc.terminate()
     proc.wait(10)

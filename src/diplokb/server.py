@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .errors import QueryError
 from .rdf import ID, curie
+from .show import label_of
 
 BASE = "https://w3id.org/diplokb/"
 DKB = BASE + "ontology#"
@@ -425,24 +426,18 @@ def _html_table(doc: dict) -> str:
     return "".join(out)
 
 
-def _label(store, iri: str) -> str:
-    for sol in store.query(f"SELECT ?l WHERE {{ <{iri}> rdfs:label|skos:prefLabel ?l }} ORDER BY ?l LIMIT 1"):
-        return sol["l"].value
-    return curie(iri) or iri
-
-
 def _term_html(store, term) -> str:
     import pyoxigraph as ox
 
     if isinstance(term, ox.NamedNode):
-        return _link(term.value, _label(store, term.value))
+        return _link(term.value, label_of(store, term.value))
     return html.escape(term.value)
 
 
 def entity_page(store, iri: str) -> str:
     """Labels, name variants, every statement about it, quotes with their sources, and what
     links to it."""
-    label = _label(store, iri)
+    label = label_of(store, iri)
     rows = []
     for sol in store.query(f"SELECT ?p ?o WHERE {{ <{iri}> ?p ?o }} ORDER BY ?p ?o"):
         p = sol["p"].value
@@ -453,7 +448,7 @@ def entity_page(store, iri: str) -> str:
     incoming = []
     for sol in store.query(f"SELECT DISTINCT ?s ?p WHERE {{ ?s ?p <{iri}> . FILTER (?p != dkb:agent) }} ORDER BY ?p ?s"):
         s = sol["s"].value
-        incoming.append(f"<li>{_link(s, _label(store, s))} <span class=muted>{html.escape(curie(sol['p'].value) or '')}</span>"
+        incoming.append(f"<li>{_link(s, label_of(store, s))} <span class=muted>{html.escape(curie(sol['p'].value) or '')}</span>"
                         + "".join(_quotes(store, s)) + "</li>")
     body = (f"<p class=muted>{html.escape(iri)} · <a href='?format=ttl'>Turtle</a> · "
             f"<a href='?format=jsonld'>JSON-LD</a> · <a href='?format=nt'>N-Triples</a></p>"

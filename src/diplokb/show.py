@@ -35,8 +35,9 @@ def find_entities(store, name: str) -> list[str]:
     return sorted(exact or partial)
 
 
-def _label(store, iri: str) -> str:
-    for sol in store.query(f"SELECT ?l WHERE {{ <{iri}> <{LABELS[0]}> ?l }} LIMIT 1"):
+def label_of(store, iri: str) -> str:
+    """The entity's label (its shortest prefixed name when it has none)."""
+    for sol in store.query(f"SELECT ?l WHERE {{ <{iri}> rdfs:label|skos:prefLabel ?l }} ORDER BY ?l LIMIT 1"):
         return sol["l"].value
     return curie(iri) or iri
 
@@ -45,14 +46,14 @@ def _term(store, term) -> str:
     import pyoxigraph as ox
 
     if isinstance(term, ox.NamedNode):
-        label = _label(store, term.value)
+        label = label_of(store, term.value)
         short = curie(term.value) or term.value
         return short if label == short else f"{label} [{short}]"
     return term.value
 
 
 def describe(store, iri: str) -> str:
-    out = [f"{_label(store, iri)}  <{iri}>"]
+    out = [f"{label_of(store, iri)}  <{iri}>"]
     for sol in store.query(f"SELECT ?p ?o WHERE {{ <{iri}> ?p ?o }} ORDER BY ?p ?o"):
         p = curie(sol["p"].value) or sol["p"].value
         if p == "dkb:evidence":
