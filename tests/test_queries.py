@@ -210,3 +210,31 @@ def test_unknown_parameter_is_named(named):
 def test_updates_are_refused(store):
     with pytest.raises(QueryError, match="read-only"):
         store.query("INSERT DATA { <a:b> <a:c> <a:d> }")
+
+
+@pytest.mark.parametrize("sparql,refused", [
+    ("INSERT DATA { <a:b> <a:c> <a:d> }", "read-only"),
+    ("PREFIX x: <http://x/>\nBASE <http://z/>\ndelete where { ?s ?p ?o }", "read-only"),
+    ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }", "SERVICE"),
+    ('SELECT * WHERE { ?s ?p "SERVICE and INSERT" } # SERVICE', None),
+    ("PREFIX insert: <http://x/> SELECT * WHERE { ?s <http://x/SERVICE> ?o }", None),
+])
+def test_read_only_check(sparql, refused):
+    from diplokb.query import check_read_only
+
+    if refused:
+        with pytest.raises(QueryError, match=refused):
+            check_read_only(sparql)
+    else:
+        check_read_only(sparql)
+
+
+def test_read_only_check_is_linear_on_long_prologues():
+    import time
+
+    from diplokb.query import check_read_only
+
+    sparql = "".join(f"PREFIX p{i}: <http://example.org/{i}#>\n" for i in range(300)) + "SELECT * WHERE { ?s ?p ?o }"
+    t0 = time.perf_counter()
+    check_read_only(sparql)
+    assert time.perf_counter() - t0 < 2  # a backtracking regex took exponential time here

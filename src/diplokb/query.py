@@ -103,14 +103,36 @@ class Store:
             raise QueryError(str(exc)) from None
 
 
-_STRINGS = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*')
+def _code_only(sparql: str) -> str:
+    """The query with string literals, IRIs and comments blanked out (one linear scan)."""
+    out = []
+    i, n = 0, len(sparql)
+    while i < n:
+        ch = sparql[i]
+        if ch == "#":
+            end = sparql.find("\n", i)
+            i = n if end == -1 else end
+        elif ch == "<" and re.match(r"<[^<>\"{}|^`\\\s]*>", sparql[i:i + 2048]):
+            i = sparql.index(">", i) + 1
+            out.append(" ")
+        elif ch in "\"'":
+            quote = sparql[i:i + 3] if sparql[i:i + 3] in ('"""', "'''") else ch
+            j = i + len(quote)
+            while j < n and not sparql.startswith(quote, j):
+                j += 2 if sparql[j] == "\\" else 1
+            i = j + len(quote)
+            out.append(" ")
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
 
 
 def check_read_only(sparql: str) -> None:
     """Refuses updates and federated queries (SERVICE): the KB answers from itself only."""
-    code = _STRINGS.sub(" ", sparql)  # keywords inside strings, IRIs and comments do not count
-    if re.search(r"^\s*(?:(?:PREFIX\s+\S*\s*|BASE\s*)\s*)*(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b",
-                 code, re.I):
+    code = _code_only(sparql)  # keywords inside strings, IRIs and comments do not count
+    body = re.sub(r"(?i)^\s*(?:(?:PREFIX\s+[\w.-]*:|BASE)\s*)*", "", code, count=1)
+    if re.match(r"(?i)(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", body):
         raise QueryError("updates are not allowed: the KB is read-only")
     if re.search(r"\bSERVICE\b", code, re.I):
         raise QueryError("SERVICE (federated query) is not allowed: the KB answers from itself only")
