@@ -6,14 +6,14 @@ from diplokb.rdf import DKB, ID, XSD, IRI, Literal
 
 def test_no_blank_nodes_and_every_subject_under_the_id_space(built):
     _, result = built
-    for s, p, o in result.compiled.triples():
+    for s, p, o in result.compiled.triples:
         assert isinstance(s, IRI) and s.startswith(ID), s
         assert isinstance(o, (IRI, Literal))
 
 
 def test_dates_keep_source_precision(built):
     _, result = built
-    t = result.compiled.triples()
+    t = result.compiled.triples
     assert (IRI(ID + "src-003"), IRI(DKB + "date"), Literal("2022-11", XSD + "gYearMonth")) in t
     assert (IRI(ID + "action-plan-signing-2019"), IRI(DKB + "date"), Literal("2019", XSD + "gYear")) in t
     visit = IRI(ID + "li-keqiang-official-visit-2022")
@@ -23,7 +23,7 @@ def test_dates_keep_source_precision(built):
 
 def test_one_node_per_person_whatever_the_spelling(built):
     _, result = built
-    t = result.compiled.triples()
+    t = result.compiled.triples
     alt = IRI("http://www.w3.org/2004/02/skos/core#altLabel")
     holders = {s for s, p, o in t if p == alt and o == Literal("PRAK Sokhonn")}
     assert holders == {IRI(ID + "prak-sokhonn")}
@@ -31,7 +31,7 @@ def test_one_node_per_person_whatever_the_spelling(built):
 
 def test_every_subject_has_a_yaml_location(built):
     _, result = built
-    subjects = {s for s, _, _ in result.compiled.triples()}
+    subjects = {s for s, _, _ in result.compiled.triples}
     missing = [s for s in subjects if s not in result.compiled.locations]
     assert missing == []
     loc = result.compiled.locations[IRI(ID + "courtesy-call-2023-07-24")]

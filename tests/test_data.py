@@ -28,7 +28,7 @@ def by_subject(triples):
 
 def test_every_fact_has_evidence(built):
     _, result = built
-    subj = by_subject(result.compiled.triples())
+    subj = by_subject(result.compiled.triples)
     facts = [s for s, props in subj.items()
              if {IRI(DKB + c) for c in ("Event", "Statement", "PostAttestation", "Figure", "Claim")} & props[RDF_TYPE]]
     assert len(facts) > 100
@@ -37,7 +37,7 @@ def test_every_fact_has_evidence(built):
 
 def test_every_quote_occurs_verbatim_in_its_archived_source(built):
     p, result = built
-    subj = by_subject(result.compiled.triples())
+    subj = by_subject(result.compiled.triples)
     texts = {s.id: normalize_ws((p.kb / "sources" / s.text_file).read_text(encoding="utf-8"))
              for s in result.compiled.sources}
     checked = 0
@@ -59,7 +59,7 @@ def test_archived_texts_are_byte_for_byte_the_seeds(project):
 def test_archived_text_digest_is_recorded(built):
     import hashlib
     p, result = built
-    t = result.compiled.triples()
+    t = result.compiled.triples
     for s in result.compiled.sources:
         digest = hashlib.sha256((p.kb / "sources" / s.text_file).read_bytes()).hexdigest()
         assert any(tr[0] == ID + s.id and tr[1] == DKB + "sha256" and tr[2].value == digest for tr in t)
@@ -67,7 +67,7 @@ def test_archived_text_digest_is_recorded(built):
 
 def test_no_two_entities_share_a_label_without_a_note(built):
     _, result = built
-    subj = by_subject(result.compiled.triples())
+    subj = by_subject(result.compiled.triples)
     owners = defaultdict(set)
     for s, props in subj.items():
         if not {c.removeprefix(DKB) for c in props[RDF_TYPE]} & ENTITY_CLASSES:
@@ -86,7 +86,7 @@ def test_no_two_entities_share_a_label_without_a_note(built):
 
 def test_people_keep_their_name_variants(built):
     _, result = built
-    subj = by_subject(result.compiled.triples())
+    subj = by_subject(result.compiled.triples)
     alt = {o.value for o in subj[IRI(ID + "hun-sen")][SKOS + "altLabel"]}
     assert {"Samdech Techo Hun Sen", "Samdech Akka Moha Sena Padei Techo Hun Sen"} <= alt
     assert {o.value for o in subj[IRI(ID + "qian-hongshan")][SKOS + "altLabel"]} >= {"QIAN Hongshan"}

@@ -34,7 +34,7 @@ def test_exports_round_trip_and_agree(built):
     union = rdflib.Graph()
     for s, pr, o, _ in ds.quads((None, None, None, None)):
         union.add((s, pr, o))
-    assert len(ttl) == len(result.compiled.triples())
+    assert len(ttl) == len(result.compiled.triples)
     assert isomorphic(ttl, nt)
     assert isomorphic(ttl, jsonld)
     assert isomorphic(ttl, union)
@@ -67,7 +67,7 @@ def test_void_counts_match(built):
     g = rdflib.Graph().parse(p.out / "void.ttl", format="turtle")
     void = rdflib.Namespace("http://rdfs.org/ns/void#")
     ds = rdflib.URIRef("https://w3id.org/diplokb/id/dataset")
-    assert int(g.value(ds, void.triples)) == len(result.compiled.triples())
+    assert int(g.value(ds, void.triples)) == len(result.compiled.triples)
 
 
 def test_build_is_byte_identical_across_runs_and_hash_seeds(built, tmp_path):

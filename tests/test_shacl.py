@@ -21,7 +21,7 @@ def reports(project: Project):
     compiled = project.compile()
     from diplokb.validate import validate
 
-    args = (compiled.triples(), compiled.locations, project.shapes_file, project.ontology_files)
+    args = (compiled.triples, compiled.locations, project.shapes_file, project.ontology_files)
     return validate(*args, engine="pyshacl"), validate(*args, engine="fast")
 
 

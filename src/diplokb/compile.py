@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 from . import model as m
 from .errors import BuildError, Problem, SourceLocation, did_you_mean
@@ -64,8 +65,10 @@ class CompiledKB:
     sources: tuple  # model.Source, sorted by id
     counts: dict  # class local name -> number of instances
 
-    def triples(self):
-        return {(q.s, q.p, q.o) for q in self.quads}
+    @cached_property
+    def triples(self) -> frozenset:
+        """The union of all graphs: each (s, p, o) once."""
+        return frozenset((q.s, q.p, q.o) for q in self.quads)
 
 
 class _Compiler:

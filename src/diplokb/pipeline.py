@@ -77,14 +77,14 @@ class Project:
                  nt_text: str | None = None) -> ValidationReport:
         """SHACL validation: `engine` 'fast' (diplokb's own) or 'pyshacl' (the reference)."""
         compiled = compiled or self.compile()
-        return validate(compiled.triples(), compiled.locations, self.shapes_file, self.ontology_files,
+        return validate(compiled.triples, compiled.locations, self.shapes_file, self.ontology_files,
                         engine=engine, nt_text=nt_text)
 
     def render(self, compiled: CompiledKB, timings: dict | None = None,
                nt_text: str | None = None) -> dict[str, bytes]:
         """Every export file's name and bytes."""
         timings = {} if timings is None else timings
-        triples = compiled.triples()
+        triples = compiled.triples
         files: dict[str, str] = {}
         files["diplokb.nt"] = nt_text if nt_text is not None else export.to_ntriples(triples)
         for name, fn in (("diplokb.ttl", lambda: export.to_turtle(triples)),
@@ -121,7 +121,7 @@ class Project:
         t0 = time.perf_counter()
         compiled = self.compile(timings)
         t = time.perf_counter()
-        nt_text = export.to_ntriples(compiled.triples())
+        nt_text = export.to_ntriples(compiled.triples)
         timings["export nt"] = time.perf_counter() - t
         t = time.perf_counter()
         report = self.validate(compiled, engine=engine, nt_text=nt_text)
@@ -179,7 +179,7 @@ class BuildResult:
                 "named things": things, "events": c.get("Event", 0),
                 "statements": c.get("Statement", 0), "post attestations": c.get("PostAttestation", 0),
                 "sources": c.get("SourceDocument", 0), "evidence quotes": c.get("Evidence", 0),
-                "triples": len(self.compiled.triples()),
+                "triples": len(self.compiled.triples),
                 "warnings": len(self.report.warnings)}
 
 

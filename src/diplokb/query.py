@@ -1,10 +1,9 @@
 """SPARQL over the built KB (pyoxigraph), named queries from queries/*.rq, result formats."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,12 +137,6 @@ def check_read_only(sparql: str) -> None:
         raise QueryError("SERVICE (federated query) is not allowed: the KB answers from itself only")
 
 
-def _cell(term) -> str:
-    if term is None:
-        return ""
-    return term.value
-
-
 def rows(result) -> tuple[list[str], list[list]]:
     """(variable names, rows of terms) of a SELECT result."""
     names = [v.value for v in result.variables]
@@ -151,42 +144,18 @@ def rows(result) -> tuple[list[str], list[list]]:
 
 
 def format_result(result, fmt: str) -> str:
-    """SELECT/ASK as table, csv, tsv, json or xml; CONSTRUCT/DESCRIBE as ttl, nt or jsonld."""
+    """A result as text: a table for people, or any format of results.serialize."""
     import pyoxigraph as ox
 
-    if isinstance(result, bool) or isinstance(result, ox.QueryBoolean):
-        value = bool(result)
-        if fmt in ("json",):
-            return json.dumps({"head": {}, "boolean": value}) + "\n"
-        return ("true" if value else "false") + "\n"
-    if isinstance(result, ox.QueryTriples):
-        from .export import to_ntriples, to_turtle, to_jsonld
-        triples = [_from_ox(t) for t in result]
-        if fmt in ("nt", "ntriples"):
-            return to_ntriples(triples)
-        if fmt == "jsonld":
-            return to_jsonld(triples, set())
-        return to_turtle(triples)
-    if fmt == "table":
+    if fmt == "table" and isinstance(result, ox.QuerySolutions):
         names, data = rows(result)
         return render_table(names, [[_display(t) for t in r] for r in data])
-    if fmt in ("csv", "tsv"):
-        names, data = rows(result)
-        buf = io.StringIO()
-        if fmt == "csv":
-            w = csv.writer(buf, lineterminator="\r\n")
-            w.writerow(names)
-            w.writerows([[_cell(t) for t in r] for r in data])
-        else:
-            buf.write("\t".join("?" + n for n in names) + "\n")
-            for r in data:
-                buf.write("\t".join("" if t is None else str(t) for t in r) + "\n")
-        return buf.getvalue()
-    if fmt == "json":
-        return result.serialize(format=ox.QueryResultsFormat.JSON).decode("utf-8") + "\n"
-    if fmt == "xml":
-        return result.serialize(format=ox.QueryResultsFormat.XML).decode("utf-8") + "\n"
-    raise QueryError(f"unknown result format '{fmt}'")
+    if fmt == "table":
+        fmt = None  # booleans and graphs have a default text form
+    from .results import serialize
+
+    body, _, _ = serialize(result, fmt, max_rows=sys.maxsize)
+    return body.decode("utf-8")
 
 
 def _from_ox(t):
