@@ -445,19 +445,26 @@ def entity_page(store, iri: str) -> str:
             continue
         rows.append(f"<tr><th>{_link(p, curie(p))}</th><td>{_term_html(store, sol['o'])}</td></tr>")
     quotes = _quotes(store, iri)
-    incoming = []
+    sections: dict = {}
     for sol in store.query(f"SELECT DISTINCT ?s ?p WHERE {{ ?s ?p <{iri}> . FILTER (?p != dkb:agent) }} ORDER BY ?p ?s"):
-        s = sol["s"].value
-        incoming.append(f"<li>{_link(s, label_of(store, s))} <span class=muted>{html.escape(curie(sol['p'].value) or '')}</span>"
-                        + "".join(_quotes(store, s)) + "</li>")
+        s, p = sol["s"].value, sol["p"].value
+        heading = _SECTIONS.get(p.removeprefix(DKB), "Linked from")
+        sections.setdefault(heading, []).append(
+            f"<li>{_link(s, label_of(store, s))} <span class=muted>{html.escape(curie(p) or p)}</span>"
+            + "".join(_quotes(store, s)) + "</li>")
+    incoming = [f"<h2>{html.escape(h)}</h2><ul>{''.join(items)}</ul>" for h, items in sections.items()]
     body = (f"<p class=muted>{html.escape(iri)} · <a href='?format=ttl'>Turtle</a> · "
             f"<a href='?format=jsonld'>JSON-LD</a> · <a href='?format=nt'>N-Triples</a></p>"
             f"<table>{''.join(rows)}</table>")
     if quotes:
         body += "<h2>Evidence</h2>" + "".join(quotes)
-    if incoming:
-        body += f"<h2>Linked from</h2><ul>{''.join(incoming)}</ul>"
+    body += "".join(incoming)
     return _page(label, body)
+
+
+_SECTIONS = {"holder": "Posts held", "participant": "Events", "host": "Events", "invitedBy": "Events",
+             "speaker": "Statements made", "addressee": "Statements addressed to or about it",
+             "concerns": "Mentioned in", "post": "Holders", "claim": "Claims"}
 
 
 def _quotes(store, iri: str) -> list[str]:
