@@ -54,35 +54,48 @@ def _prefix_block(prefixes: dict) -> str:
     return "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in prefixes.items())
 
 
-def _turtle_body(triples, indent: str = "") -> list[str]:
+def turtle_blocks(triples) -> dict:
+    """subject -> (number of triples, its Turtle block), for to_turtle and to_trig to share."""
     by_subject: dict = defaultdict(lambda: defaultdict(list))
     for s, p, o in triples:
         by_subject[s][p].append(o)
-    blocks = []
-    for s in sorted(by_subject):
-        preds = by_subject[s]
+    blocks = {}
+    for s, preds in by_subject.items():
         order = sorted(preds, key=lambda p: (p != RDF_TYPE, p))
         lines = []
+        n = 0
         for p in order:
-            objs = ", ".join(_term(o) for o in sorted(set(preds[p]), key=sort_key))
-            lines.append(f"{'a' if p == RDF_TYPE else _term(p)} {objs}")
-        head = f"{indent}{_term(s)} "
-        sep = f" ;\n{indent}    "
-        blocks.append(head + sep.join(lines) + " .\n")
+            objs = sorted(set(preds[p]), key=sort_key)
+            n += len(objs)
+            lines.append(f"{'a' if p == RDF_TYPE else _term(p)} {', '.join(_term(o) for o in objs)}")
+        blocks[s] = (n, f"{_term(s)} " + " ;\n    ".join(lines) + " .\n")
     return blocks
 
 
-def to_turtle(triples, prefixes: dict = PREFIXES) -> str:
-    return _prefix_block(prefixes) + "\n" + "\n".join(_turtle_body(triples))
+def to_turtle(triples, prefixes: dict = PREFIXES, blocks: dict | None = None) -> str:
+    blocks = blocks if blocks is not None else turtle_blocks(triples)
+    return _prefix_block(prefixes) + "\n" + "\n".join(blocks[s][1] for s in sorted(blocks))
 
 
-def to_trig(quads, prefixes: dict = PREFIXES) -> str:
+def to_trig(quads, prefixes: dict = PREFIXES, blocks: dict | None = None) -> str:
+    """One graph per block; a subject whose triples all lie in one graph reuses its Turtle
+    block (pass `blocks` from turtle_blocks of the union)."""
     graphs: dict = defaultdict(set)
     for q in quads:
         graphs[q.g].add((q.s, q.p, q.o))
     parts = [_prefix_block(prefixes)]
     for g in sorted(graphs):
-        parts.append(f"\n{_term(g)} {{\n" + "\n".join(_turtle_body(graphs[g], "    ")) + "}\n")
+        triples = graphs[g]
+        counts: dict = defaultdict(int)
+        for s, _, _ in triples:
+            counts[s] += 1
+        whole = blocks or {}
+        own = turtle_blocks([t for t in triples if whole.get(t[0], (0,))[0] != counts[t[0]]])
+        body = []
+        for s in sorted(counts):
+            block = own[s][1] if s in own else whole[s][1]
+            body.append("    " + block[:-1].replace("\n", "\n    ") + "\n")
+        parts.append(f"\n{_term(g)} {{\n" + "\n".join(body) + "}\n")
     return "".join(parts)
 
 

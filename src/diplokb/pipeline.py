@@ -87,12 +87,16 @@ class Project:
         triples = compiled.triples
         files: dict[str, str] = {}
         files["diplokb.nt"] = nt_text if nt_text is not None else export.to_ntriples(triples)
-        for name, fn in (("diplokb.ttl", lambda: export.to_turtle(triples)),
-                         ("diplokb.trig", lambda: export.to_trig(compiled.quads)),
-                         ("diplokb.jsonld", lambda: export.to_jsonld(triples, self.object_properties()))):
-            t = time.perf_counter()
-            files[name] = fn()
-            timings[f"export {name.rsplit('.', 1)[1]}"] = time.perf_counter() - t
+        t = time.perf_counter()
+        blocks = export.turtle_blocks(triples)  # shared by Turtle and TriG
+        files["diplokb.ttl"] = export.to_turtle(triples, blocks=blocks)
+        timings["export ttl"] = time.perf_counter() - t
+        t = time.perf_counter()
+        files["diplokb.trig"] = export.to_trig(compiled.quads, blocks=blocks)
+        timings["export trig"] = time.perf_counter() - t
+        t = time.perf_counter()
+        files["diplokb.jsonld"] = export.to_jsonld(triples, self.object_properties())
+        timings["export jsonld"] = time.perf_counter() - t
         import json
         files["context.jsonld"] = json.dumps({"@context": export.jsonld_context(self.object_properties())},
                                              indent=1) + "\n"

@@ -5,6 +5,8 @@ used where their work is needed (SHACL validation, SPARQL), never to hold the KB
 """
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import NamedTuple
 
 DKB = "https://w3id.org/diplokb/ontology#"
@@ -94,17 +96,16 @@ def date_literal(text: str) -> Literal:
     return Literal(text, XSD + datatype)
 
 
+_PN_LOCAL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?")
+
+
+@lru_cache(maxsize=1 << 20)
 def curie(iri: str) -> str | None:
-    """'dkb:Event' for a DKB IRI, or None when no prefix gives a valid local name."""
+    """'dkb:Event' for a DKB IRI, or None when no prefix gives a valid local name.
+    (Cached: exports ask for the same IRIs many times.)"""
     for prefix, ns in PREFIXES.items():
         if iri.startswith(ns):
             local = iri[len(ns):]
-            if local and _is_pn_local(local):
+            if _PN_LOCAL.fullmatch(local):
                 return f"{prefix}:{local}"
     return None
-
-
-def _is_pn_local(local: str) -> bool:
-    if local[0] in "-." or local[-1] == ".":
-        return False
-    return all(ch.isalnum() or ch in "_-." for ch in local) and local.isascii()

@@ -162,12 +162,16 @@ class _Data:
             self.by_pred[p].add(s)
             self.pos_objects[p].add(o)
         self.superclasses: dict = {}
+        self._classes: dict = {}
 
     def classes_of(self, node) -> set:
-        out = set()
-        for c in self.spo.get(node, {}).get(RDF_TYPE, ()):
-            out |= self._supers(c)
-        return out
+        found = self._classes.get(node)
+        if found is None:
+            found = set()
+            for c in self.spo.get(node, {}).get(RDF_TYPE, ()):
+                found |= self._supers(c)
+            self._classes[node] = found
+        return found
 
     def _supers(self, c) -> set:
         if c not in self.superclasses:
