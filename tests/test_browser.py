@@ -20,9 +20,9 @@ SHOTS = Path(os.environ.get("DIPLOKB_SCREENSHOTS", Path(__file__).resolve().pare
 def _missing() -> str | None:
     if not Path(CHROMIUM).exists():
         return "Debian's chromium is not installed (make test installs it as root)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("playwright") is None:
         return "playwright is not installed"
     return None
 

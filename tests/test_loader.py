@@ -4,7 +4,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
 
 from diplokb import model
 from diplokb.loader import load_file, load_vocabularies

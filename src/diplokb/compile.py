@@ -7,13 +7,12 @@ hash of the record), so the same KB always gives the same graph, and no blank no
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 
 from . import model as m
-from .errors import BuildError, Problem, SourceLocation, did_you_mean
+from .errors import BuildError, Problem, did_you_mean
 from .rdf import DKB, GRAPH, ID, RDF_TYPE, VOCAB, XSD, IRI, Literal, Quad, date_literal
 
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import export
 from .compile import CompiledKB, compile_kb
-from .errors import BuildError, DiplokbError, Problem, SourceLocation
+from .errors import BuildError, DiplokbError, Problem
 from .loader import load
 from .validate import ValidationReport, validate
 

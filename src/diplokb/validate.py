@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SourceLocation
-from .rdf import IRI, Literal, curie
+from .rdf import IRI, curie
 
 SH = "http://www.w3.org/ns/shacl#"
 
