@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from . import model as m
 from .errors import BuildError, Problem, did_you_mean
@@ -37,6 +37,11 @@ THING_CLASS = {
     "programme": "Initiative", "themed-year": "ThemedYear", "anniversary": "Anniversary",
     "event-series": "EventSeries", "vision": "Initiative", "document-set": "Agreement", "policy": "Initiative",
 }
+
+
+@lru_cache(maxsize=None)
+def _predicate(p: str) -> IRI:
+    return IRI(p)
 
 
 def normalize_ws(text: str) -> str:
@@ -110,7 +115,7 @@ class _Compiler:
 
     # -- helpers -------------------------------------------------------------------------
     def add(self, s: IRI, p: str, o) -> None:
-        self.quads.append(Quad(s, IRI(p), o, self.graph))
+        self.quads.append(Quad(s, _predicate(p), o, self.graph))
 
     def lit(self, s: IRI, p: str, value, datatype: str | None = None) -> None:
         if value is not None and value != "":

@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import os
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -18,7 +19,15 @@ from . import model
 from .errors import BuildError, Problem, SourceLocation, did_you_mean
 from .model import KB, SLUG_RE, Date, Period, Quote, Ref, Source
 
-_Composer = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class _Composer(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """libyaml's parser, without implicit typing: every untagged node gets the core tag of its
+    kind (plain scalars are strings here; fields convert them), which is also faster."""
+
+    _TAGS = {yaml.ScalarNode: "tag:yaml.org,2002:str", yaml.SequenceNode: "tag:yaml.org,2002:seq",
+             yaml.MappingNode: "tag:yaml.org,2002:map"}
+
+    def resolve(self, kind, value, implicit):
+        return self._TAGS[kind]
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _DECIMAL_RE = re.compile(r"^-?\d+(?:\.\d+)?$")
@@ -186,7 +195,7 @@ class _Reader:
         entries = self.mapping(node, what)
         if entries is None:
             return None
-        fields = {f.name: f for f in dataclasses.fields(cls) if "yaml" in f.metadata}
+        fields = _yaml_fields(cls)
         values: dict = {}
         failed: set = set()
         ok = True
@@ -219,6 +228,12 @@ class _Reader:
                 self.broken_ids.add(values["id"])
             return None
         return cls(**values, loc=self.loc(node))
+
+
+@lru_cache(maxsize=None)
+def _yaml_fields(cls) -> dict:
+    """The fields of a model class that are read from YAML, by name."""
+    return {f.name: f for f in dataclasses.fields(cls) if "yaml" in f.metadata}
 
 
 def compose_file(path: Path, problems: list[Problem], display: str):
