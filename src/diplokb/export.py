@@ -222,22 +222,18 @@ def void_description(triples, counts: dict, sources, files: dict) -> str:
 # ---- writing ----------------------------------------------------------------------------
 
 def write_atomically(out_dir: Path, files: dict[str, bytes]) -> None:
-    """Writes every file to a temporary place first, then moves them in.
-
-    Nothing in `out_dir` changes unless every file was written; unchanged files are left
-    alone (so their mtimes stay).
+    """Writes every file to a temporary place first, then moves them all in: nothing in
+    `out_dir` changes unless every file was written. (Callers pass only the files that
+    changed, so unchanged files keep their mtimes.)
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     staged = []
     try:
         for name, data in sorted(files.items()):
-            target = out_dir / name
-            if target.exists() and target.read_bytes() == data:
-                continue
             fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
+            staged.append((tmp, out_dir / name))
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-            staged.append((tmp, target))
     except BaseException:
         for tmp, _ in staged:
             os.unlink(tmp)

@@ -95,10 +95,11 @@ class Project:
         files["diplokb.trig"] = export.to_trig(compiled.quads, blocks=blocks)
         timings["export trig"] = time.perf_counter() - t
         t = time.perf_counter()
-        files["diplokb.jsonld"] = export.to_jsonld(triples, self.object_properties())
+        object_properties = self.object_properties()
+        files["diplokb.jsonld"] = export.to_jsonld(triples, object_properties)
         timings["export jsonld"] = time.perf_counter() - t
         import json
-        files["context.jsonld"] = json.dumps({"@context": export.jsonld_context(self.object_properties())},
+        files["context.jsonld"] = json.dumps({"@context": export.jsonld_context(object_properties)},
                                              indent=1) + "\n"
         for name, f in zip(EXPORTED_ONTOLOGY, (*self.ontology_files, self.shapes_file)):
             files[name] = f.read_text(encoding="utf-8")
@@ -139,7 +140,7 @@ class Project:
                        if not (self.out / n).is_file() or (self.out / n).read_bytes() != data)
         if write and not check:
             t = time.perf_counter()
-            export.write_atomically(self.out, files)
+            export.write_atomically(self.out, {n: files[n] for n in stale})
             timings["write"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         return BuildResult(compiled=compiled, report=report, files=files, stale=tuple(stale),
@@ -149,17 +150,16 @@ class Project:
         """A query store over the exports (building them in memory first if `fresh`)."""
         from .query import Store
 
-        if fresh:
+        names = ("diplokb.trig", *EXPORTED_ONTOLOGY[:2])
+        if fresh:  # the store loads everything at once, so the files need not outlive it
             import tempfile
-            result = self.build(write=False)
-            tmp = Path(tempfile.mkdtemp(prefix="diplokb-"))
-            export.write_atomically(tmp, result.files)
-            base = tmp
-        else:
-            base = self.out
-            if not (base / "diplokb.trig").is_file():
-                raise DiplokbError(f"no exports in {base}: run 'diplokb build' first")
-        return Store([base / "diplokb.trig", *(base / f for f in EXPORTED_ONTOLOGY[:2])])
+            files = self.build(write=False).files
+            with tempfile.TemporaryDirectory(prefix="diplokb-") as tmp:
+                export.write_atomically(Path(tmp), {n: files[n] for n in names})
+                return Store([Path(tmp) / n for n in names])
+        if not (self.out / names[0]).is_file():
+            raise DiplokbError(f"no exports in {self.out}: run 'diplokb build' first")
+        return Store([self.out / n for n in names])
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import queue
 import re
 import threading
 import urllib.parse
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -285,8 +285,7 @@ class Handler(BaseHTTPRequestHandler):
         from .results import negotiate
 
         formats = negotiate(self.headers.get("Accept"), fmt)
-        status, *rest = self._execute(query, formats)
-        body, ctype, truncated = rest
+        _, body, ctype, truncated = self._execute(query, formats)
         self._send(200, body, ctype, {"X-Result-Truncated": "true"} if truncated else None)
 
     def _execute(self, query: str, formats: list[str]):
@@ -313,7 +312,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send_html(self._results_page(q.title, q.sparql, q.description))
 
     def _results_page(self, title: str, query: str, description: str | None) -> str:
-        status, body, ctype, truncated = self._execute(query, ["json"])
+        _, body, ctype, truncated = self._execute(query, ["json"])
         if not ctype.startswith("application/sparql-results+json"):
             table = f"<pre>{html.escape(body.decode('utf-8'))}</pre>"
         else:
@@ -586,5 +585,3 @@ def serve(exports: Path, queries_dir: Path, settings: Settings, ready=None) -> N
         server.server_close()
         app.close()
 
-
-SETTING_FIELDS = fields(Settings)

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 
 from .compile import CompiledKB, normalize_ws
-from .rdf import DKB, GRAPH
+from .rdf import DKB, GRAPH, ID
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;:”\"])\s+|\n(?=[-(])")
 _BLANK_LINE = re.compile(r"\n\s*\n")
@@ -69,23 +69,29 @@ def is_heading(sentence: str) -> bool:
 
 def coverage(compiled: CompiledKB) -> list[SourceCoverage]:
     """Per source: a sentence is covered when quotes span at least half of its characters."""
-    quotes: dict = {}
     triples: dict = {}
     records: dict = {}
+    source_of: dict = {}  # evidence node -> source id
+    quote_of: dict = {}  # evidence node -> quote
     for q in compiled.quads:
         src = q.g.removeprefix(GRAPH)
         triples[src] = triples.get(src, 0) + 1
-        if q.p == DKB + "quote":
-            quotes.setdefault(src, set()).add(normalize_ws(q.o.value))
+        if q.p == DKB + "source":
+            source_of[q.s] = q.o.removeprefix(ID)
+        elif q.p == DKB + "quote":
+            quote_of[q.s] = normalize_ws(q.o.value)
         if q.p == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type" and q.o.removeprefix(DKB) in (
                 "Event", "Statement", "PostAttestation", "Figure"):
             records[src] = records.get(src, 0) + 1
+    # Quotes of differences live in the entities graph: count every quote by its source.
+    quotes: dict = {}
+    for ev, quote in quote_of.items():
+        quotes.setdefault(source_of.get(ev), set()).add(quote)
     rows = []
     for source in compiled.sources:
         text = normalize_ws(source.text)
         mask = bytearray(len(text))
-        # Quotes in differences live in the entities graph; count every quote of this source.
-        for q in _quotes_of(compiled, source.id):
+        for q in quotes.get(source.id, ()):
             start = text.find(q)
             while start != -1:
                 mask[start:start + len(q)] = b"\x01" * len(q)
@@ -105,11 +111,3 @@ def coverage(compiled: CompiledKB) -> list[SourceCoverage]:
                                    facts, covered, headings))
     return rows
 
-
-def _quotes_of(compiled: CompiledKB, source_id: str) -> set[str]:
-    evidence_of = {}
-    for q in compiled.quads:
-        if q.p == DKB + "source":
-            evidence_of.setdefault(q.s, set()).add(q.o.removeprefix("https://w3id.org/diplokb/id/"))
-    return {normalize_ws(q.o.value) for q in compiled.quads
-            if q.p == DKB + "quote" and source_id in evidence_of.get(q.s, ())}
