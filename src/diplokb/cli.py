@@ -13,11 +13,11 @@ import click
 from .errors import BuildError, DiplokbError
 
 
-def _project(kb, out):
+def _project(kb, out, cache=True):
     from .pipeline import Project
 
     try:
-        return Project.find(kb=kb, out=out)
+        return Project.find(kb=kb, out=out, cache=cache)
     except DiplokbError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -45,9 +45,15 @@ def main():
 @out_option
 @click.option("--check", is_flag=True, help="Write nothing; fail if the exports differ from a fresh build.")
 @engine_option
-def build(kb, out, check, engine):
-    """Build, validate and export the KB."""
-    project = _project(kb, out)
+@click.option("--no-cache", is_flag=True,
+              help="A clean build: ignore and do not update the build cache (.diplokb-cache/).")
+def build(kb, out, check, engine, no_cache):
+    """Build, validate and export the KB.
+
+    Files unchanged since the last successful build are taken from the build cache, and
+    only what an edit can affect is validated again; the exports are the same either way.
+    """
+    project = _project(kb, out, cache=not no_cache)
     t0 = time.perf_counter()
     try:
         result = project.build(check=check, engine=engine)

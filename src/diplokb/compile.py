@@ -75,43 +75,93 @@ class CompiledKB:
         return frozenset((q.s, q.p, q.o) for q in self.quads)
 
 
+def record_id(rec) -> str:
+    """The record's id, or one derived from its source and content."""
+    if getattr(rec, "id", None):
+        return rec.id
+    if isinstance(rec, m.Statement):
+        tag, parts = "statement", (rec.speaker.id, rec.kind.id)
+    elif isinstance(rec, m.PostAttestation):
+        tag, parts = "post", (rec.person.id, rec.post.id, rec.as_named)
+    elif isinstance(rec, m.Figure):
+        tag, parts = "figure", (rec.about.id, rec.measure.id, rec.value)
+    else:
+        return ""
+    quotes = tuple(q.text for q in rec.quote)
+    return f"{rec.source}-{tag}-{short_hash(*parts, *quotes, n=8)}"
+
+
+def index_entry(rec) -> tuple:
+    """What other files may learn about a record: (kind, display name, detail). The detail
+    of a source is its text's digest and its date, which quotes and attestations depend on."""
+    detail = ""
+    if isinstance(rec, m.Source):
+        period = rec.date
+        detail = hashlib.sha256(rec.text.encode("utf-8")).hexdigest() + "|" + (
+            "" if period is None else f"{period.start.text}/{period.end.text if period.end else ''}")
+    name = getattr(rec, "name", None) or getattr(rec, "title", None) or record_id(rec)
+    return (m.REF_KIND[type(rec)], name, detail)
+
+
+def defines(records) -> list:
+    """(id, entry, location) of every record of one file that others can refer to."""
+    out = []
+    for rec in records:
+        rid = record_id(rec)
+        if rid:
+            out.append((rid, index_entry(rec), rec.loc))
+    return out
+
+
+def build_index(units) -> tuple[dict, list]:
+    """id -> entry over every file's `defines` (in file order), and the duplicate-id problems."""
+    index: dict = {}
+    first: dict = {}
+    problems = []
+    for unit_defines in units:
+        for rid, entry, loc in unit_defines:
+            if rid in index:
+                problems.append(Problem(loc, f"duplicate id '{rid}' (first defined at {first[rid]})"))
+                continue
+            index[rid] = entry
+            first[rid] = loc
+    return index, problems
+
+
+@dataclass(frozen=True)
+class UnitOutput:
+    """One YAML file compiled: its quads, where its subjects were written, what it looked up."""
+
+    quads: tuple
+    locations: dict
+    lookups: dict  # id -> the index entry it was compiled against (None: absent)
+    problems: tuple
+
+
 class _Compiler:
-    def __init__(self, kb: m.KB):
-        self.kb = kb
-        self.problems: list[Problem] = list(kb.problems)
+    """Compiles the records of one file against the index of every file's ids."""
+
+    def __init__(self, records, index: dict, source_of, vocabularies: dict, broken_ids=frozenset()):
+        self.records = records
+        self.index = index
+        self.source_of = source_of  # id -> model.Source (with its text) or None
+        self.vocabularies = vocabularies
+        self.broken_ids = broken_ids
+        self.problems: list[Problem] = []
         self.quads: list[Quad] = []
         self.locations: dict = {}
-        self.by_id: dict = {}
-        self.sources = {s.id: s for s in kb.sources}
+        self.lookups: dict = {}
         self.norm_texts: dict = {}
         self.graph = ENTITIES_GRAPH
 
-    # -- phase 1: ids --------------------------------------------------------------------
-    def record_id(self, rec) -> str:
-        """The record's id, or one derived from its source and content."""
-        if getattr(rec, "id", None):
-            return rec.id
-        if isinstance(rec, m.Statement):
-            tag, parts = "statement", (rec.speaker.id, rec.kind.id)
-        elif isinstance(rec, m.PostAttestation):
-            tag, parts = "post", (rec.person.id, rec.post.id, rec.as_named)
-        elif isinstance(rec, m.Figure):
-            tag, parts = "figure", (rec.about.id, rec.measure.id, rec.value)
-        else:
-            return ""
-        quotes = tuple(q.text for q in rec.quote)
-        return f"{rec.source}-{tag}-{short_hash(*parts, *quotes, n=8)}"
+    def lookup(self, rid: str):
+        entry = self.index.get(rid)
+        self.lookups[rid] = entry
+        return entry
 
-    def index(self) -> None:
-        for rec in (*self.kb.sources, *self.kb.records):
-            rid = self.record_id(rec)
-            if not rid:
-                continue
-            if rid in self.by_id:
-                first = self.by_id[rid][1]
-                self.problems.append(Problem(rec.loc, f"duplicate id '{rid}' (first defined at {first})"))
-                continue
-            self.by_id[rid] = (rec, rec.loc)
+    def source(self, sid: str):
+        self.lookup(sid)
+        return self.source_of(sid)
 
     # -- helpers -------------------------------------------------------------------------
     def add(self, s: IRI, p: str, o) -> None:
@@ -126,15 +176,15 @@ class _Compiler:
         if r is None:
             return None
         allowed = set(kinds.split("|"))
-        found = self.by_id.get(r.id)
-        if found is None and r.id in self.kb.broken_ids:
+        found = self.lookup(r.id)
+        if found is None and r.id in self.broken_ids:
             return None  # already reported where it is defined
         if found is None:
-            candidates = [i for i, (rec, _) in self.by_id.items() if m.REF_KIND[type(rec)] in allowed]
+            candidates = [i for i, entry in self.index.items() if entry[0] in allowed]
             self.problems.append(Problem(r.loc, f"unknown {' or '.join(sorted(allowed))} '{r.id}'",
                                          hint=did_you_mean(r.id, candidates)))
             return None
-        kind = m.REF_KIND[type(found[0])]
+        kind = found[0]
         if kind not in allowed:
             self.problems.append(Problem(
                 r.loc, f"'{r.id}' is a {kind}, but a {' or '.join(sorted(allowed))} is expected here"))
@@ -149,11 +199,10 @@ class _Compiler:
 
     def name_of(self, r: m.Ref | None) -> str:
         """The display name of a referenced record (its id when it has none)."""
-        found = self.by_id.get(r.id) if r is not None else None
+        found = self.lookup(r.id) if r is not None else None
         if found is None:
             return r.id if r is not None else "?"
-        rec = found[0]
-        return getattr(rec, "name", None) or getattr(rec, "title", None) or r.id
+        return found[1]
 
     def period(self, s: IRI, period: m.Period | None) -> None:
         if period is None:
@@ -179,7 +228,7 @@ class _Compiler:
 
     def evidence(self, s: IRI, quotes, source_id: str) -> None:
         """Links `s` to one Evidence node per quote, checking each quote against the text."""
-        source = self.sources.get(source_id)
+        source = self.source(source_id)
         if source is None:  # its source file had problems, already reported
             return
         if source_id not in self.norm_texts:
@@ -194,11 +243,13 @@ class _Compiler:
                 continue
             ev = IRI(f"{ID}evidence/{source_id}-{short_hash(quote)}")
             self.add(s, DKB + "evidence", ev)
-            if ev not in self.locations:
+            if ev not in self.locations:  # described in its source's graph, whoever cites it
                 self.locations[ev] = q.loc
+                graph, self.graph = self.graph, IRI(GRAPH + source_id)
                 self.add(ev, RDF_TYPE, IRI(DKB + "Evidence"))
                 self.add(ev, DKB + "source", iri(source_id))
                 self.lit(ev, DKB + "quote", q.text)
+                self.graph = graph
 
     # -- phase 2: one method per record class ----------------------------------------------
     def emit_person(self, r: m.Person, s: IRI) -> None:
@@ -305,7 +356,7 @@ class _Compiler:
         if (e := self.ref(r.at, "event")) is not None:
             self.add(s, DKB + "madeAt", e)
         self.period(s, r.date)
-        kind = self.kb.vocabularies.get("statement-kind", {}).get(r.kind.id, r.kind.id)
+        kind = self.vocabularies.get("statement-kind", {}).get(r.kind.id, r.kind.id)
         self.lit(s, RDFS + "label", f"{self.name_of(r.speaker)} {kind}: " + (r.summary or r.quote[0].text)[:120])
         self.lit(s, DKB + "section", r.section)
         self.lit(s, DKB + "summary", r.summary)
@@ -319,7 +370,7 @@ class _Compiler:
             self.add(s, DKB + "post", p)
         self.lit(s, DKB + "asNamed", r.as_named)
         self.lit(s, RDFS + "label", f"{self.name_of(r.person)}: {r.as_named} ({r.source})")
-        date = r.date or self.sources[r.source].date
+        date = r.date or self.source(r.source).date
         if date is None:
             self.problems.append(Problem(r.loc, "post attestation needs a 'date': its source has none"))
         self.period(s, date)
@@ -370,29 +421,26 @@ class _Compiler:
         m.Figure: emit_figure, m.Difference: emit_difference,
     }
 
-    def run(self) -> CompiledKB:
-        self.index()
-        for rec in (*self.kb.sources, *self.kb.records):
+    def run(self) -> UnitOutput:
+        for rec in self.records:
             self.graph = IRI(GRAPH + (rec.id if isinstance(rec, m.Source) else getattr(rec, "source", "")
                                       or "entities"))
             if isinstance(rec, m.Report):
                 self.emit_report(rec)
                 continue
-            s = iri(self.record_id(rec))
+            s = iri(record_id(rec))
             if isinstance(rec, m.Thing):
                 self.typed(s, rec, THING_CLASS.get(rec.kind.id, "NamedThing"))
             else:
                 self.typed(s, rec)
             self.EMIT[type(rec)](self, rec, s)
-        if self.problems:
-            raise BuildError(self.problems)
-        quads = tuple(dict.fromkeys(self.quads))  # drop repeats, keep first order
-        counts: dict = {}
-        for q in quads:
-            if q.p == RDF_TYPE:
-                counts[q.o.removeprefix(DKB)] = counts.get(q.o.removeprefix(DKB), 0) + 1
-        return CompiledKB(quads=quads, locations=self.locations,
-                          sources=tuple(sorted(self.kb.sources, key=lambda s: s.id)), counts=counts)
+        return UnitOutput(quads=tuple(dict.fromkeys(self.quads)), locations=self.locations,
+                          lookups=self.lookups, problems=tuple(self.problems))
+
+
+def compile_unit(records, index: dict, source_of, vocabularies: dict, broken_ids=frozenset()) -> UnitOutput:
+    """Quads of one file's records; references resolve against `index` (see build_index)."""
+    return _Compiler(records, index, source_of, vocabularies, broken_ids).run()
 
 
 def _mismatch_hint(quote: str, text: str) -> str:
@@ -409,6 +457,42 @@ def _mismatch_hint(quote: str, text: str) -> str:
     return f"the text matches up to '…{quote[max(0, lo - 30):lo]}', then differs at '{quote[lo:lo + 20]}…'"
 
 
+def merge(outputs, sources) -> CompiledKB:
+    """The KB from its files' outputs, in file order (the first file to place a subject
+    gives its location)."""
+    quads = tuple(dict.fromkeys(q for out in outputs for q in out.quads))
+    locations: dict = {}
+    for out in outputs:
+        for s, loc in out.locations.items():
+            locations.setdefault(s, loc)
+    typed: dict = {}
+    for q in quads:
+        if q.p == RDF_TYPE:
+            typed.setdefault(q.o.removeprefix(DKB), set()).add(q.s)
+    counts = {c: len(members) for c, members in typed.items()}
+    return CompiledKB(quads=quads, locations=locations,
+                      sources=tuple(sorted(sources, key=lambda s: s.id)), counts=counts)
+
+
 def compile_kb(kb: m.KB) -> CompiledKB:
-    """Resolves references and emits quads; raises BuildError with every problem found."""
-    return _Compiler(kb).run()
+    """Resolves references and emits quads, file by file; raises BuildError with every
+    problem found."""
+    by_file: dict = {}
+    for rec in (*kb.sources, *kb.records):
+        by_file.setdefault(rec.loc.file, []).append(rec)
+    files = sorted(by_file, key=lambda f: (_is_source_file(by_file[f]), f))
+    index, problems = build_index(defines(by_file[f]) for f in files)
+    problems = list(kb.problems) + problems
+    sources = {s.id: s for s in kb.sources}
+    outputs = []
+    for f in files:
+        out = compile_unit(by_file[f], index, sources.get, kb.vocabularies, kb.broken_ids)
+        problems += out.problems
+        outputs.append(out)
+    if problems:
+        raise BuildError(problems)
+    return merge(outputs, kb.sources)
+
+
+def _is_source_file(records) -> bool:
+    return any(isinstance(r, m.Source) for r in records)

@@ -54,48 +54,49 @@ def _prefix_block(prefixes: dict) -> str:
     return "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in prefixes.items())
 
 
-def turtle_blocks(triples) -> dict:
-    """subject -> (number of triples, its Turtle block), for to_turtle and to_trig to share."""
-    by_subject: dict = defaultdict(lambda: defaultdict(list))
+def by_subject(triples) -> dict:
+    """subject -> predicate -> set of objects."""
+    out: dict = defaultdict(lambda: defaultdict(set))
     for s, p, o in triples:
-        by_subject[s][p].append(o)
-    blocks = {}
-    for s, preds in by_subject.items():
-        order = sorted(preds, key=lambda p: (p != RDF_TYPE, p))
-        lines = []
-        n = 0
-        for p in order:
-            objs = sorted(set(preds[p]), key=sort_key)
-            n += len(objs)
-            lines.append(f"{'a' if p == RDF_TYPE else _term(p)} {', '.join(_term(o) for o in objs)}")
-        blocks[s] = (n, f"{_term(s)} " + " ;\n    ".join(lines) + " .\n")
-    return blocks
+        out[s][p].add(o)
+    return out
 
 
-def to_turtle(triples, prefixes: dict = PREFIXES, blocks: dict | None = None) -> str:
-    blocks = blocks if blocks is not None else turtle_blocks(triples)
-    return _prefix_block(prefixes) + "\n" + "\n".join(blocks[s][1] for s in sorted(blocks))
+def _ordered(preds: dict) -> list:
+    """(predicate, sorted objects), rdf:type first: the order of every writer."""
+    return [(p, sorted(preds[p], key=sort_key)) for p in sorted(preds, key=lambda p: (p != RDF_TYPE, p))]
 
 
-def to_trig(quads, prefixes: dict = PREFIXES, blocks: dict | None = None) -> str:
-    """One graph per block; a subject whose triples all lie in one graph reuses its Turtle
-    block (pass `blocks` from turtle_blocks of the union)."""
-    graphs: dict = defaultdict(set)
+def turtle_block(s, preds: dict) -> str:
+    """One subject's Turtle block, e.g. 'id:x a dkb:Event ;\n    rdfs:label "X" .\n'."""
+    lines = [f"{'a' if p == RDF_TYPE else _term(p)} {', '.join(_term(o) for o in objs)}"
+             for p, objs in _ordered(preds)]
+    return f"{_term(s)} " + " ;\n    ".join(lines) + " .\n"
+
+
+def turtle_body(blocks: dict) -> str:
+    """The blocks of subjects, in subject order."""
+    return "\n".join(blocks[s] for s in sorted(blocks))
+
+
+def to_turtle(triples, prefixes: dict = PREFIXES) -> str:
+    blocks = {s: turtle_block(s, preds) for s, preds in by_subject(triples).items()}
+    return _prefix_block(prefixes) + "\n" + turtle_body(blocks)
+
+
+def trig_graph(g, blocks: dict) -> str:
+    """One named graph of a TriG file from its subjects' Turtle blocks."""
+    body = ["    " + blocks[s][:-1].replace("\n", "\n    ") + "\n" for s in sorted(blocks)]
+    return f"\n{_term(g)} {{\n" + "\n".join(body) + "}\n"
+
+
+def to_trig(quads, prefixes: dict = PREFIXES) -> str:
+    graphs: dict = defaultdict(list)
     for q in quads:
-        graphs[q.g].add((q.s, q.p, q.o))
+        graphs[q.g].append((q.s, q.p, q.o))
     parts = [_prefix_block(prefixes)]
     for g in sorted(graphs):
-        triples = graphs[g]
-        counts: dict = defaultdict(int)
-        for s, _, _ in triples:
-            counts[s] += 1
-        whole = blocks or {}
-        own = turtle_blocks([t for t in triples if whole.get(t[0], (0,))[0] != counts[t[0]]])
-        body = []
-        for s in sorted(counts):
-            block = own[s][1] if s in own else whole[s][1]
-            body.append("    " + block[:-1].replace("\n", "\n    ") + "\n")
-        parts.append(f"\n{_term(g)} {{\n" + "\n".join(body) + "}\n")
+        parts.append(trig_graph(g, {s: turtle_block(s, preds) for s, preds in by_subject(graphs[g]).items()}))
     return "".join(parts)
 
 
@@ -143,29 +144,43 @@ def _compact_iri(iri: str) -> str:
     return iri
 
 
-def to_jsonld(triples, object_properties: set[str]) -> str:
-    ctx = jsonld_context(object_properties)
-    reverse = {iri: term for term, (iri, _) in _OTHER_TERMS.items()}
-    by_subject: dict = defaultdict(lambda: defaultdict(set))
-    for s, p, o in triples:
-        by_subject[s][p].add(o)
-    nodes = []
-    for s in sorted(by_subject):
+class JsonLdNodes:
+    """Writes subjects as JSON-LD node objects under the shipped context."""
+
+    def __init__(self, object_properties: set[str]):
+        self.context = jsonld_context(object_properties)
+        self.reverse = {iri: term for term, (iri, _) in _OTHER_TERMS.items()}
+
+    def node(self, s, preds: dict) -> dict:
         node: dict = {"@id": _compact_iri(s)}
-        for p in sorted(by_subject[s], key=lambda p: (p != RDF_TYPE, p)):
-            values = sorted(by_subject[s][p], key=sort_key)
+        for p, values in _ordered(preds):
             if p == RDF_TYPE:
                 key = "@type"
                 out = [v[len(DKB):] if v.startswith(DKB) else _compact_iri(v) for v in values]
             else:
-                key = p[len(DKB):] if p.startswith(DKB) else reverse.get(p, p)
-                entry = ctx.get(key)
+                key = p[len(DKB):] if p.startswith(DKB) else self.reverse.get(p, p)
+                entry = self.context.get(key)
                 coerced = entry.get("@type") if isinstance(entry, dict) else None
                 out = [_jsonld_value(v, coerced) for v in values]
             node[key] = out[0] if len(out) == 1 else out
-        nodes.append(node)
-    doc = {"@context": ctx, "@graph": nodes}
-    return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+        return node
+
+    def node_text(self, s, preds: dict) -> str:
+        """The node as it is indented inside the document's "@graph" list."""
+        return json.dumps(self.node(s, preds), ensure_ascii=False, indent=1).replace("\n", "\n  ")
+
+    def document(self, node_texts: dict) -> str:
+        """The whole file from the node texts of every subject (the same bytes as json.dumps
+        of the document with indent=1)."""
+        ctx = json.dumps(self.context, ensure_ascii=False, indent=1).replace("\n", "\n ")
+        graph = ("[\n  " + ",\n  ".join(node_texts[s] for s in sorted(node_texts)) + "\n ]"
+                 if node_texts else "[]")
+        return '{\n "@context": ' + ctx + ',\n "@graph": ' + graph + "\n}\n"
+
+
+def to_jsonld(triples, object_properties: set[str]) -> str:
+    writer = JsonLdNodes(object_properties)
+    return writer.document({s: writer.node_text(s, preds) for s, preds in by_subject(triples).items()})
 
 
 def _jsonld_value(v, coerced):
@@ -182,8 +197,9 @@ def _jsonld_value(v, coerced):
 
 # ---- VoID / DCAT description ------------------------------------------------------------
 
-def void_description(triples, counts: dict, sources, files: dict) -> str:
-    """A VoID/DCAT description of the dataset and its downloads, with counts."""
+def void_description(figures: dict, counts: dict, source_ids, files: dict) -> str:
+    """A VoID/DCAT description of the dataset and its downloads, with counts. `figures`:
+    'triples', 'subjects' and 'properties' (numbers of distinct ones)."""
     void = "http://rdfs.org/ns/void#"
     dcat = "http://www.w3.org/ns/dcat#"
     dct = "http://purl.org/dc/terms/"
@@ -196,18 +212,17 @@ def void_description(triples, counts: dict, sources, files: dict) -> str:
     add(ds, dct + "license", IRI("https://creativecommons.org/licenses/by/4.0/"))
     add(ds, void + "vocabulary", IRI(DKB))
     add(ds, void + "uriSpace", Literal(ID))
-    add(ds, void + "triples", Literal(str(len(triples)), XSD + "integer"))
-    subjects = {s for s, _, _ in triples}
-    add(ds, void + "entities", Literal(str(len(subjects)), XSD + "integer"))
-    add(ds, void + "distinctSubjects", Literal(str(len(subjects)), XSD + "integer"))
-    add(ds, void + "properties", Literal(str(len({p for _, p, _ in triples})), XSD + "integer"))
+    add(ds, void + "triples", Literal(str(figures["triples"]), XSD + "integer"))
+    add(ds, void + "entities", Literal(str(figures["subjects"]), XSD + "integer"))
+    add(ds, void + "distinctSubjects", Literal(str(figures["subjects"]), XSD + "integer"))
+    add(ds, void + "properties", Literal(str(figures["properties"]), XSD + "integer"))
     for cls, n in sorted(counts.items()):
         part = IRI(f"{ID}dataset/class/{cls}")
         add(ds, void + "classPartition", part)
         add(part, void + "class", IRI(DKB + cls))
         add(part, void + "entities", Literal(str(n), XSD + "integer"))
-    for src in sources:
-        add(ds, dct + "source", IRI(ID + src.id))
+    for sid in sorted(source_ids):
+        add(ds, dct + "source", IRI(ID + sid))
     for name, (media, size) in sorted(files.items()):
         dist = IRI(f"{ID}dataset/download/{name}")
         add(ds, dcat + "distribution", dist)

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from . import export
 from .compile import CompiledKB, compile_kb
 from .errors import BuildError, DiplokbError, Problem
 from .loader import load
-from .validate import ValidationReport, validate
+from .validate import ValidationReport, ValidationResult, validate
 
 ONTOLOGY_FILES = ("diplokb.ttl", "vocabularies.ttl")
 SHAPES_FILE = "diplokb-shapes.ttl"
 # Names of the ontology, vocabularies and shapes among the exports.
 EXPORTED_ONTOLOGY = ("ontology.ttl", "vocabularies.ttl", "shapes.ttl")
+CACHE_DIR = ".diplokb-cache"
 
 
 @dataclass(frozen=True)
@@ -31,12 +33,14 @@ class Project:
     root: Path
     kb: Path
     out: Path
+    cache: Path | None = None  # the build cache's folder; None: every build is a clean build
 
     @classmethod
     def find(cls, start: str | Path | None = None, *, kb: str | Path | None = None,
-             out: str | Path | None = None) -> "Project":
+             out: str | Path | None = None, cache: str | Path | None | bool = True) -> "Project":
         """The nearest folder at or above `start` (default: cwd) holding ontology/diplokb.ttl,
-        else the folder this package was installed from."""
+        else the folder this package was installed from. The build cache is kept in
+        `.diplokb-cache/` there, unless `cache` names another folder (False: no cache)."""
         here = Path(start or Path.cwd()).resolve()
         root = None
         for d in (here, *here.parents):
@@ -48,7 +52,11 @@ class Project:
             if not (root / "ontology" / ONTOLOGY_FILES[0]).is_file():
                 raise DiplokbError("no diplokb project here: ontology/diplokb.ttl not found "
                                    "in this folder or above it")
-        return cls(root=root, kb=Path(kb) if kb else root / "kb", out=Path(out) if out else root / "exports")
+        kb_dir = Path(kb) if kb else root / "kb"
+        if cache is True:  # beside the KB folder: a KB elsewhere keeps its cache elsewhere
+            cache = kb_dir.resolve().parent / CACHE_DIR
+        return cls(root=root, kb=kb_dir, out=Path(out) if out else root / "exports",
+                   cache=Path(cache) if cache else None)
 
     @property
     def ontology_files(self) -> list[Path]:
@@ -80,35 +88,6 @@ class Project:
         return validate(compiled.triples, compiled.locations, self.shapes_file, self.ontology_files,
                         engine=engine, nt_text=nt_text)
 
-    def render(self, compiled: CompiledKB, timings: dict | None = None,
-               nt_text: str | None = None) -> dict[str, bytes]:
-        """Every export file's name and bytes."""
-        timings = {} if timings is None else timings
-        triples = compiled.triples
-        files: dict[str, str] = {}
-        files["diplokb.nt"] = nt_text if nt_text is not None else export.to_ntriples(triples)
-        t = time.perf_counter()
-        blocks = export.turtle_blocks(triples)  # shared by Turtle and TriG
-        files["diplokb.ttl"] = export.to_turtle(triples, blocks=blocks)
-        timings["export ttl"] = time.perf_counter() - t
-        t = time.perf_counter()
-        files["diplokb.trig"] = export.to_trig(compiled.quads, blocks=blocks)
-        timings["export trig"] = time.perf_counter() - t
-        t = time.perf_counter()
-        object_properties = self.object_properties()
-        files["diplokb.jsonld"] = export.to_jsonld(triples, object_properties)
-        timings["export jsonld"] = time.perf_counter() - t
-        import json
-        files["context.jsonld"] = json.dumps({"@context": export.jsonld_context(object_properties)},
-                                             indent=1) + "\n"
-        for name, f in zip(EXPORTED_ONTOLOGY, (*self.ontology_files, self.shapes_file)):
-            files[name] = f.read_text(encoding="utf-8")
-        media = {"nt": "application/n-triples", "ttl": "text/turtle", "trig": "application/trig",
-                 "jsonld": "application/ld+json"}
-        sizes = {n: (media[n.rsplit(".", 1)[1]], len(c.encode("utf-8"))) for n, c in files.items()}
-        files["void.ttl"] = export.void_description(triples, compiled.counts, compiled.sources, sizes)
-        return {n: c.encode("utf-8") for n, c in files.items()}
-
     def object_properties(self) -> set[str]:
         """Local names of the ontology's object properties (IRI-valued in JSON-LD)."""
         text = self.ontology_files[0].read_text(encoding="utf-8")
@@ -120,31 +99,80 @@ class Project:
 
         Raises BuildError when the YAML has problems or SHACL finds violations; in that
         case nothing is written. With `check=True`, nothing is written and
-        `result.stale` lists the export files that differ from a fresh build.
+        `result.stale` lists the export files that differ from a fresh build. With a
+        `cache` folder, files unchanged since the last successful build are not read again,
+        and only the focus nodes an edit can affect are validated again (incremental.py).
         """
-        timings: dict = {}
+        from . import cache
+        from .incremental import Build
+
         t0 = time.perf_counter()
-        compiled = self.compile(timings)
+        key = cache.code_key([*self.ontology_files, self.shapes_file])
+        state_file = cache.state_path(self.cache, self.kb) if self.cache else None
+        state = cache.load(state_file, key) if state_file else cache.State(key=key)
+        build = Build(self.kb, self.ontology_files[1], state, Path.cwd(), self.object_properties())
+        build.run()
+        timings = dict(build.timings)
+        timings["cache"] = time.perf_counter() - t0 - sum(timings.values())
+
         t = time.perf_counter()
-        nt_text = export.to_ntriples(compiled.triples)
-        timings["export nt"] = time.perf_counter() - t
+        texts = build.files_text()
+        timings["assemble"] = time.perf_counter() - t
+
         t = time.perf_counter()
-        report = self.validate(compiled, engine=engine, nt_text=nt_text)
+        locations = _Locations(build)
+        if engine == "fast" and state.results is not None:
+            focus, reads = build.affected()
+            report = validate(build.triples(reads), locations, self.shapes_file, self.ontology_files,
+                              engine=engine, focus=focus)
+            kept = {f: r for f, r in state.results.items() if f not in focus}
+        else:
+            report = validate(build.triples(build.rendered), locations, self.shapes_file, self.ontology_files,
+                              engine=engine, nt_text=texts["diplokb.nt"])
+            kept = {}
+        by_focus: dict = {f: list(r) for f, r in kept.items()}
+        for r in report.results:
+            by_focus.setdefault(r.focus, []).append((r.severity, r.message, r.path, r.value, r.shape))
+        report = ValidationReport(results=tuple(sorted(
+            ValidationResult(locations.get(f), sev, msg, f, path, value, shape)
+            for f, rows in by_focus.items() for sev, msg, path, value, shape in rows)))
         timings["validate"] = time.perf_counter() - t
         if not report.conforms:
             raise BuildError([Problem(r.location, r.message + f" (focus {r.focus}"
                                       + (f", path {r.path}" if r.path else "") + ")",
                                       severity="violation") for r in report.violations])
-        files = self.render(compiled, timings, nt_text=nt_text)
+
+        t = time.perf_counter()
+        figures, counts = build.figures()
+        files = self._files(texts, figures, counts, build.source_ids())
         stale = sorted(n for n, data in files.items()
                        if not (self.out / n).is_file() or (self.out / n).read_bytes() != data)
         if write and not check:
-            t = time.perf_counter()
             export.write_atomically(self.out, {n: files[n] for n in stale})
-            timings["write"] = time.perf_counter() - t
+        timings["write"] = time.perf_counter() - t
+        if state_file:
+            t = time.perf_counter()
+            results = {f: tuple(map(tuple, rows)) for f, rows in by_focus.items()} if engine == "fast" else None
+            cache.save(state_file, build.state(key, results))
+            timings["save cache"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
-        return BuildResult(compiled=compiled, report=report, files=files, stale=tuple(stale),
-                           timings=timings)
+        return BuildResult(project=self, report=report, files=files, stale=tuple(stale), timings=timings,
+                           counts=counts, triples=figures["triples"], recompiled=tuple(build.compiled))
+
+    def _files(self, texts: dict, figures: dict, counts: dict, source_ids) -> dict[str, bytes]:
+        """Every export file's name and bytes."""
+        import json
+
+        files = dict(texts)
+        files["context.jsonld"] = json.dumps({"@context": export.jsonld_context(self.object_properties())},
+                                             indent=1) + "\n"
+        for name, f in zip(EXPORTED_ONTOLOGY, (*self.ontology_files, self.shapes_file)):
+            files[name] = f.read_text(encoding="utf-8")
+        media = {"nt": "application/n-triples", "ttl": "text/turtle", "trig": "application/trig",
+                 "jsonld": "application/ld+json"}
+        sizes = {n: (media[n.rsplit(".", 1)[1]], len(c.encode("utf-8"))) for n, c in files.items()}
+        files["void.ttl"] = export.void_description(figures, counts, source_ids, sizes)
+        return {n: c.encode("utf-8") for n, c in files.items()}
 
     def store(self, *, fresh: bool = False):
         """A query store over the exports (building them in memory first if `fresh`)."""
@@ -162,16 +190,34 @@ class Project:
         return Store([self.out / n for n in names])
 
 
+class _Locations:
+    """Subject IRI -> where in the YAML it was written, looked up on demand."""
+
+    def __init__(self, build):
+        self.build = build
+
+    def get(self, s, default=None):
+        return self.build.location(str(s))
+
+
 @dataclass(frozen=True)
 class BuildResult:
-    compiled: CompiledKB
+    project: Project = field(repr=False)
     report: ValidationReport
     files: dict = field(repr=False)
     stale: tuple = ()
     timings: dict = field(default_factory=dict)
+    counts: dict = field(default_factory=dict)  # class local name -> number of instances
+    triples: int = 0
+    recompiled: tuple = ()  # the KB files compiled in this build (the others came from the cache)
+
+    @cached_property
+    def compiled(self) -> CompiledKB:
+        """The KB as quads (compiled again from the YAML on first use)."""
+        return self.project.compile()
 
     def summary(self) -> dict:
-        c = self.compiled.counts
+        c = self.counts
         people = c.get("Person", 0)
         orgs = c.get("Organization", 0)
         places = c.get("Place", 0)
@@ -183,7 +229,7 @@ class BuildResult:
                 "named things": things, "events": c.get("Event", 0),
                 "statements": c.get("Statement", 0), "post attestations": c.get("PostAttestation", 0),
                 "sources": c.get("SourceDocument", 0), "evidence quotes": c.get("Evidence", 0),
-                "triples": len(self.compiled.triples),
+                "triples": self.triples,
                 "warnings": len(self.report.warnings)}
 
 

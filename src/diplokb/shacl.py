@@ -283,13 +283,15 @@ def _short(v) -> str:
     return v.value
 
 
-def validate_fast(triples, locations: dict, shapes_file: Path, ontology_files: list[Path],
-                  nt_text: str | None = None):
-    """Same contract as validate.validate, without pySHACL."""
+def validate_fast(triples, locations, shapes_file: Path, ontology_files: list[Path],
+                  nt_text: str | None = None, focus: set | None = None):
+    """Same contract as validate.validate, without pySHACL. With `focus`, only those focus
+    nodes are checked (the triples must hold everything their checks read)."""
     import pyoxigraph as ox
 
     from .validate import ValidationReport, ValidationResult
 
+    only = focus
     engine = Engine(shapes_file)
     data = _Data(triples, ontology_files)
     out = set()
@@ -301,6 +303,8 @@ def validate_fast(triples, locations: dict, shapes_file: Path, ontology_files: l
     store = None
     for shape in engine.shapes:
         focus_nodes = _focus_nodes(data, shape)
+        if only is not None:
+            focus_nodes = {f for f in focus_nodes if f in only}
         if not focus_nodes:
             continue
         for prop in shape.properties:

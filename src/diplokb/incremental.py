@@ -1,0 +1,340 @@
+"""One build, file by file: reuse what the cache (cache.py) holds for unchanged files, compile
+the others, re-render only the subjects whose triples they touch, and re-validate only the
+focus nodes those subjects can affect.
+
+A clean build is the same code with an empty cache, so the two cannot drift apart; tests
+check that an edited build gives byte for byte what a clean build of the same files gives.
+
+What SHACL results an edit can change: the shapes look at most HOPS links away from a focus
+node (a statement's evidence's source's date is two), so a changed subject can only change the
+results of nodes that reach it in at most HOPS links, of the nodes it links to (a target of
+sh:targetObjectsOf), and of itself. Those focus nodes are checked again against the subjects
+within HOPS links of them (and those linking to them); every other focus node keeps its results.
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from . import cache, export
+from . import model as m
+from .compile import build_index, compile_unit, defines
+from .errors import BuildError, Problem, SourceLocation
+from .loader import _display, load_file, load_vocabularies
+from .rdf import DKB, RDF_TYPE, IRI, Quad
+
+HOPS = 3
+
+
+def kb_files(kb_dir: Path) -> list[tuple[str, Path, bool]]:
+    """(path relative to the KB, path, is a source file), entities first, in name order."""
+    if not kb_dir.is_dir():
+        raise BuildError([Problem(SourceLocation(str(kb_dir)), "KB directory not found")])
+    out = []
+    for sub, is_source in (("entities", False), ("sources", True)):
+        for path in sorted((kb_dir / sub).glob("*.yaml")):
+            out.append((f"{sub}/{path.name}", path, is_source))
+    return out
+
+
+class Build:
+    def __init__(self, kb_dir: Path, vocabularies_file: Path, state: cache.State, base: Path,
+                 object_properties: set):
+        self.kb_dir = Path(kb_dir)
+        self.vocabularies_file = vocabularies_file
+        self.old = state
+        self.base = base
+        self.timings: dict = {}
+        self.files = kb_files(self.kb_dir)
+        self.paths = {rel: (path, is_source) for rel, path, is_source in self.files}
+        self.order = {rel: i for i, (rel, _, _) in enumerate(self.files)}
+        self.problems: list[Problem] = []
+        self.records: dict = {}  # rel -> records, for the files loaded in this build
+        self.broken: set = set()
+        self._vocabularies = None
+        self.jsonld = export.JsonLdNodes(object_properties)
+
+    # -- loading -------------------------------------------------------------------------
+    @property
+    def vocabularies(self) -> dict:
+        if self._vocabularies is None:
+            self._vocabularies = load_vocabularies(self.vocabularies_file)
+        return self._vocabularies
+
+    def display(self, rel: str) -> str:
+        return _display(self.paths[rel][0], self.base)
+
+    def load_unit(self, rel: str) -> list:
+        if rel not in self.records:
+            path, is_source = self.paths[rel]
+            self.records[rel] = load_file(path, self.display(rel), self.problems, self.vocabularies,
+                                          is_source, self.broken)
+        return self.records[rel]
+
+    def unchanged(self, rel: str, data: bytes) -> bool:
+        old = self.old.units.get(rel)
+        if old is None or old["yaml"] != cache.digest(data):
+            return False
+        if old["text"]:
+            try:
+                text = (self.paths[rel][0].parent / old["text"]).read_bytes()
+            except OSError:
+                return False
+            return old["text_digest"] == cache.digest(text)
+        return True
+
+    # -- the build -----------------------------------------------------------------------
+    def run(self) -> None:
+        t = time.perf_counter()
+        digests = {}
+        for rel, path, _ in self.files:
+            data = path.read_bytes()
+            digests[rel] = cache.digest(data)
+            if not self.unchanged(rel, data):
+                self.load_unit(rel)
+        for path in sorted(self.kb_dir.rglob("*.yml")):
+            self.problems.append(Problem(SourceLocation(_display(path, self.base)),
+                                         "file ignored: KB files end in '.yaml'"))
+        self.timings["load"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        unit_defines = {}
+        for rel, _, _ in self.files:
+            if rel in self.records:
+                unit_defines[rel] = defines(self.records[rel])
+            else:
+                disp = self.display(rel)
+                unit_defines[rel] = [(rid, entry, SourceLocation(disp, line, col))
+                                     for rid, entry, line, col in self.old.units[rel]["defines"]]
+        index, dup_problems = build_index(unit_defines[rel] for rel, _, _ in self.files)
+        self.problems += dup_problems
+        self.index = index
+        owner = {}
+        for rel, defs in unit_defines.items():
+            for rid, entry, _ in defs:
+                if entry[0] == "source":
+                    owner.setdefault(rid, rel)
+        # files whose lookups no longer hold are compiled again
+        for rel, _, _ in self.files:
+            if rel not in self.records:
+                lookups = self.old.units[rel]["lookups"]
+                if any(index.get(rid) != entry for rid, entry in lookups.items()):
+                    self.load_unit(rel)
+
+        def source_of(sid: str):
+            rel = owner.get(sid)
+            if rel is None:
+                return None
+            return next((r for r in self.load_unit(rel) if isinstance(r, m.Source) and r.id == sid), None)
+
+        outputs = {}
+        self.compiled = [rel for rel, _, _ in self.files if rel in self.records]
+        for rel in self.compiled:
+            out = compile_unit(self.records[rel], index, source_of, self.vocabularies, frozenset(self.broken))
+            self.problems += out.problems
+            outputs[rel] = out
+        if self.problems:
+            raise BuildError(self.problems)
+        self.timings["compile"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        self.units = {rel: self.old.units[rel] for rel, _, _ in self.files if rel not in outputs}
+        self.objects: dict = {}  # subject -> graph -> [(p, o)], as objects, for compiled files
+        touched: set = set()
+        for rel in set(self.old.units) - set(self.paths):  # removed files
+            touched |= self.old.units[rel]["contrib"].keys()
+        for rel, out in outputs.items():
+            if rel in self.old.units:
+                touched |= self.old.units[rel]["contrib"].keys()
+            self.units[rel] = self._unit(rel, out, unit_defines[rel], digests[rel])
+            touched |= self.units[rel]["contrib"].keys()
+        self.units = {rel: self.units[rel] for rel, _, _ in self.files}
+        self.owners = defaultdict(list)
+        for rel, unit in self.units.items():
+            for s in unit["contrib"]:
+                self.owners[s].append(rel)
+        self.changed = self._render(touched)
+        self.timings["render"] = time.perf_counter() - t
+
+    def _unit(self, rel: str, out, unit_defines, yaml_digest: str) -> dict:
+        contrib: dict = {}
+        objects = self.objects
+        for q in out.quads:
+            contrib.setdefault(str(q.s), {}).setdefault(str(q.g), []).append((str(q.p), cache.plain(q.o)))
+            objects.setdefault(q.s, {}).setdefault(q.g, []).append((q.p, q.o))
+        text_file, text_digest = "", ""
+        for r in self.records[rel]:
+            if isinstance(r, m.Source):
+                text_file, text_digest = r.text_file, cache.digest(r.text.encode("utf-8"))
+        return {
+            "yaml": yaml_digest, "text": text_file, "text_digest": text_digest,
+            "defines": tuple((rid, entry, loc.line, loc.column) for rid, entry, loc in unit_defines),
+            "lookups": out.lookups,
+            "contrib": {s: {g: tuple(pairs) for g, pairs in gs.items()} for s, gs in contrib.items()},
+            "locations": {str(s): (loc.line, loc.column) for s, loc in out.locations.items()},
+        }
+
+    # -- subjects ------------------------------------------------------------------------
+    def graphs_of(self, s: str, objects: bool = False) -> dict:
+        """graph -> set of (p, o) of a subject, over every file (as objects if asked)."""
+        out: dict = defaultdict(set)
+        for rel in self.owners.get(s, ()):
+            for g, pairs in self.units[rel]["contrib"][s].items():
+                if objects:
+                    out[IRI(g)].update((IRI(p), cache.term(o)) for p, o in pairs)
+                else:
+                    out[g].update(pairs)
+        return out
+
+    def _render(self, touched: set) -> set:
+        """Renders the touched subjects again; returns those whose triples changed (and
+        remembers what they link to, before and after, in `self.links`)."""
+        old_owners: dict = defaultdict(list)
+        for unit in self.old.units.values():
+            for s in unit["contrib"].keys() & touched:
+                old_owners[s].append(unit)
+        self.rendered = self.old.rendered
+        self.trig = self.old.trig
+        for key in [k for k in self.trig if k[1] in touched]:
+            del self.trig[key]
+        changed = set()
+        self.links: dict = {}
+        for s in touched:
+            old_graphs: dict = defaultdict(set)
+            for unit in old_owners.get(s, ()):
+                for g, pairs in unit["contrib"][s].items():
+                    old_graphs[g].update(pairs)
+            new_graphs = self.graphs_of(s)
+            old_union = set().union(*old_graphs.values())
+            new_union = set().union(*new_graphs.values())
+            if old_union != new_union:
+                changed.add(s)
+                self.links[s] = {o for _, o in old_union | new_union if type(o) is str}
+            if old_graphs == new_graphs and s in self.rendered:
+                self._keep_trig(s, new_graphs, new_union)
+                continue
+            if not new_union:
+                self.rendered.pop(s, None)
+                continue
+            self.rendered[s] = self._render_subject(s, new_graphs, new_union)
+        return changed
+
+    def _keep_trig(self, s: str, graphs: dict, union: set) -> None:
+        for g, pairs in graphs.items():
+            if pairs != union:
+                self.trig[(g, s)] = self._block(s, pairs)
+
+    def _block(self, s: str, pairs) -> str:
+        preds: dict = defaultdict(set)
+        for p, o in pairs:
+            preds[IRI(p)].add(cache.term(o))
+        return export.turtle_block(IRI(s), preds)
+
+    def _render_subject(self, s: str, graphs: dict, union: set) -> tuple:
+        si = IRI(s)
+        as_objects = self.objects.get(si) if len(self.owners[s]) == 1 else None
+        if as_objects is not None:
+            preds: dict = defaultdict(set)
+            for pairs in as_objects.values():
+                for p, o in pairs:
+                    preds[p].add(o)
+        else:
+            preds = defaultdict(set)
+            for p, o in union:
+                preds[IRI(p)].add(cache.term(o))
+        nt = "".join(sorted(f"<{s}> <{p}> {o.nt()} .\n" for p, objs in preds.items() for o in objs))
+        block = export.turtle_block(si, preds)
+        self._keep_trig(s, graphs, union)
+        n = sum(len(objs) for objs in preds.values())
+        types = tuple(sorted(str(o) for o in preds.get(RDF_TYPE, ())))
+        return (nt, block, self.jsonld.node_text(si, preds), n, tuple(sorted(map(str, preds))), types)
+
+    # -- validation ----------------------------------------------------------------------
+    def location(self, s: str) -> SourceLocation:
+        for rel in self.owners.get(s, ()):
+            found = self.units[rel]["locations"].get(s)
+            if found:
+                return SourceLocation(self.display(rel), *found)
+        return SourceLocation("<kb>")
+
+    def triples(self, subjects) -> set:
+        out = set()
+        for s in subjects:
+            si = IRI(s)
+            compiled = self.objects.get(si) if len(self.owners.get(s, ())) == 1 else None
+            for pairs in (compiled or self.graphs_of(s, objects=True)).values():
+                out.update((si, p, o) for p, o in pairs)
+        return out
+
+    def quads(self) -> list:
+        return [Quad(IRI(s), IRI(p), cache.term(o), IRI(g)) for rel in self.units
+                for s, gs in self.units[rel]["contrib"].items() for g, pairs in gs.items()
+                for p, o in pairs]
+
+    def affected(self) -> tuple[set, set]:
+        """(focus nodes to check again, subjects their checks may read)."""
+        reverse: dict = defaultdict(set)
+        for unit in self.units.values():
+            for s, gs in unit["contrib"].items():
+                for pairs in gs.values():
+                    for _, o in pairs:
+                        if type(o) is str:
+                            reverse[o].add(s)
+        focus = set(self.changed)
+        for s in self.changed:  # what a changed subject links (or linked) to
+            focus |= self.links[s]
+        frontier = set(self.changed)
+        for _ in range(HOPS):
+            frontier = {x for o in frontier for x in reverse.get(o, ())} - focus
+            focus |= frontier
+        reads = set(focus) | {x for o in focus for x in reverse.get(o, ())}
+        frontier = set(focus)
+        for _ in range(HOPS):
+            nxt = set()
+            for s in frontier:
+                r = self.rendered.get(s)
+                if r is None:
+                    continue
+                for pairs in self.graphs_of(s).values():
+                    nxt.update(o for _, o in pairs if type(o) is str)
+            frontier = nxt - reads
+            reads |= frontier
+        return focus, reads
+
+    # -- exports -------------------------------------------------------------------------
+    def files_text(self) -> dict[str, str]:
+        r = self.rendered
+        subjects = sorted(r)
+        files = {"diplokb.nt": "".join(r[s][0] for s in sorted(r, key=lambda s: s + ">"))}
+        files["diplokb.ttl"] = export._prefix_block(export.PREFIXES) + "\n" + "\n".join(r[s][1] for s in subjects)
+        graphs: dict = defaultdict(set)
+        for unit in self.units.values():
+            for s, gs in unit["contrib"].items():
+                for g in gs:
+                    graphs[g].add(s)
+        parts = [export._prefix_block(export.PREFIXES)]
+        for g in sorted(graphs):
+            parts.append(export.trig_graph(IRI(g), {s: self.trig.get((g, s)) or r[s][1] for s in graphs[g]}))
+        files["diplokb.trig"] = "".join(parts)
+        files["diplokb.jsonld"] = self.jsonld.document({s: r[s][2] for s in subjects})
+        return files
+
+    def figures(self) -> tuple[dict, dict]:
+        """(triples/subjects/properties, class local name -> number of instances)."""
+        properties: set = set()
+        counts: dict = defaultdict(int)
+        n = 0
+        for value in self.rendered.values():
+            n += value[3]
+            properties.update(value[4])
+            for c in value[5]:
+                counts[c.removeprefix(DKB)] += 1
+        return {"triples": n, "subjects": len(self.rendered), "properties": len(properties)}, dict(counts)
+
+    def source_ids(self) -> list[str]:
+        return sorted(rid for unit in self.units.values() for rid, entry, _, _ in unit["defines"]
+                      if entry[0] == "source")
+
+    def state(self, key: str, results) -> cache.State:
+        return cache.State(key=key, units=self.units, rendered=self.rendered, trig=self.trig, results=results)
