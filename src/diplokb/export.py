@@ -167,7 +167,7 @@ class JsonLdNodes:
 
     def node_text(self, s, preds: dict) -> str:
         """The node as it is indented inside the document's "@graph" list."""
-        return json.dumps(self.node(s, preds), ensure_ascii=False, indent=1).replace("\n", "\n  ")
+        return _json(self.node(s, preds), "  ")
 
     def document(self, node_texts: dict) -> str:
         """The whole file from the node texts of every subject (the same bytes as json.dumps
@@ -176,6 +176,26 @@ class JsonLdNodes:
         graph = ("[\n  " + ",\n  ".join(node_texts[s] for s in sorted(node_texts)) + "\n ]"
                  if node_texts else "[]")
         return '{\n "@context": ' + ctx + ',\n "@graph": ' + graph + "\n}\n"
+
+
+_encode_string = json.encoder.encode_basestring  # the C function json.dumps uses
+
+
+def _json(value, indent: str) -> str:
+    """json.dumps(value, ensure_ascii=False, indent=1) of a node, each line after the first
+    starting with `indent`. (With `indent`, json.dumps falls back to its pure-Python encoder,
+    which took a third of the time of a build.)"""
+    if isinstance(value, str):
+        return _encode_string(value)
+    inner = indent + " "
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        return "{\n" + ",\n".join(f"{inner}{_encode_string(k)}: {_json(v, inner)}"
+                                   for k, v in value.items()) + "\n" + indent + "}"
+    if not value:
+        return "[]"
+    return "[\n" + ",\n".join(inner + _json(v, inner) for v in value) + "\n" + indent + "]"
 
 
 def to_jsonld(triples, object_properties: set[str]) -> str:

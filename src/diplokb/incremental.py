@@ -54,6 +54,7 @@ class Build:
         self.broken: set = set()
         self._vocabularies = None
         self.jsonld = export.JsonLdNodes(object_properties)
+        self._plain: dict = {}
 
     # -- loading -------------------------------------------------------------------------
     @property
@@ -160,8 +161,9 @@ class Build:
     def _unit(self, rel: str, out, unit_defines, yaml_digest: str) -> dict:
         contrib: dict = {}
         objects = self.objects
+        plain = self.plain
         for q in out.quads:
-            contrib.setdefault(str(q.s), {}).setdefault(str(q.g), []).append((str(q.p), cache.plain(q.o)))
+            contrib.setdefault(str(q.s), {}).setdefault(plain(q.g), []).append((plain(q.p), plain(q.o)))
             objects.setdefault(q.s, {}).setdefault(q.g, []).append((q.p, q.o))
         text_file, text_digest = "", ""
         for r in self.records[rel]:
@@ -174,6 +176,13 @@ class Build:
             "contrib": {s: {g: tuple(pairs) for g, pairs in gs.items()} for s, gs in contrib.items()},
             "locations": {str(s): (loc.line, loc.column) for s, loc in out.locations.items()},
         }
+
+    def plain(self, t):
+        """cache.plain, giving the same object for equal terms: marshal then writes each once."""
+        found = self._plain.get(t)
+        if found is None:
+            found = self._plain[t] = cache.plain(t)
+        return found
 
     # -- subjects ------------------------------------------------------------------------
     def graphs_of(self, s: str, objects: bool = False) -> dict:

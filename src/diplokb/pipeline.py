@@ -103,6 +103,15 @@ class Project:
         `cache` folder, files unchanged since the last successful build are not read again,
         and only the focus nodes an edit can affect are validated again (incremental.py).
         """
+        import gc
+
+        gc.disable()  # a build allocates millions of small tuples and frees few: no cycles to find
+        try:
+            return self._build(check=check, write=write, engine=engine)
+        finally:
+            gc.enable()
+
+    def _build(self, *, check: bool, write: bool, engine: str) -> "BuildResult":
         from . import cache
         from .incremental import Build
 
