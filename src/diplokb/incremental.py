@@ -144,12 +144,12 @@ class Build:
         self.objects: dict = {}  # subject -> graph -> [(p, o)], as objects, for compiled files
         touched: set = set()
         for rel in set(self.old.units) - set(self.paths):  # removed files
-            touched |= self.old.units[rel]["contrib"].keys()
+            touched.update(self.old.units[rel]["contrib"])
         for rel, out in outputs.items():
             if rel in self.old.units:
-                touched |= self.old.units[rel]["contrib"].keys()
+                touched.update(self.old.units[rel]["contrib"])
             self.units[rel] = self._unit(rel, out, unit_defines[rel], digests[rel])
-            touched |= self.units[rel]["contrib"].keys()
+            touched.update(self.units[rel]["contrib"])
         self.units = {rel: self.units[rel] for rel, _, _ in self.files}
         self.owners = defaultdict(list)
         for rel, unit in self.units.items():
