@@ -63,10 +63,6 @@ class State:
     trig: dict = field(default_factory=dict)
     results: dict | None = None
 
-    @property
-    def empty(self) -> bool:
-        return not self.units
-
 
 def state_path(cache_dir: Path, kb_dir: Path) -> Path:
     name = hashlib.sha1(str(Path(kb_dir).resolve()).encode()).hexdigest()[:16]

@@ -74,30 +74,31 @@ def turtle_block(s, preds: dict) -> str:
     return f"{_term(s)} " + " ;\n    ".join(lines) + " .\n"
 
 
-def turtle_body(blocks: dict) -> str:
-    """The blocks of subjects, in subject order."""
-    return "\n".join(blocks[s] for s in sorted(blocks))
+def turtle_document(blocks: dict, prefixes: dict = PREFIXES) -> str:
+    """A Turtle file from its subjects' blocks (subject -> turtle_block), in subject order."""
+    return _prefix_block(prefixes) + "\n" + "\n".join(blocks[s] for s in sorted(blocks))
 
 
 def to_turtle(triples, prefixes: dict = PREFIXES) -> str:
-    blocks = {s: turtle_block(s, preds) for s, preds in by_subject(triples).items()}
-    return _prefix_block(prefixes) + "\n" + turtle_body(blocks)
+    return turtle_document({s: turtle_block(s, preds) for s, preds in by_subject(triples).items()}, prefixes)
 
 
-def trig_graph(g, blocks: dict) -> str:
-    """One named graph of a TriG file from its subjects' Turtle blocks."""
-    body = ["    " + blocks[s][:-1].replace("\n", "\n    ") + "\n" for s in sorted(blocks)]
-    return f"\n{_term(g)} {{\n" + "\n".join(body) + "}\n"
+def trig_document(graphs: dict, prefixes: dict = PREFIXES) -> str:
+    """A TriG file from graph -> subject -> Turtle block of the subject's triples in it."""
+    parts = [_prefix_block(prefixes)]
+    for g in sorted(graphs):
+        blocks = graphs[g]
+        body = ["    " + blocks[s][:-1].replace("\n", "\n    ") + "\n" for s in sorted(blocks)]
+        parts.append(f"\n{_term(IRI(g))} {{\n" + "\n".join(body) + "}\n")
+    return "".join(parts)
 
 
 def to_trig(quads, prefixes: dict = PREFIXES) -> str:
     graphs: dict = defaultdict(list)
     for q in quads:
         graphs[q.g].append((q.s, q.p, q.o))
-    parts = [_prefix_block(prefixes)]
-    for g in sorted(graphs):
-        parts.append(trig_graph(g, {s: turtle_block(s, preds) for s, preds in by_subject(graphs[g]).items()}))
-    return "".join(parts)
+    return trig_document({g: {s: turtle_block(s, preds) for s, preds in by_subject(triples).items()}
+                          for g, triples in graphs.items()}, prefixes)
 
 
 # ---- JSON-LD ----------------------------------------------------------------------------

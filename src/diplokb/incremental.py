@@ -21,21 +21,10 @@ from . import cache, export
 from . import model as m
 from .compile import build_index, compile_unit, defines
 from .errors import BuildError, Problem, SourceLocation
-from .loader import _display, load_file, load_vocabularies
-from .rdf import DKB, RDF_TYPE, IRI, Quad
+from .loader import _display, kb_files, load_file, load_vocabularies, stray_files
+from .rdf import DKB, RDF_TYPE, IRI
 
 HOPS = 3
-
-
-def kb_files(kb_dir: Path) -> list[tuple[str, Path, bool]]:
-    """(path relative to the KB, path, is a source file), entities first, in name order."""
-    if not kb_dir.is_dir():
-        raise BuildError([Problem(SourceLocation(str(kb_dir)), "KB directory not found")])
-    out = []
-    for sub, is_source in (("entities", False), ("sources", True)):
-        for path in sorted((kb_dir / sub).glob("*.yaml")):
-            out.append((f"{sub}/{path.name}", path, is_source))
-    return out
 
 
 class Build:
@@ -94,9 +83,7 @@ class Build:
             digests[rel] = cache.digest(data)
             if not self.unchanged(rel, data):
                 self.load_unit(rel)
-        for path in sorted(self.kb_dir.rglob("*.yml")):
-            self.problems.append(Problem(SourceLocation(_display(path, self.base)),
-                                         "file ignored: KB files end in '.yaml'"))
+        self.problems += stray_files(self.kb_dir, self.base)
         self.timings["load"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -276,11 +263,6 @@ class Build:
                 out.update((si, p, o) for p, o in pairs)
         return out
 
-    def quads(self) -> list:
-        return [Quad(IRI(s), IRI(p), cache.term(o), IRI(g)) for rel in self.units
-                for s, gs in self.units[rel]["contrib"].items() for g, pairs in gs.items()
-                for p, o in pairs]
-
     def affected(self) -> tuple[set, set]:
         """(focus nodes to check again, subjects their checks may read)."""
         reverse: dict = defaultdict(set)
@@ -316,16 +298,13 @@ class Build:
         r = self.rendered
         subjects = sorted(r)
         files = {"diplokb.nt": "".join(r[s][0] for s in sorted(r, key=lambda s: s + ">"))}
-        files["diplokb.ttl"] = export._prefix_block(export.PREFIXES) + "\n" + "\n".join(r[s][1] for s in subjects)
-        graphs: dict = defaultdict(set)
+        files["diplokb.ttl"] = export.turtle_document({s: r[s][1] for s in subjects})
+        graphs: dict = defaultdict(dict)  # graph -> subject -> its block there
         for unit in self.units.values():
             for s, gs in unit["contrib"].items():
                 for g in gs:
-                    graphs[g].add(s)
-        parts = [export._prefix_block(export.PREFIXES)]
-        for g in sorted(graphs):
-            parts.append(export.trig_graph(IRI(g), {s: self.trig.get((g, s)) or r[s][1] for s in graphs[g]}))
-        files["diplokb.trig"] = "".join(parts)
+                    graphs[g][s] = self.trig.get((g, s)) or r[s][1]
+        files["diplokb.trig"] = export.trig_document(graphs)
         files["diplokb.jsonld"] = self.jsonld.document({s: r[s][2] for s in subjects})
         return files
 

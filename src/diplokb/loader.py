@@ -345,6 +345,21 @@ def load_file(path: Path, display: str, problems: list[Problem], vocabularies: d
     return records
 
 
+def kb_files(kb_dir: Path) -> list[tuple[str, Path, bool]]:
+    """(path relative to the KB, path, is it a source file): entities first, in name order."""
+    if not kb_dir.is_dir():
+        raise BuildError([Problem(SourceLocation(str(kb_dir)), "KB directory not found")])
+    return [(f"{sub}/{path.name}", path, is_source)
+            for sub, is_source in (("entities", False), ("sources", True))
+            for path in sorted((kb_dir / sub).glob("*.yaml"))]
+
+
+def stray_files(kb_dir: Path, base: Path) -> list[Problem]:
+    """A problem for each '.yml' file, which the build would otherwise silently skip."""
+    return [Problem(SourceLocation(_display(path, base)), "file ignored: KB files end in '.yaml'")
+            for path in sorted(kb_dir.rglob("*.yml"))]
+
+
 def load(kb_dir: str | os.PathLike, vocabularies_file: str | os.PathLike, *,
          base: str | os.PathLike | None = None) -> KB:
     """Reads `kb_dir/entities/*.yaml` and `kb_dir/sources/*.yaml`.
@@ -356,19 +371,14 @@ def load(kb_dir: str | os.PathLike, vocabularies_file: str | os.PathLike, *,
     kb_dir = Path(kb_dir)
     base = Path(base) if base is not None else Path.cwd()
     problems: list[Problem] = []
-    if not kb_dir.is_dir():
-        raise BuildError([Problem(SourceLocation(str(kb_dir)), "KB directory not found")])
+    files = kb_files(kb_dir)
     vocabularies = load_vocabularies(Path(vocabularies_file))
     records: list = []
     sources: list = []
     broken: set = set()
-    for sub, is_source in (("entities", False), ("sources", True)):
-        for path in sorted((kb_dir / sub).glob("*.yaml")):
-            for rec in load_file(path, _display(path, base), problems, vocabularies, is_source, broken):
-                (sources if isinstance(rec, Source) else records).append(rec)
-    stray = sorted(p for p in kb_dir.rglob("*.yml"))
-    for path in stray:
-        problems.append(Problem(SourceLocation(_display(path, base)),
-                                "file ignored: KB files end in '.yaml'", severity="error"))
+    for _, path, is_source in files:
+        for rec in load_file(path, _display(path, base), problems, vocabularies, is_source, broken):
+            (sources if isinstance(rec, Source) else records).append(rec)
+    problems += stray_files(kb_dir, base)
     return KB(root=str(kb_dir), sources=tuple(sources), records=tuple(records),
               vocabularies=vocabularies, problems=tuple(problems), broken_ids=frozenset(broken))

@@ -81,12 +81,11 @@ class Project:
         timings.update(load=t1 - t0, compile=t2 - t1)
         return compiled
 
-    def validate(self, compiled: CompiledKB | None = None, *, engine: str = "fast",
-                 nt_text: str | None = None) -> ValidationReport:
+    def validate(self, compiled: CompiledKB | None = None, *, engine: str = "fast") -> ValidationReport:
         """SHACL validation: `engine` 'fast' (diplokb's own) or 'pyshacl' (the reference)."""
         compiled = compiled or self.compile()
         return validate(compiled.triples, compiled.locations, self.shapes_file, self.ontology_files,
-                        engine=engine, nt_text=nt_text)
+                        engine=engine)
 
     def object_properties(self) -> set[str]:
         """Local names of the ontology's object properties (IRI-valued in JSON-LD)."""
@@ -105,11 +104,13 @@ class Project:
         """
         import gc
 
+        enabled = gc.isenabled()
         gc.disable()  # a build allocates millions of small tuples and frees few: no cycles to find
         try:
             return self._build(check=check, write=write, engine=engine)
         finally:
-            gc.enable()
+            if enabled:
+                gc.enable()
 
     def _build(self, *, check: bool, write: bool, engine: str) -> "BuildResult":
         from . import cache

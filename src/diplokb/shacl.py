@@ -291,20 +291,19 @@ def validate_fast(triples, locations, shapes_file: Path, ontology_files: list[Pa
 
     from .validate import ValidationReport, ValidationResult
 
-    only = focus
     engine = Engine(shapes_file)
     data = _Data(triples, ontology_files)
     out = set()
 
-    def add(focus, severity, message, path="", value="", shape=""):
-        out.add(ValidationResult(location=locations.get(str(focus), SourceLocation("<kb>")), severity=severity,
-                                 message=message, focus=str(focus), path=path, value=value, shape=shape))
+    def add(node, severity, message, path="", value="", shape=""):
+        out.add(ValidationResult(location=locations.get(str(node), SourceLocation("<kb>")), severity=severity,
+                                 message=message, focus=str(node), path=path, value=value, shape=shape))
 
     store = None
     for shape in engine.shapes:
         focus_nodes = _focus_nodes(data, shape)
-        if only is not None:
-            focus_nodes = {f for f in focus_nodes if f in only}
+        if focus is not None:
+            focus_nodes = {f for f in focus_nodes if f in focus}
         if not focus_nodes:
             continue
         for prop in shape.properties:
@@ -321,10 +320,10 @@ def validate_fast(triples, locations, shapes_file: Path, ontology_files: list[Pa
                     store.bulk_load(path=str(f), format=ox.RdfFormat.TURTLE)
             query = select.replace("$this", "?this")
             for sol in store.query(query, prefixes=engine.prefixes):
-                focus = _term(sol["this"])
-                if focus not in focus_nodes:
+                node = _term(sol["this"])
+                if node not in focus_nodes:
                     continue
                 text = message or "SPARQL constraint not met"
                 text = re.sub(r"\{[?$](\w+)\}", lambda m: sol[m.group(1)].value if sol[m.group(1)] is not None else "", text)
-                add(focus, shape.severity, text, "", _short(focus), _name(shape.iri))
+                add(node, shape.severity, text, "", _short(node), _name(shape.iri))
     return ValidationReport(results=tuple(sorted(out)))
