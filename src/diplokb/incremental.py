@@ -76,6 +76,8 @@ class Build:
 
     # -- the build -----------------------------------------------------------------------
     def run(self) -> None:
+        """Loads and compiles what changed, and takes the rest from the cache (raises
+        BuildError with every problem found). `render()` comes next."""
         t = time.perf_counter()
         digests = {}
         for rel, path, _ in self.files:
@@ -142,7 +144,13 @@ class Build:
         for rel, unit in self.units.items():
             for s in unit["contrib"]:
                 self.owners[s].append(rel)
-        self.changed = self._render(touched)
+        self.touched = touched
+        self.timings["units"] = time.perf_counter() - t
+
+    def render(self) -> None:
+        """Renders the subjects the compiled (or removed) files touch."""
+        t = time.perf_counter()
+        self.changed = self._render(self.touched)
         self.timings["render"] = time.perf_counter() - t
 
     def _unit(self, rel: str, out, unit_defines, yaml_digest: str) -> dict:
@@ -253,6 +261,10 @@ class Build:
             if found:
                 return SourceLocation(self.display(rel), *found)
         return SourceLocation("<kb>")
+
+    def subjects(self):
+        """Every subject with triples (after `run()`)."""
+        return self.owners.keys()
 
     def triples(self, subjects) -> set:
         out = set()

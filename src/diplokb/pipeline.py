@@ -93,7 +93,8 @@ class Project:
         import re
         return set(re.findall(r"^dkb:(\w+) a owl:ObjectProperty", text, re.M))
 
-    def build(self, *, check: bool = False, write: bool = True, engine: str = "fast") -> "BuildResult":
+    def build(self, *, check: bool = False, write: bool = True, engine: str = "fast",
+              jobs: int | None = None) -> "BuildResult":
         """Loads, compiles, validates and (unless `check`) writes the exports atomically.
 
         Raises BuildError when the YAML has problems or SHACL finds violations; in that
@@ -101,20 +102,24 @@ class Project:
         `result.stale` lists the export files that differ from a fresh build. With a
         `cache` folder, files unchanged since the last successful build are not read again,
         and only the focus nodes an edit can affect are validated again (incremental.py).
+        `jobs`: processes to use (default: 2 where two cores are free; see workers.py); the
+        results are the same with any number.
         """
+        from .workers import default_jobs
         import gc
 
         enabled = gc.isenabled()
         gc.disable()  # a build allocates millions of small tuples and frees few: no cycles to find
         try:
-            return self._build(check=check, write=write, engine=engine)
+            return self._build(check=check, write=write, engine=engine, jobs=jobs or default_jobs())
         finally:
             if enabled:
                 gc.enable()
 
-    def _build(self, *, check: bool, write: bool, engine: str) -> "BuildResult":
+    def _build(self, *, check: bool, write: bool, engine: str, jobs: int) -> "BuildResult":
         from . import cache
         from .incremental import Build
+        from .workers import Forked
 
         t0 = time.perf_counter()
         key = cache.code_key([*self.ontology_files, self.shapes_file])
@@ -122,31 +127,48 @@ class Project:
         state = cache.load(state_file, key) if state_file else cache.State(key=key)
         build = Build(self.kb, self.ontology_files[1], state, Path.cwd(), self.object_properties())
         build.run()
+        locations = _Locations(build)
+        incremental = engine == "fast" and state.results is not None
         timings = dict(build.timings)
         timings["cache"] = time.perf_counter() - t0 - sum(timings.values())
 
-        t = time.perf_counter()
-        texts = build.files_text()
-        timings["assemble"] = time.perf_counter() - t
+        def validate_all():
+            t = time.perf_counter()
+            report = validate(build.triples(build.subjects()), locations, self.shapes_file,
+                              self.ontology_files, engine=engine)
+            return [_row(r) for r in report.results], time.perf_counter() - t
 
-        t = time.perf_counter()
-        locations = _Locations(build)
-        if engine == "fast" and state.results is not None:
-            focus, reads = build.affected()
-            report = validate(build.triples(reads), locations, self.shapes_file, self.ontology_files,
-                              engine=engine, focus=focus)
-            kept = {f: r for f, r in state.results.items() if f not in focus}
-        else:
-            report = validate(build.triples(build.rendered), locations, self.shapes_file, self.ontology_files,
-                              engine=engine, nt_text=texts["diplokb.nt"])
-            kept = {}
-        by_focus: dict = {f: list(r) for f, r in kept.items()}
-        for r in report.results:
-            by_focus.setdefault(r.focus, []).append((r.severity, r.message, r.path, r.value, r.shape))
+        # Validating everything is as long as rendering everything: a second process does it
+        # meanwhile (workers.py). An edit's few focus nodes are checked in-process, after the
+        # render has found which subjects changed.
+        full = None if incremental else Forked(validate_all, fork=jobs > 1)
+        try:
+            build.render()
+            t = time.perf_counter()
+            texts = build.files_text()
+            timings["render"] = build.timings["render"]
+            timings["assemble"] = time.perf_counter() - t
+
+            t = time.perf_counter()
+            if incremental:
+                focus, reads = build.affected()
+                report = validate(build.triples(reads), locations, self.shapes_file, self.ontology_files,
+                                  engine=engine, focus=focus)
+                rows = [_row(r) for r in report.results] + [
+                    (f, *row) for f, found in state.results.items() if f not in focus for row in found]
+                timings["validate"] = time.perf_counter() - t
+            else:
+                rows, timings["validate"] = full.result()
+                timings["validate (waited)"] = time.perf_counter() - t
+        finally:
+            if full is not None:
+                full.cancel()
+        by_focus: dict = {}
+        for focus_node, *row in rows:
+            by_focus.setdefault(focus_node, []).append(tuple(row))
         report = ValidationReport(results=tuple(sorted(
             ValidationResult(locations.get(f), sev, msg, f, path, value, shape)
-            for f, rows in by_focus.items() for sev, msg, path, value, shape in rows)))
-        timings["validate"] = time.perf_counter() - t
+            for f, found in by_focus.items() for sev, msg, path, value, shape in found)))
         if not report.conforms:
             raise BuildError([Problem(r.location, r.message + f" (focus {r.focus}"
                                       + (f", path {r.path}" if r.path else "") + ")",
@@ -162,7 +184,7 @@ class Project:
         timings["write"] = time.perf_counter() - t
         if state_file:
             t = time.perf_counter()
-            results = {f: tuple(map(tuple, rows)) for f, rows in by_focus.items()} if engine == "fast" else None
+            results = {f: tuple(found) for f, found in by_focus.items()} if engine == "fast" else None
             cache.save(state_file, build.state(key, results))
             timings["save cache"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
@@ -198,6 +220,11 @@ class Project:
         if not (self.out / names[0]).is_file():
             raise DiplokbError(f"no exports in {self.out}: run 'diplokb build' first")
         return Store([self.out / n for n in names])
+
+
+def _row(r: ValidationResult) -> tuple:
+    """A result without its location (which the build adds back), as plain strings."""
+    return (r.focus, r.severity, r.message, r.path, r.value, r.shape)
 
 
 class _Locations:

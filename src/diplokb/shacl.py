@@ -49,6 +49,9 @@ class Shape:
     severity: str = "Violation"
     message: str | None = None
     owner: str = ""  # the node shape (named) that holds it, for reporting
+    min_count: int | None = None
+    max_count: int | None = None
+    checks: list = field(default_factory=list)  # value checks (data, value) -> bool
 
 
 def _load_graph(path: Path):
@@ -132,6 +135,9 @@ class Engine:
         for prop in props.get(SH + "property", []):
             # results of an anonymous property shape are reported under its node shape
             shape.properties.append(self._shape(prop, owner if isinstance(prop, ox.BlankNode) else prop))
+        shape.min_count = int(shape.params["minCount"].value) if "minCount" in shape.params else None
+        shape.max_count = int(shape.params["maxCount"].value) if "maxCount" in shape.params else None
+        shape.checks = _value_checks(shape)
         for sq in props.get(SH + "sparql", []):
             sp = self.g[sq]
             msg = sp[SH + "message"][0].value if SH + "message" in sp else None
@@ -145,30 +151,37 @@ def _name(node) -> str:
 
 
 class _Data:
-    """The data indexed for constraint checks."""
+    """The data indexed for constraint checks: subject -> predicate -> objects, and for the
+    predicates that targets name, their subjects or objects."""
 
-    def __init__(self, triples, ontology_files):
+    def __init__(self, triples, ontology_files, subjects_of: set, objects_of: set):
         import pyoxigraph as ox
 
-        self.spo: dict = defaultdict(lambda: defaultdict(list))
-        self.by_pred: dict = defaultdict(set)
-        self.pos_objects: dict = defaultdict(set)
+        spo: dict = defaultdict(lambda: defaultdict(list))
+        self.by_pred: dict = {p: set() for p in subjects_of}
+        self.pos_objects: dict = {p: set() for p in objects_of}
         extra = []
         for f in ontology_files:
             extra += [(_term(t.subject), _term(t.predicate), _term(t.object))
                       for t in ox.parse(path=str(f), format=ox.RdfFormat.TURTLE)]
-        for s, p, o in (*triples, *extra):
-            self.spo[s][p].append(o)
-            self.by_pred[p].add(s)
-            self.pos_objects[p].add(o)
+        by_pred, pos_objects = self.by_pred, self.pos_objects
+        for triples in (triples, extra):
+            for s, p, o in triples:
+                spo[s][p].append(o)
+                if p in by_pred:
+                    by_pred[p].add(s)
+                if p in pos_objects:
+                    pos_objects[p].add(o)
+        self.spo = spo
         self.superclasses: dict = {}
         self._classes: dict = {}
+        self._instances: dict | None = None
 
     def classes_of(self, node) -> set:
         found = self._classes.get(node)
         if found is None:
             found = set()
-            for c in self.spo.get(node, {}).get(RDF_TYPE, ()):
+            for c in self.spo.get(node, _EMPTY).get(RDF_TYPE, ()):
                 found |= self._supers(c)
             self._classes[node] = found
         return found
@@ -176,15 +189,29 @@ class _Data:
     def _supers(self, c) -> set:
         if c not in self.superclasses:
             self.superclasses[c] = {c}
-            for sup in self.spo.get(c, {}).get(SUBCLASS, ()):
+            for sup in self.spo.get(c, _EMPTY).get(SUBCLASS, ()):
                 self.superclasses[c] |= self._supers(sup)
         return self.superclasses[c]
 
+    def instances(self, c) -> set:
+        """The nodes of class `c` or a subclass of it."""
+        if self._instances is None:
+            self._instances = defaultdict(set)
+            for s in self.by_pred.get(RDF_TYPE, ()):
+                for k in self.classes_of(s):
+                    self._instances[k].add(s)
+        return self._instances.get(c, set())
+
     def values(self, node, path: tuple) -> list:
+        if len(path) == 1:
+            return self.spo.get(node, _EMPTY).get(path[0], ())
         current = [node]
         for p in path:
-            current = [o for n in current for o in self.spo.get(n, {}).get(p, ())]
+            current = [o for n in current for o in self.spo.get(n, _EMPTY).get(p, ())]
         return current
+
+
+_EMPTY: dict = {}
 
 
 def _datatype_of(v) -> str | None:
@@ -203,39 +230,50 @@ _LEXICAL = {XSD + "integer": _INT.match, XSD + "decimal": re.compile(r"^[+-]?(\d
             XSD + "date": _DATE.match}
 
 
-def _value_ok(data: _Data, shape: Shape, v) -> bool:
-    """The value-type constraints of `shape` for one value."""
+def _value_checks(shape: Shape) -> list:
+    """The value-type constraints of `shape` as functions (data, value) -> bool, made once."""
     prm = shape.params
+    checks = []
     if "datatype" in prm:
-        if _datatype_of(v) != prm["datatype"]:
-            return False
-        check = _LEXICAL.get(prm["datatype"])
-        if check and not check(v.value):
-            return False
-    if "class" in prm and (not isinstance(v, IRI) or prm["class"] not in data.classes_of(v)):
-        return False
-    if "in" in prm and v not in prm["in"]:
-        return False
-    if "pattern" in prm and (isinstance(v, IRI) or not re.search(prm["pattern"].value, v.value)):
-        if not isinstance(v, IRI) or not re.search(prm["pattern"].value, v):
-            return False
-    text = v if isinstance(v, IRI) else v.value
-    if "minLength" in prm and len(text) < int(prm["minLength"].value):
-        return False
-    if "maxLength" in prm and len(text) > int(prm["maxLength"].value):
-        return False
+        dt, lexical = prm["datatype"], _LEXICAL.get(prm["datatype"])
+        checks.append(lambda data, v: _datatype_of(v) == dt and (lexical is None or bool(lexical(v.value))))
+    if "class" in prm:
+        c = prm["class"]
+        checks.append(lambda data, v: isinstance(v, IRI) and c in data.classes_of(v))
+    if "in" in prm:
+        allowed = prm["in"]
+        checks.append(lambda data, v: v in allowed)
+    if "pattern" in prm:
+        search = re.compile(prm["pattern"].value).search
+        checks.append(lambda data, v: bool(search(v if isinstance(v, IRI) else v.value)))
+    if "minLength" in prm:
+        n_min = int(prm["minLength"].value)
+        checks.append(lambda data, v: len(v if isinstance(v, IRI) else v.value) >= n_min)
+    if "maxLength" in prm:
+        n_max = int(prm["maxLength"].value)
+        checks.append(lambda data, v: len(v if isinstance(v, IRI) else v.value) <= n_max)
     for key, ok in (("minInclusive", lambda a, b: a >= b), ("maxInclusive", lambda a, b: a <= b)):
         if key in prm:
-            try:
-                if not ok(Decimal(text), Decimal(prm[key].value)):
-                    return False
-            except InvalidOperation:
-                return False
-    if "or" in prm and not any(_conforms(data, alt, v) for alt in prm["or"]):
+            checks.append(lambda data, v, bound=Decimal(prm[key].value), ok=ok: _compare(v, bound, ok))
+    if "or" in prm:
+        alternatives = prm["or"]
+        checks.append(lambda data, v: any(_conforms(data, alt, v) for alt in alternatives))
+    if "node" in prm:
+        node_shape = prm["node"]
+        checks.append(lambda data, v: _conforms(data, node_shape, v))
+    return checks
+
+
+def _compare(v, bound: Decimal, ok) -> bool:
+    try:
+        return ok(Decimal(v if isinstance(v, IRI) else v.value), bound)
+    except InvalidOperation:
         return False
-    if "node" in prm and not _conforms(data, prm["node"], v):
-        return False
-    return True
+
+
+def _value_ok(data: _Data, shape: Shape, v) -> bool:
+    """The value-type constraints of `shape` for one value."""
+    return all(check(data, v) for check in shape.checks)
 
 
 def _conforms(data: _Data, shape: Shape, node) -> bool:
@@ -247,24 +285,27 @@ def _conforms(data: _Data, shape: Shape, node) -> bool:
 def _property_results(data: _Data, shape: Shape, focus) -> list:
     """(value or None, what failed) for each failed constraint of a property shape at `focus`."""
     values = data.values(focus, shape.path)
-    prm = shape.params
     failed = []
-    if "minCount" in prm and len(values) < int(prm["minCount"].value):
-        failed.append((None, f"fewer than {prm['minCount'].value} value(s)"))
-    if "maxCount" in prm and len(values) > int(prm["maxCount"].value):
-        failed.append((None, f"more than {prm['maxCount'].value} value(s)"))
-    if "hasValue" in prm and prm["hasValue"] not in values:
-        failed.append((None, f"no value {_short(prm['hasValue'])}"))
-    for v in values:
-        if not _value_ok(data, shape, v):
-            failed.append((v, "value of the wrong type, class or form"))
+    if shape.min_count is not None and len(values) < shape.min_count:
+        failed.append((None, f"fewer than {shape.min_count} value(s)"))
+    if shape.max_count is not None and len(values) > shape.max_count:
+        failed.append((None, f"more than {shape.max_count} value(s)"))
+    if "hasValue" in shape.params and shape.params["hasValue"] not in values:
+        failed.append((None, f"no value {_short(shape.params['hasValue'])}"))
+    checks = shape.checks
+    if checks:
+        for v in values:
+            for check in checks:
+                if not check(data, v):
+                    failed.append((v, "value of the wrong type, class or form"))
+                    break
     return failed
 
 
 def _focus_nodes(data: _Data, shape: Shape) -> set:
     nodes = set()
     for c in shape.targets.get("targetClass", ()):
-        nodes |= {s for s in data.by_pred.get(RDF_TYPE, ()) if c in data.classes_of(s)}
+        nodes |= data.instances(c)
     for p in shape.targets.get("targetSubjectsOf", ()):
         nodes |= data.by_pred.get(p, set())
     for p in shape.targets.get("targetObjectsOf", ()):
@@ -283,6 +324,19 @@ def _short(v) -> str:
     return v.value
 
 
+def _ntriples(triples) -> str:
+    """N-Triples of the triples, in no particular order (for loading a store)."""
+    text: dict = {}
+
+    def nt(t):
+        found = text.get(t)
+        if found is None:
+            found = text[t] = t.nt()
+        return found
+
+    return "".join([f"{nt(s)} {nt(p)} {nt(o)} .\n" for s, p, o in triples])
+
+
 def validate_fast(triples, locations, shapes_file: Path, ontology_files: list[Path],
                   nt_text: str | None = None, focus: set | None = None):
     """Same contract as validate.validate, without pySHACL. With `focus`, only those focus
@@ -292,7 +346,11 @@ def validate_fast(triples, locations, shapes_file: Path, ontology_files: list[Pa
     from .validate import ValidationReport, ValidationResult
 
     engine = Engine(shapes_file)
-    data = _Data(triples, ontology_files)
+    subjects_of, objects_of = {RDF_TYPE}, set()
+    for shape in engine.shapes:
+        subjects_of.update(shape.targets.get("targetSubjectsOf", ()))
+        objects_of.update(shape.targets.get("targetObjectsOf", ()))
+    data = _Data(triples, ontology_files, subjects_of, objects_of)
     out = set()
 
     def add(node, severity, message, path="", value="", shape=""):
@@ -314,8 +372,7 @@ def validate_fast(triples, locations, shapes_file: Path, ontology_files: list[Pa
         for select, message in shape.sparql:
             if store is None:
                 store = ox.Store()
-                from .export import to_ntriples
-                store.bulk_load((nt_text or to_ntriples(triples)).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
+                store.bulk_load((nt_text or _ntriples(triples)).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
                 for f in ontology_files:
                     store.bulk_load(path=str(f), format=ox.RdfFormat.TURTLE)
             query = select.replace("$this", "?this")

@@ -1,0 +1,83 @@
+"""Running one step of a build in a second process, so a build can use two cores.
+
+A build validates the KB while it renders the exports: the two steps read the same compiled
+triples and write nothing the other needs. `Forked(fn)` runs `fn()` in a child made with
+fork(), which starts with a copy-on-write view of everything the build holds (nothing is sent
+to it), and `.result()` returns what `fn` returned (it must pickle; keep it small) or raises
+what it raised. Where fork is missing or only one core is free, `fn` simply runs in-process
+when `.result()` is asked for, so the results cannot depend on the number of processes.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import traceback
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def default_jobs() -> int:
+    """Processes a build uses unless told: 2 where 2 cores are free and fork exists, else 1."""
+    return 2 if hasattr(os, "fork") and available_cores() >= 2 else 1
+
+
+class WorkerError(RuntimeError):
+    """The child process failed in a way that could not be passed back as its own error."""
+
+
+class Forked:
+    def __init__(self, fn, *, fork: bool = True):
+        self.fn = fn
+        self.pid = None
+        if not (fork and hasattr(os, "fork")):
+            return
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: run, send the outcome, leave without any clean-up of the parent's
+            os.close(read)
+            try:
+                try:
+                    data = pickle.dumps((True, fn()), protocol=pickle.HIGHEST_PROTOCOL)
+                except BaseException as exc:  # noqa: BLE001 - passed back to the parent as is
+                    try:
+                        data = pickle.dumps((False, exc), protocol=pickle.HIGHEST_PROTOCOL)
+                    except Exception:  # noqa: BLE001 - an error that does not pickle
+                        data = pickle.dumps((False, WorkerError(traceback.format_exc())))
+                with os.fdopen(write, "wb") as out:
+                    out.write(data)
+            finally:
+                os._exit(0)
+        os.close(write)
+        self.pid, self.read = pid, read
+
+    def result(self):
+        if self.pid is None:
+            return self.fn()
+        with os.fdopen(self.read, "rb") as f:
+            data = f.read()
+        os.waitpid(self.pid, 0)
+        self.pid = None
+        if not data:
+            raise WorkerError("the validation process ended without a result")
+        ok, value = pickle.loads(data)
+        if not ok:
+            raise value
+        return value
+
+    def cancel(self) -> None:
+        """Stops the child if its result is no longer wanted (e.g. the build failed)."""
+        if self.pid is not None:
+            import signal
+
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.close(self.read)
+            os.waitpid(self.pid, 0)
+            self.pid = None
