@@ -37,6 +37,16 @@ def test_build_prints_a_summary(runner, built, tmp_path):
     assert f"{s['events']} events, {s['statements']} statements" in r.stdout
 
 
+def test_build_jobs(runner, tmp_path):
+    for jobs in ("1", "2"):
+        r = runner.invoke(main, ["build", "--no-cache", "--jobs", jobs, "--out", str(tmp_path / jobs)])
+        assert r.exit_code == 0, r.output
+    assert {p.name: p.read_bytes() for p in (tmp_path / "1").iterdir()} == \
+        {p.name: p.read_bytes() for p in (tmp_path / "2").iterdir()}
+    r = runner.invoke(main, ["build", "--jobs", "3", "--out", str(tmp_path / "3")])
+    assert r.exit_code == 2 and "'--jobs'" in r.stderr and not (tmp_path / "3").exists()
+
+
 def test_build_check_reports_stale_exports(runner, tmp_path):
     r = runner.invoke(main, ["build", "--check", "--out", str(tmp_path)])
     assert r.exit_code == 1

@@ -47,7 +47,10 @@ def main():
 @engine_option
 @click.option("--no-cache", is_flag=True,
               help="A clean build: ignore and do not update the build cache (.diplokb-cache/).")
-def build(kb, out, check, engine, no_cache):
+@click.option("--jobs", "-j", type=click.IntRange(1, 2), default=None,
+              help="Processes to use: 2 validates while the exports are written (default where "
+                   "two cores are free), 1 does everything in this process. Same results either way.")
+def build(kb, out, check, engine, no_cache, jobs):
     """Build, validate and export the KB.
 
     Files unchanged since the last successful build are taken from the build cache, and
@@ -56,7 +59,7 @@ def build(kb, out, check, engine, no_cache):
     project = _project(kb, out, cache=not no_cache)
     t0 = time.perf_counter()
     try:
-        result = project.build(check=check, engine=engine)
+        result = project.build(check=check, engine=engine, jobs=jobs)
     except BuildError as exc:
         _fail(exc)
     for w in result.report.warnings:
