@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from diplokb import Project
-from diplokb.shacl import Engine, ShapeError
+from diplokb.rdf import RDF_TYPE
+from diplokb.shacl import Engine, ShapeError, _predicates_read
 from diplokb.synth import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,3 +47,43 @@ def test_an_unsupported_shacl_term_is_an_error_not_ignored(tmp_path):
                       "<urn:s> a sh:NodeShape ; sh:targetClass <urn:C> ; sh:closed true .\n")
     with pytest.raises(ShapeError, match="closed"):
         Engine(shapes)
+
+
+P = {"dkb": "urn:d#", "skos": "urn:s#"}
+
+
+@pytest.mark.parametrize("select, names", [
+    ("SELECT $this ?a WHERE { $this dkb:p/dkb:q ?a ; skos:r <urn:x> . FILTER (?a != 'b:c') }",
+     {"urn:d#p", "urn:d#q", "urn:s#r", "urn:x"}),
+    ("SELECT $this ?a ?b WHERE { $this a dkb:C ; dkb:p ?a, ?b }", {RDF_TYPE, "urn:d#C", "urn:d#p"}),
+    ("SELECT $this WHERE { $this dkb:p [ dkb:q ?o ] FILTER (!BOUND(?o)) }", {"urn:d#p", "urn:d#q"}),
+])
+def test_the_store_for_sparql_constraints_holds_the_predicates_they_name(select, names):
+    assert _predicates_read(select, P) == names
+
+
+@pytest.mark.parametrize("select", [
+    "SELECT $this WHERE { $this ?p ?o }",            # a variable predicate
+    "SELECT $this WHERE { $this dkb:p ?o ; ?p 1 }",
+    "SELECT $this WHERE { <urn:x> ?p $this }",
+    "SELECT $this WHERE { $this dkb:p [ ?p ?o ] }",
+    "SELECT $this WHERE { $this !dkb:p ?o }",        # a negated property set: any other predicate
+    "SELECT $this WHERE { $this dkb:p* ?o }",        # zero-length paths reach every node
+    "SELECT $this WHERE { $this (dkb:p/dkb:q)? ?o }",
+])
+def test_a_constraint_that_may_read_any_triple_gets_every_triple(select):
+    assert _predicates_read(select, P) is None
+
+
+def test_a_constraint_with_a_variable_predicate_sees_every_triple(tmp_path):
+    from diplokb.rdf import IRI, Literal
+    from diplokb.shacl import validate_fast
+
+    shapes = tmp_path / "s.ttl"
+    shapes.write_text('@prefix sh: <http://www.w3.org/ns/shacl#> .\n'
+                      '<urn:s> a sh:NodeShape ; sh:targetClass <urn:C> ; sh:sparql [ sh:select """\n'
+                      '  SELECT $this WHERE { $this a <urn:C> . FILTER NOT EXISTS { $this ?p "x" } }""" ] .\n')
+    triples = {(IRI("urn:a"), IRI(RDF_TYPE), IRI("urn:C")), (IRI("urn:a"), IRI("urn:other"), Literal("x")),
+               (IRI("urn:b"), IRI(RDF_TYPE), IRI("urn:C"))}
+    report = validate_fast(triples, {}, shapes, [])
+    assert [r.focus for r in report.results] == ["urn:b"]

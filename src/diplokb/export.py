@@ -38,7 +38,19 @@ def to_ntriples(triples) -> str:
     return "".join(sorted(f"{s.nt()} {p.nt()} {o.nt()} .\n" for s, p, o in triples))
 
 
+_TERMS: dict = {}  # term -> its Turtle spelling; terms recur (entities, vocabularies)
+
+
 def _term(t) -> str:
+    found = _TERMS.get(t)
+    if found is None:
+        found = _spell(t)
+        if len(_TERMS) < 1 << 20:  # bounded: a long-lived process builds many KBs
+            _TERMS[t] = found
+    return found
+
+
+def _spell(t) -> str:
     if isinstance(t, IRI):
         return curie(t) or t.nt()
     if t.lang:
@@ -62,15 +74,22 @@ def by_subject(triples) -> dict:
     return out
 
 
-def _ordered(preds: dict) -> list:
+def _type_first(p) -> tuple:
+    return (p != RDF_TYPE, p)
+
+
+def ordered(preds: dict) -> list:
     """(predicate, sorted objects), rdf:type first: the order of every writer."""
-    return [(p, sorted(preds[p], key=sort_key)) for p in sorted(preds, key=lambda p: (p != RDF_TYPE, p))]
+    return [(p, sorted(objs, key=sort_key) if len(objs) > 1 else list(objs))
+            for p, objs in sorted(preds.items(), key=lambda item: _type_first(item[0]))]
 
 
-def turtle_block(s, preds: dict) -> str:
-    """One subject's Turtle block, e.g. 'id:x a dkb:Event ;\n    rdfs:label "X" .\n'."""
-    lines = [f"{'a' if p == RDF_TYPE else _term(p)} {', '.join(_term(o) for o in objs)}"
-             for p, objs in _ordered(preds)]
+def turtle_block(s, preds: dict, in_order: list | None = None) -> str:
+    """One subject's Turtle block, e.g. 'id:x a dkb:Event ;\n    rdfs:label "X" .\n'.
+    `in_order`: ordered(preds), where the caller has it already."""
+    term = _term
+    lines = [f"{'a' if p == RDF_TYPE else term(p)} {', '.join([term(o) for o in objs])}"
+             for p, objs in (in_order or ordered(preds))]
     return f"{_term(s)} " + " ;\n    ".join(lines) + " .\n"
 
 
@@ -137,6 +156,18 @@ def jsonld_context(object_properties: set[str]) -> dict:
 
 
 def _compact_iri(iri: str) -> str:
+    found = _COMPACT.get(iri)
+    if found is None:
+        found = _compact(iri)
+        if len(_COMPACT) < 1 << 20:
+            _COMPACT[iri] = found
+    return found
+
+
+_COMPACT: dict = {}
+
+
+def _compact(iri: str) -> str:
     if iri.startswith(ID) and ":" not in iri[len(ID):]:
         return iri[len(ID):]
     for prefix, ns in PREFIXES.items():
@@ -151,24 +182,31 @@ class JsonLdNodes:
     def __init__(self, object_properties: set[str]):
         self.context = jsonld_context(object_properties)
         self.reverse = {iri: term for term, (iri, _) in _OTHER_TERMS.items()}
+        self._keys: dict = {}  # predicate -> (its key, the datatype or @id its values are coerced to)
 
-    def node(self, s, preds: dict) -> dict:
+    def _key(self, p: str) -> tuple:
+        found = self._keys.get(p)
+        if found is None:
+            key = p[len(DKB):] if p.startswith(DKB) else self.reverse.get(p, p)
+            entry = self.context.get(key)
+            found = self._keys[p] = (key, entry.get("@type") if isinstance(entry, dict) else None)
+        return found
+
+    def node(self, s, preds: dict, in_order: list | None = None) -> dict:
         node: dict = {"@id": _compact_iri(s)}
-        for p, values in _ordered(preds):
+        for p, values in in_order or ordered(preds):
             if p == RDF_TYPE:
                 key = "@type"
                 out = [v[len(DKB):] if v.startswith(DKB) else _compact_iri(v) for v in values]
             else:
-                key = p[len(DKB):] if p.startswith(DKB) else self.reverse.get(p, p)
-                entry = self.context.get(key)
-                coerced = entry.get("@type") if isinstance(entry, dict) else None
+                key, coerced = self._key(p)
                 out = [_jsonld_value(v, coerced) for v in values]
             node[key] = out[0] if len(out) == 1 else out
         return node
 
-    def node_text(self, s, preds: dict) -> str:
+    def node_text(self, s, preds: dict, in_order: list | None = None) -> str:
         """The node as it is indented inside the document's "@graph" list."""
-        return _json(self.node(s, preds), "  ")
+        return _json(self.node(s, preds, in_order), "  ")
 
     def document(self, node_texts: dict) -> str:
         """The whole file from the node texts of every subject (the same bytes as json.dumps

@@ -247,12 +247,13 @@ class Build:
             preds = defaultdict(set)
             for p, o in union:
                 preds[IRI(p)].add(cache.term(o))
-        nt = "".join(sorted(f"<{s}> <{p}> {o.nt()} .\n" for p, objs in preds.items() for o in objs))
-        block = export.turtle_block(si, preds)
+        nt = "".join(sorted([f"<{s}> <{p}> {o.nt()} .\n" for p, objs in preds.items() for o in objs]))
+        in_order = export.ordered(preds)
+        block = export.turtle_block(si, preds, in_order)
         self._keep_trig(s, graphs, union)
         n = sum(len(objs) for objs in preds.values())
         types = tuple(sorted(str(o) for o in preds.get(RDF_TYPE, ())))
-        return (nt, block, self.jsonld.node_text(si, preds), n, tuple(sorted(map(str, preds))), types)
+        return (nt, block, self.jsonld.node_text(si, preds, in_order), n, tuple(sorted(map(str, preds))), types)
 
     # -- validation ----------------------------------------------------------------------
     def location(self, s: str) -> SourceLocation:

@@ -324,8 +324,38 @@ def _short(v) -> str:
     return v.value
 
 
-def _ntriples(triples) -> str:
-    """N-Triples of the triples, in no particular order (for loading a store)."""
+# A variable between two terms of a triple pattern: it stands for any predicate. Matched on
+# the raw query text, so strings and comments can only add false alarms (which cost time,
+# never results).
+_TERM_BEFORE = r"(?:[?$]\w+|>|\[|\]|\)|;|,|[\w-]*:[\w.-]*|\"|'|\d)"
+_TERM_AFTER = r"(?:[?$]\w|<|\[|\(|[\w-]*:|\"|'|\d)"
+_VARIABLE_PREDICATE = re.compile(_TERM_BEFORE + r"\s+[?$]\w+\s+" + _TERM_AFTER)
+_NEGATED_PATH = re.compile(r"!\s*(?:[(<^]|[\w-]*:|a\b)")
+_ZERO_LENGTH_PATH = re.compile(r"[\w>)]\s*[*?](?!\w)")  # p* or p? also match every node to itself
+_PREFIXED = re.compile(r"(?<![\w?$<])([A-Za-z][\w-]*)?:((?:[\w-]|\.(?=[\w-]))*)")
+
+
+def _predicates_read(select: str, prefixes: dict) -> set | None:
+    """The IRIs a SPARQL constraint names (a superset of the predicates it can match), or
+    None when it may match any predicate or node (a variable or negated property set in
+    predicate position, a path that may have length zero): then the store needs every triple."""
+    body = select[select.find("{"):]
+    if any(x.search(body) for x in (_VARIABLE_PREDICATE, _NEGATED_PATH, _ZERO_LENGTH_PATH)):
+        return None
+    names = set(re.findall(r"<([^<>\s]*)>", select))
+    for prefix, local in _PREFIXED.findall(re.sub(r"<[^<>\s]*>", " ", select)):
+        if prefix in prefixes:
+            names.add(prefixes[prefix] + local)
+    if re.search(r"(?<![\w?$:])a(?![\w:])", body):
+        names.add(RDF_TYPE)
+    return names
+
+
+def _ntriples(triples, predicates: set | None = None) -> str:
+    """N-Triples of the triples (with one of `predicates`, unless None), in no particular
+    order (for loading a store)."""
+    if predicates is not None:
+        triples = [t for t in triples if t[1] in predicates]
     text: dict = {}
 
     def nt(t):
@@ -358,6 +388,11 @@ def validate_fast(triples, locations, shapes_file: Path, ontology_files: list[Pa
                                  message=message, focus=str(node), path=path, value=value, shape=shape))
 
     store = None
+    read: set | None = set()  # the predicates the SPARQL constraints can match (None: any)
+    for shape in engine.shapes:
+        for select, _ in shape.sparql:
+            found = _predicates_read(select, engine.prefixes)
+            read = None if found is None or read is None else read | found
     for shape in engine.shapes:
         focus_nodes = _focus_nodes(data, shape)
         if focus is not None:
@@ -372,7 +407,8 @@ def validate_fast(triples, locations, shapes_file: Path, ontology_files: list[Pa
         for select, message in shape.sparql:
             if store is None:
                 store = ox.Store()
-                store.bulk_load((nt_text or _ntriples(triples)).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
+                store.bulk_load((nt_text or _ntriples(triples, read)).encode("utf-8"),
+                                format=ox.RdfFormat.N_TRIPLES)
                 for f in ontology_files:
                     store.bulk_load(path=str(f), format=ox.RdfFormat.TURTLE)
             query = select.replace("$this", "?this")
