@@ -205,6 +205,8 @@ class Build:
         changed = set()
         self.links: dict = {}
         for s in touched:
+            if s not in old_owners and self._render_new(s, changed):
+                continue
             old_graphs: dict = defaultdict(set)
             for unit in old_owners.get(s, ()):
                 for g, pairs in unit["contrib"][s].items():
@@ -235,6 +237,26 @@ class Build:
             preds[IRI(p)].add(cache.term(o))
         return export.turtle_block(IRI(s), preds)
 
+    def _render_new(self, s: str, changed: set) -> bool:
+        """The usual case in a clean build, on a short path: a subject new in this build,
+        compiled in it, from one file and in one graph (so it has no TriG block of its own)."""
+        owners = self.owners.get(s, ())
+        if len(owners) != 1:
+            return False
+        graphs = self.units[owners[0]]["contrib"][s]
+        as_objects = self.objects.get(IRI(s))
+        if len(graphs) != 1 or as_objects is None:
+            return False
+        changed.add(s)
+        for pairs in graphs.values():
+            self.links[s] = {o for _, o in pairs if type(o) is str}
+        preds: dict = defaultdict(set)
+        for pairs in as_objects.values():
+            for p, o in pairs:
+                preds[p].add(o)
+        self.rendered[s] = self._render_preds(s, preds)
+        return True
+
     def _render_subject(self, s: str, graphs: dict, union: set) -> tuple:
         si = IRI(s)
         as_objects = self.objects.get(si) if len(self.owners[s]) == 1 else None
@@ -247,10 +269,15 @@ class Build:
             preds = defaultdict(set)
             for p, o in union:
                 preds[IRI(p)].add(cache.term(o))
+        self._keep_trig(s, graphs, union)
+        return self._render_preds(s, preds)
+
+    def _render_preds(self, s: str, preds: dict) -> tuple:
+        """(N-Triples, Turtle block, JSON-LD node, number of triples, predicates, classes)."""
+        si = IRI(s)
         nt = "".join(sorted([f"<{s}> <{p}> {o.nt()} .\n" for p, objs in preds.items() for o in objs]))
         in_order = export.ordered(preds)
         block = export.turtle_block(si, preds, in_order)
-        self._keep_trig(s, graphs, union)
         n = sum(len(objs) for objs in preds.values())
         types = tuple(sorted(str(o) for o in preds.get(RDF_TYPE, ())))
         return (nt, block, self.jsonld.node_text(si, preds, in_order), n, tuple(sorted(map(str, preds))), types)
