@@ -9,7 +9,8 @@ import pytest
 
 from diplokb import BuildError, Project
 from diplokb.synth import generate
-from diplokb.workers import Forked, WorkerError
+from diplokb import incremental
+from diplokb.workers import Forked, Peer, WorkerError
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is not available here")
@@ -20,6 +21,12 @@ def build(kb: Path, out: Path, jobs: int):
         return Project.find(ROOT, kb=kb, out=out, cache=False).build(jobs=jobs)
     except BuildError as exc:
         return exc
+
+
+@pytest.fixture(autouse=True)
+def split_small_kbs(monkeypatch):
+    """Loads the files in two processes from 2 files on (64 in real use)."""
+    monkeypatch.setattr(incremental, "SPLIT_MIN", 2)
 
 
 @needs_fork
@@ -38,6 +45,57 @@ def test_two_processes_give_what_one_gives(tmp_path, monkeypatch, broken):
     assert two.files == one.files
     assert [r.render() for r in two.report.results] == [r.render() for r in one.report.results]
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(one.files)
+
+
+@needs_fork
+def test_the_real_kb_and_its_errors_are_the_same_in_two_processes(project, tmp_path, monkeypatch):
+    """Files of both halves cite sources defined in the other half (entities/*.yaml quote
+    sources/*.yaml), and errors in either half are reported once each, together."""
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    kb = tmp_path / "kb"
+    shutil.copytree(project.kb, kb)
+    one = build(kb, tmp_path / "one", jobs=1)
+    two = build(kb, tmp_path / "two", jobs=2)
+    assert two.files == one.files
+    assert two.recompiled == one.recompiled and len(one.recompiled) >= 8
+    for f in [kb / "entities" / "places.yaml", kb / "entities" / "things.yaml",  # files of both halves
+              *sorted((kb / "sources").glob("00[34]_*.yaml"))]:
+        text = f.read_text(encoding="utf-8")
+        f.write_text(text.replace("\n", "\n  - nonsense: [\n", 1), encoding="utf-8")  # bad YAML
+    for f in (kb / "sources").glob("00[01]_*.yaml"):  # a problem in an event of sources differences.yaml cites
+        f.write_text(f.read_text(encoding="utf-8").replace("\n    kind: ", "\n    colour: red\n    kind: ", 1),
+                     encoding="utf-8")
+    edit = kb / "sources" / "002_e414bc1f994df249.yaml"
+    edit.write_text(edit.read_text(encoding="utf-8").replace("who: hun-sen,", "who: hun-senn,", 1), encoding="utf-8")
+    one = build(kb, tmp_path / "one-bad", jobs=1)
+    two = build(kb, tmp_path / "two-bad", jobs=2)
+    assert isinstance(one, BuildError) and isinstance(two, BuildError)
+    assert [p.render() for p in two.problems] == [p.render() for p in one.problems]
+    assert len({p.location.file for p in one.problems}) >= 5
+    assert any("did you mean 'hun-sen'?" in p.render() for p in two.problems)
+    assert sum("colour" in p.render() for p in two.problems) == 2  # once each
+
+
+@needs_fork
+def test_a_peer_swaps_messages_and_passes_errors_back():
+    def child(channel):
+        channel.send(("ids", os.getpid()))
+        theirs = channel.receive()
+        channel.send(theirs * 2)
+        raise KeyError("late")
+
+    peer = Peer(child)
+    kind, pid = peer.receive()
+    assert kind == "ids" and pid != os.getpid()
+    peer.send(21)
+    assert peer.receive() == 42
+    with pytest.raises(KeyError, match="late"):
+        peer.receive()
+    with pytest.raises(WorkerError):
+        peer.receive()
+    peer.close()
 
 
 @needs_fork

@@ -13,11 +13,12 @@ within HOPS links of them (and those linking to them); every other focus node ke
 """
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from pathlib import Path
 
-from . import cache, export
+from . import cache, export, workers
 from . import model as m
 from .compile import build_index, compile_unit, defines
 from .errors import BuildError, Problem, SourceLocation
@@ -25,6 +26,7 @@ from .loader import _display, kb_files, load_file, load_vocabularies, stray_file
 from .rdf import DKB, RDF_TYPE, IRI
 
 HOPS = 3
+SPLIT_MIN = 64  # files to load from which a build with two jobs loads them in two processes
 
 
 class Build:
@@ -55,11 +57,11 @@ class Build:
     def display(self, rel: str) -> str:
         return _display(self.paths[rel][0], self.base)
 
-    def load_unit(self, rel: str) -> list:
+    def load_unit(self, rel: str, problems: list | None = None) -> list:
         if rel not in self.records:
             path, is_source = self.paths[rel]
-            self.records[rel] = load_file(path, self.display(rel), self.problems, self.vocabularies,
-                                          is_source, self.broken)
+            self.records[rel] = load_file(path, self.display(rel), self.problems if problems is None else problems,
+                                          self.vocabularies, is_source, self.broken)
         return self.records[rel]
 
     def unchanged(self, rel: str, data: bytes) -> bool:
@@ -75,77 +77,136 @@ class Build:
         return True
 
     # -- the build -----------------------------------------------------------------------
-    def run(self) -> None:
+    def run(self, jobs: int = 1) -> None:
         """Loads and compiles what changed, and takes the rest from the cache (raises
-        BuildError with every problem found). `render()` comes next."""
+        BuildError with every problem found). `render()` comes next. With `jobs` > 1 and many
+        files to load, a second process loads and compiles every other one of them
+        (`_helper`); the two swap the ids their files define in between, since compiling a
+        file looks up ids defined anywhere."""
         t = time.perf_counter()
-        digests = {}
+        digests, to_load = {}, []
         for rel, path, _ in self.files:
             data = path.read_bytes()
             digests[rel] = cache.digest(data)
             if not self.unchanged(rel, data):
-                self.load_unit(rel)
+                to_load.append(rel)
         self.problems += stray_files(self.kb_dir, self.base)
-        self.timings["load"] = time.perf_counter() - t
+        self.theirs: frozenset = frozenset()
+        peer = None
+        if jobs > 1 and len(to_load) >= SPLIT_MIN and hasattr(os, "fork"):
+            self.theirs = frozenset(to_load[1::2])
+            peer = workers.Peer(lambda channel: self._helper(channel, digests))
+            to_load = to_load[::2]
+        try:
+            for rel in to_load:
+                self.load_unit(rel)
+            self.timings["load"] = time.perf_counter() - t
 
-        t = time.perf_counter()
-        unit_defines = {}
-        for rel, _, _ in self.files:
-            if rel in self.records:
-                unit_defines[rel] = defines(self.records[rel])
-            else:
-                disp = self.display(rel)
-                unit_defines[rel] = [(rid, entry, SourceLocation(disp, line, col))
-                                     for rid, entry, line, col in self.old.units[rel]["defines"]]
-        index, dup_problems = build_index(unit_defines[rel] for rel, _, _ in self.files)
-        self.problems += dup_problems
-        self.index = index
-        owner = {}
-        for rel, defs in unit_defines.items():
-            for rid, entry, _ in defs:
-                if entry[0] == "source":
-                    owner.setdefault(rid, rel)
-        # files whose lookups no longer hold are compiled again
-        for rel, _, _ in self.files:
-            if rel not in self.records:
-                lookups = self.old.units[rel]["lookups"]
-                if any(index.get(rid) != entry for rid, entry in lookups.items()):
-                    self.load_unit(rel)
-
-        def source_of(sid: str):
-            rel = owner.get(sid)
-            if rel is None:
-                return None
-            return next((r for r in self.load_unit(rel) if isinstance(r, m.Source) and r.id == sid), None)
-
-        outputs = {}
-        self.compiled = [rel for rel, _, _ in self.files if rel in self.records]
-        for rel in self.compiled:
-            out = compile_unit(self.records[rel], index, source_of, self.vocabularies, frozenset(self.broken))
-            self.problems += out.problems
-            outputs[rel] = out
+            t = time.perf_counter()
+            mine = {rel: defines(self.records[rel]) for rel in to_load}
+            if peer is not None:
+                theirs, broken, problems = peer.receive()
+                peer.send((mine, self.broken))
+                self.broken |= broken
+                self.problems += problems
+                mine.update(theirs)
+            unit_defines = self._index(mine)
+            # files whose lookups no longer hold are compiled again
+            for rel, _, _ in self.files:
+                if rel not in self.records and rel not in self.theirs:
+                    lookups = self.old.units[rel]["lookups"]
+                    if any(self.index.get(rid) != entry for rid, entry in lookups.items()):
+                        self.load_unit(rel)
+            own = [rel for rel, _, _ in self.files if rel in self.records]
+            outputs = self._compile(own)
+            self.objects: dict = {}  # subject -> graph -> [(p, o)], as objects, for files compiled here
+            new_units = {rel: self._unit(rel, out, unit_defines[rel], digests[rel]) for rel, out in outputs.items()}
+            their_units = {}
+            if peer is not None:
+                their_units, problems = peer.receive()
+                self.problems += problems
+        finally:
+            if peer is not None:
+                peer.close()
+        new_units.update(their_units)
+        self.compiled = [rel for rel, _, _ in self.files if rel in new_units]
         if self.problems:
             raise BuildError(self.problems)
         self.timings["compile"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        self.units = {rel: self.old.units[rel] for rel, _, _ in self.files if rel not in outputs}
-        self.objects: dict = {}  # subject -> graph -> [(p, o)], as objects, for compiled files
         touched: set = set()
         for rel in set(self.old.units) - set(self.paths):  # removed files
             touched.update(self.old.units[rel]["contrib"])
-        for rel, out in outputs.items():
+        for rel in self.compiled:
             if rel in self.old.units:
                 touched.update(self.old.units[rel]["contrib"])
-            self.units[rel] = self._unit(rel, out, unit_defines[rel], digests[rel])
-            touched.update(self.units[rel]["contrib"])
-        self.units = {rel: self.units[rel] for rel, _, _ in self.files}
+            touched.update(new_units[rel]["contrib"])
+        self.units = {rel: new_units[rel] if rel in new_units else self.old.units[rel] for rel, _, _ in self.files}
         self.owners = defaultdict(list)
         for rel, unit in self.units.items():
             for s in unit["contrib"]:
                 self.owners[s].append(rel)
         self.touched = touched
         self.timings["units"] = time.perf_counter() - t
+
+    def _index(self, loaded: dict) -> dict:
+        """The id index of every file (`loaded`: rel -> defines() of the files loaded in this
+        build; the others' come from the cache). Returns every file's defines."""
+        unit_defines = {}
+        for rel, _, _ in self.files:
+            if rel in loaded:
+                unit_defines[rel] = loaded[rel]
+            else:
+                disp = self.display(rel)
+                unit_defines[rel] = [(rid, entry, SourceLocation(disp, line, col))
+                                     for rid, entry, line, col in self.old.units[rel]["defines"]]
+        self.index, dup_problems = build_index(unit_defines[rel] for rel, _, _ in self.files)
+        self.problems += dup_problems
+        self.owner = {}  # source id -> the file defining it
+        for rel, defs in unit_defines.items():
+            for rid, entry, _ in defs:
+                if entry[0] == "source":
+                    self.owner.setdefault(rid, rel)
+        return unit_defines
+
+    def _source_of(self, sid: str):
+        """The Source record of an id (loading its file if need be), for quotes and dates."""
+        rel = self.owner.get(sid)
+        if rel is None:
+            return None
+        # the other process reports the problems of its files; here they would be twice
+        records = self.load_unit(rel, [] if rel in self.theirs else None)
+        return next((r for r in records if isinstance(r, m.Source) and r.id == sid), None)
+
+    def _compile(self, rels: list) -> dict:
+        outputs = {}
+        for rel in rels:
+            out = compile_unit(self.records[rel], self.index, self._source_of, self.vocabularies,
+                               frozenset(self.broken))
+            self.problems += out.problems
+            outputs[rel] = out
+        return outputs
+
+    def _helper(self, peer, digests: dict) -> None:
+        """The second process of `run()`: loads and compiles the files in `self.theirs`, and
+        sends back their ids, then their units (what the cache keeps of a file)."""
+        self.problems = []
+        theirs = [rel for rel, _, _ in self.files if rel in self.theirs]
+        for rel in theirs:
+            self.load_unit(rel)
+        peer.send(({rel: defines(self.records[rel]) for rel in theirs}, self.broken, self.problems))
+        mine, broken = peer.receive()
+        self.broken |= broken
+        loaded = {rel: defines(self.records[rel]) for rel in theirs}
+        loaded.update(mine)
+        unit_defines = self._index(loaded)
+        self.theirs = frozenset(mine)  # now the parent's files are the other process's
+        self.problems = []
+        outputs = self._compile(theirs)
+        self.objects = None  # the parent renders from the units
+        peer.send(({rel: self._unit(rel, outputs[rel], unit_defines[rel], digests[rel]) for rel in theirs},
+                   self.problems))
 
     def render(self) -> None:
         """Renders the subjects the compiled (or removed) files touch."""
@@ -159,7 +220,8 @@ class Build:
         plain = self.plain
         for q in out.quads:
             contrib.setdefault(str(q.s), {}).setdefault(plain(q.g), []).append((plain(q.p), plain(q.o)))
-            objects.setdefault(q.s, {}).setdefault(q.g, []).append((q.p, q.o))
+            if objects is not None:
+                objects.setdefault(q.s, {}).setdefault(q.g, []).append((q.p, q.o))
         text_file, text_digest = "", ""
         for r in self.records[rel]:
             if isinstance(r, m.Source):
@@ -238,22 +300,27 @@ class Build:
         return export.turtle_block(IRI(s), preds)
 
     def _render_new(self, s: str, changed: set) -> bool:
-        """The usual case in a clean build, on a short path: a subject new in this build,
-        compiled in it, from one file and in one graph (so it has no TriG block of its own)."""
+        """The usual case in a clean build, on a short path: a subject new in this build, from
+        one file and in one graph (so it has no TriG block of its own)."""
         owners = self.owners.get(s, ())
         if len(owners) != 1:
             return False
         graphs = self.units[owners[0]]["contrib"][s]
-        as_objects = self.objects.get(IRI(s))
-        if len(graphs) != 1 or as_objects is None:
+        if len(graphs) != 1:
             return False
         changed.add(s)
+        preds: dict = defaultdict(set)
         for pairs in graphs.values():
             self.links[s] = {o for _, o in pairs if type(o) is str}
-        preds: dict = defaultdict(set)
-        for pairs in as_objects.values():
-            for p, o in pairs:
-                preds[p].add(o)
+            as_objects = self.objects.get(IRI(s))
+            if as_objects is None:  # compiled by the other process (or taken from the cache)
+                term = cache.term
+                for p, o in pairs:
+                    preds[IRI(p)].add(term(o))
+        if as_objects is not None:
+            for pairs in as_objects.values():
+                for p, o in pairs:
+                    preds[p].add(o)
         self.rendered[s] = self._render_preds(s, preds)
         return True
 

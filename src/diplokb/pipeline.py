@@ -126,7 +126,7 @@ class Project:
         state_file = cache.state_path(self.cache, self.kb) if self.cache else None
         state = cache.load(state_file, key) if state_file else cache.State(key=key)
         build = Build(self.kb, self.ontology_files[1], state, Path.cwd(), self.object_properties())
-        build.run()
+        build.run(jobs=jobs)
         locations = _Locations(build)
         incremental = engine == "fast" and state.results is not None
         timings = dict(build.timings)

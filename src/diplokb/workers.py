@@ -1,7 +1,9 @@
-"""Running one step of a build in a second process, so a build can use two cores.
+"""Running parts of a build in a second process, so a build can use two cores.
 
-A build validates the KB while it renders the exports: the two steps read the same compiled
-triples and write nothing the other needs. `Forked(fn)` runs `fn()` in a child made with
+A build loads and compiles half of the files in a second process (`Peer`: the two swap the
+ids their files define, then the child sends what its files compiled to), and validates the
+KB while it renders the exports (`Forked`): the two steps read the same compiled triples and
+write nothing the other needs. `Forked(fn)` runs `fn()` in a child made with
 fork(), which starts with a copy-on-write view of everything the build holds (nothing is sent
 to it), and `.result()` returns what `fn` returned (it must pickle; keep it small) or raises
 what it raised. Where fork is missing or only one core is free, `fn` simply runs in-process
@@ -81,3 +83,84 @@ class Forked:
             os.close(self.read)
             os.waitpid(self.pid, 0)
             self.pid = None
+
+
+class Peer:
+    """A forked process that talks with its parent: the child runs `fn(channel)` (its
+    channel's peer is the parent), the parent `send`s and `receive`s through this object.
+    Messages are pickled, framed by their length. An error raised in the child is sent
+    instead of its next message and raised by the parent's `receive`."""
+
+    def __init__(self, fn):
+        to_parent = os.pipe()  # (read end, write end)
+        to_child = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(to_parent[0])
+            os.close(to_child[1])
+            channel = _Channel(to_child[0], to_parent[1])
+            try:
+                try:
+                    fn(channel)
+                except BaseException as exc:  # noqa: BLE001 - passed back to the parent as is
+                    channel.send_error(exc)
+            finally:
+                os._exit(0)
+        os.close(to_parent[1])
+        os.close(to_child[0])
+        self.pid = pid
+        self.channel = _Channel(to_parent[0], to_child[1])
+
+    def send(self, value) -> None:
+        self.channel.send(value)
+
+    def receive(self):
+        return self.channel.receive()
+
+    def close(self) -> None:
+        """Ends the child (killed if it is still running) and its channel."""
+        if self.pid is None:
+            return
+        import signal
+
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self.pid, 0)
+        self.pid = None
+        self.channel.close()
+
+
+class _Channel:
+    def __init__(self, read_fd: int, write_fd: int):
+        self.reader = os.fdopen(read_fd, "rb")
+        self.writer = os.fdopen(write_fd, "wb")
+
+    def send(self, value, ok: bool = True) -> None:
+        data = pickle.dumps((ok, value), protocol=pickle.HIGHEST_PROTOCOL)
+        self.writer.write(len(data).to_bytes(8, "little"))
+        self.writer.write(data)
+        self.writer.flush()
+
+    def send_error(self, exc: BaseException) -> None:
+        try:
+            self.send(exc, ok=False)
+        except Exception:  # noqa: BLE001 - an error that does not pickle
+            self.send(WorkerError(traceback.format_exc()), ok=False)
+
+    def receive(self):
+        head = self.reader.read(8)
+        if len(head) < 8:
+            raise WorkerError("the other process ended without sending its result")
+        ok, value = pickle.loads(self.reader.read(int.from_bytes(head, "little")))
+        if not ok:
+            raise value
+        return value
+
+    def close(self) -> None:
+        for f in (self.reader, self.writer):
+            try:
+                f.close()
+            except OSError:
+                pass
