@@ -85,8 +85,8 @@ def time_queries(project) -> dict:
     values = {name: str(row[name].value) for name in ("person", "visit", "post", "when", "fact")}
     times = {}
     for q in named_queries(project.queries_dir).values():
-        sparql = bind(q.sparql, {name.split("=")[0].strip(): values[name.split("=")[0].strip()]
-                                 for name in q.params})
+        names = [param.split("=")[0].strip() for param in q.params]  # "person = id:hun-sen"
+        sparql = bind(q.sparql, {name: values[name] for name in names})
         runs = []
         for _ in range(7):
             t = time.perf_counter()

@@ -13,7 +13,6 @@ within HOPS links of them (and those linking to them); every other focus node ke
 """
 from __future__ import annotations
 
-import os
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -27,6 +26,15 @@ from .rdf import DKB, RDF_TYPE, IRI
 
 HOPS = 3
 SPLIT_MIN = 64  # files to load from which a build with two jobs loads them in two processes
+
+
+def _from_plain(pairs) -> dict:
+    """predicate -> objects from (predicate, object) pairs in the cache's plain form."""
+    preds: dict = defaultdict(set)
+    term = cache.term
+    for p, o in pairs:
+        preds[IRI(p)].add(term(o))
+    return preds
 
 
 class Build:
@@ -93,7 +101,7 @@ class Build:
         self.problems += stray_files(self.kb_dir, self.base)
         self.theirs: frozenset = frozenset()
         peer = None
-        if jobs > 1 and len(to_load) >= SPLIT_MIN and hasattr(os, "fork"):
+        if jobs > 1 and len(to_load) >= SPLIT_MIN and workers.CAN_FORK:
             self.theirs = frozenset(to_load[1::2])
             peer = workers.Peer(lambda channel: self._helper(channel, digests))
             to_load = to_load[::2]
@@ -195,12 +203,11 @@ class Build:
         theirs = [rel for rel, _, _ in self.files if rel in self.theirs]
         for rel in theirs:
             self.load_unit(rel)
-        peer.send(({rel: defines(self.records[rel]) for rel in theirs}, self.broken, self.problems))
+        loaded = {rel: defines(self.records[rel]) for rel in theirs}
+        peer.send((loaded, self.broken, self.problems))
         mine, broken = peer.receive()
         self.broken |= broken
-        loaded = {rel: defines(self.records[rel]) for rel in theirs}
-        loaded.update(mine)
-        unit_defines = self._index(loaded)
+        unit_defines = self._index({**loaded, **mine})
         self.theirs = frozenset(mine)  # now the parent's files are the other process's
         self.problems = []
         outputs = self._compile(theirs)
@@ -294,10 +301,19 @@ class Build:
                 self.trig[(g, s)] = self._block(s, pairs)
 
     def _block(self, s: str, pairs) -> str:
+        return export.turtle_block(IRI(s), _from_plain(pairs))
+
+    def _preds(self, s: str, pairs) -> dict:
+        """predicate -> objects of a subject: from the objects this build compiled where it
+        has them (one file), else from its plain `pairs` (the cache, the other process)."""
+        as_objects = self.objects.get(IRI(s)) if len(self.owners[s]) == 1 else None
+        if as_objects is None:
+            return _from_plain(pairs)
         preds: dict = defaultdict(set)
-        for p, o in pairs:
-            preds[IRI(p)].add(cache.term(o))
-        return export.turtle_block(IRI(s), preds)
+        for found in as_objects.values():
+            for p, o in found:
+                preds[p].add(o)
+        return preds
 
     def _render_new(self, s: str, changed: set) -> bool:
         """The usual case in a clean build, on a short path: a subject new in this build, from
@@ -308,36 +324,15 @@ class Build:
         graphs = self.units[owners[0]]["contrib"][s]
         if len(graphs) != 1:
             return False
+        (pairs,) = graphs.values()
         changed.add(s)
-        preds: dict = defaultdict(set)
-        for pairs in graphs.values():
-            self.links[s] = {o for _, o in pairs if type(o) is str}
-            as_objects = self.objects.get(IRI(s))
-            if as_objects is None:  # compiled by the other process (or taken from the cache)
-                term = cache.term
-                for p, o in pairs:
-                    preds[IRI(p)].add(term(o))
-        if as_objects is not None:
-            for pairs in as_objects.values():
-                for p, o in pairs:
-                    preds[p].add(o)
-        self.rendered[s] = self._render_preds(s, preds)
+        self.links[s] = {o for _, o in pairs if type(o) is str}
+        self.rendered[s] = self._render_preds(s, self._preds(s, pairs))
         return True
 
     def _render_subject(self, s: str, graphs: dict, union: set) -> tuple:
-        si = IRI(s)
-        as_objects = self.objects.get(si) if len(self.owners[s]) == 1 else None
-        if as_objects is not None:
-            preds: dict = defaultdict(set)
-            for pairs in as_objects.values():
-                for p, o in pairs:
-                    preds[p].add(o)
-        else:
-            preds = defaultdict(set)
-            for p, o in union:
-                preds[IRI(p)].add(cache.term(o))
         self._keep_trig(s, graphs, union)
-        return self._render_preds(s, preds)
+        return self._render_preds(s, self._preds(s, union))
 
     def _render_preds(self, s: str, preds: dict) -> tuple:
         """(N-Triples, Turtle block, JSON-LD node, number of triples, predicates, classes)."""

@@ -368,7 +368,7 @@ def _ntriples(triples, predicates: set | None = None) -> str:
 
 
 def validate_fast(triples, locations, shapes_file: Path, ontology_files: list[Path],
-                  nt_text: str | None = None, focus: set | None = None):
+                  focus: set | None = None):
     """Same contract as validate.validate, without pySHACL. With `focus`, only those focus
     nodes are checked (the triples must hold everything their checks read)."""
     import pyoxigraph as ox
@@ -407,7 +407,7 @@ def validate_fast(triples, locations, shapes_file: Path, ontology_files: list[Pa
         for select, message in shape.sparql:
             if store is None:
                 store = ox.Store()
-                store.bulk_load((nt_text or _ntriples(triples, read)).encode("utf-8"),
+                store.bulk_load(_ntriples(triples, read).encode("utf-8"),
                                 format=ox.RdfFormat.N_TRIPLES)
                 for f in ontology_files:
                     store.bulk_load(path=str(f), format=ox.RdfFormat.TURTLE)

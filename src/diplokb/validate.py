@@ -82,7 +82,7 @@ ENGINES = ("fast", "pyshacl")
 
 
 def validate(triples, locations, shapes_file: Path, ontology_files: list[Path], *,
-             engine: str = "pyshacl", nt_text: str | None = None, focus: set | None = None) -> ValidationReport:
+             engine: str = "pyshacl", focus: set | None = None) -> ValidationReport:
     """Validates the KB's triples against the shapes, with the ontology and vocabularies
     mixed into a throw-away rdflib graph (the compiled KB itself is never changed).
     `locations` maps a subject IRI to its SourceLocation (anything with .get). The fast engine
@@ -90,7 +90,7 @@ def validate(triples, locations, shapes_file: Path, ontology_files: list[Path], 
     if engine == "fast":
         from .shacl import validate_fast
 
-        return validate_fast(triples, locations, shapes_file, ontology_files, nt_text, focus)
+        return validate_fast(triples, locations, shapes_file, ontology_files, focus)
     if focus is not None:
         raise ValueError("only the fast engine checks a subset of focus nodes")
     if engine != "pyshacl":

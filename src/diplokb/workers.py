@@ -3,17 +3,20 @@
 A build loads and compiles half of the files in a second process (`Peer`: the two swap the
 ids their files define, then the child sends what its files compiled to), and validates the
 KB while it renders the exports (`Forked`): the two steps read the same compiled triples and
-write nothing the other needs. `Forked(fn)` runs `fn()` in a child made with
-fork(), which starts with a copy-on-write view of everything the build holds (nothing is sent
-to it), and `.result()` returns what `fn` returned (it must pickle; keep it small) or raises
-what it raised. Where fork is missing or only one core is free, `fn` simply runs in-process
-when `.result()` is asked for, so the results cannot depend on the number of processes.
+write nothing the other needs. A child made with fork() starts with a copy-on-write view of
+everything the build holds (nothing is sent to it); what it sends back must pickle. An error
+raised in it is raised again in the parent. Where fork is missing or only one core is free,
+everything runs in-process; the tests check that the results do not depend on the number of
+processes.
 """
 from __future__ import annotations
 
 import os
 import pickle
 import traceback
+
+
+CAN_FORK = hasattr(os, "fork")
 
 
 def available_cores() -> int:
@@ -25,7 +28,7 @@ def available_cores() -> int:
 
 def default_jobs() -> int:
     """Processes a build uses unless told: 2 where 2 cores are free and fork exists, else 1."""
-    return 2 if hasattr(os, "fork") and available_cores() >= 2 else 1
+    return 2 if CAN_FORK and available_cores() >= 2 else 1
 
 
 class WorkerError(RuntimeError):
@@ -33,56 +36,31 @@ class WorkerError(RuntimeError):
 
 
 class Forked:
+    """`fn()` in a child process (a Peer that sends one message: what `fn` returned), or in
+    this process when `.result()` is asked for, if `fork` is false or fork() is missing."""
+
     def __init__(self, fn, *, fork: bool = True):
         self.fn = fn
-        self.pid = None
-        if not (fork and hasattr(os, "fork")):
-            return
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: run, send the outcome, leave without any clean-up of the parent's
-            os.close(read)
-            try:
-                try:
-                    data = pickle.dumps((True, fn()), protocol=pickle.HIGHEST_PROTOCOL)
-                except BaseException as exc:  # noqa: BLE001 - passed back to the parent as is
-                    try:
-                        data = pickle.dumps((False, exc), protocol=pickle.HIGHEST_PROTOCOL)
-                    except Exception:  # noqa: BLE001 - an error that does not pickle
-                        data = pickle.dumps((False, WorkerError(traceback.format_exc())))
-                with os.fdopen(write, "wb") as out:
-                    out.write(data)
-            finally:
-                os._exit(0)
-        os.close(write)
-        self.pid, self.read = pid, read
+        self.peer = Peer(lambda channel: channel.send(fn())) if fork and CAN_FORK else None
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id, while it runs."""
+        return self.peer.pid if self.peer is not None else None
 
     def result(self):
-        if self.pid is None:
+        if self.peer is None:
             return self.fn()
-        with os.fdopen(self.read, "rb") as f:
-            data = f.read()
-        os.waitpid(self.pid, 0)
-        self.pid = None
-        if not data:
-            raise WorkerError("the validation process ended without a result")
-        ok, value = pickle.loads(data)
-        if not ok:
-            raise value
-        return value
+        try:
+            return self.peer.receive()
+        finally:
+            self.cancel()
 
     def cancel(self) -> None:
         """Stops the child if its result is no longer wanted (e.g. the build failed)."""
-        if self.pid is not None:
-            import signal
-
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            os.close(self.read)
-            os.waitpid(self.pid, 0)
-            self.pid = None
+        if self.peer is not None:
+            self.peer.close()
+            self.peer = None
 
 
 class Peer:
@@ -152,7 +130,7 @@ class _Channel:
     def receive(self):
         head = self.reader.read(8)
         if len(head) < 8:
-            raise WorkerError("the other process ended without sending its result")
+            raise WorkerError("the other process ended without a result")
         ok, value = pickle.loads(self.reader.read(int.from_bytes(head, "little")))
         if not ok:
             raise value
