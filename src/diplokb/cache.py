@@ -35,7 +35,7 @@ CHUNK = 20_000  # subjects per marshal record, which bounds the memory a save ne
 
 def plain(term):
     """An IRI or Literal as marshal-able values: an IRI as str, a literal as a tuple."""
-    return str(term) if isinstance(term, IRI) else tuple(term)
+    return str(term) if isinstance(term, str) else tuple(term)
 
 
 def term(value):

@@ -12,7 +12,7 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from .rdf import DKB, ID, PREFIXES, RDF_TYPE, XSD, IRI, Literal, curie, escape, sort_key
+from .rdf import DKB, ID, PREFIXES, RDF_TYPE, XSD, IRI, Literal, curie, escape, nt, sort_key
 
 
 class ExportFormat(enum.Enum):
@@ -35,7 +35,7 @@ class ExportFormat(enum.Enum):
 # ---- N-Triples / Turtle / TriG ----------------------------------------------------------
 
 def to_ntriples(triples) -> str:
-    return "".join(sorted(f"{s.nt()} {p.nt()} {o.nt()} .\n" for s, p, o in triples))
+    return "".join(sorted(f"<{s}> <{p}> {nt(o)} .\n" for s, p, o in triples))
 
 
 _TERMS: dict = {}  # term -> its Turtle spelling; terms recur (entities, vocabularies)
@@ -51,15 +51,16 @@ def _term(t) -> str:
 
 
 def _spell(t) -> str:
-    if isinstance(t, IRI):
-        return curie(t) or t.nt()
-    if t.lang:
-        return f'"{escape(t.value)}"@{t.lang}'
-    if t.datatype is None:
-        return f'"{escape(t.value)}"'
-    if t.datatype == XSD + "integer" and t.value.lstrip("-").isdigit():
-        return t.value
-    return f'"{escape(t.value)}"^^{curie(t.datatype) or IRI(t.datatype).nt()}'
+    if isinstance(t, str):
+        return curie(t) or f"<{t}>"
+    value, datatype, lang = t
+    if lang:
+        return f'"{escape(value)}"@{lang}'
+    if datatype is None:
+        return f'"{escape(value)}"'
+    if datatype == XSD + "integer" and value.lstrip("-").isdigit():
+        return value
+    return f'"{escape(value)}"^^{curie(datatype) or f"<{datatype}>"}'
 
 
 def _prefix_block(prefixes: dict) -> str:
@@ -243,15 +244,16 @@ def to_jsonld(triples, object_properties: set[str]) -> str:
 
 
 def _jsonld_value(v, coerced):
-    if isinstance(v, IRI):
+    if isinstance(v, str):
         return _compact_iri(v) if coerced == "@id" else {"@id": _compact_iri(v)}
-    if v.lang:
-        return {"@value": v.value, "@language": v.lang}
-    if v.datatype == coerced or (v.datatype is None and coerced is None):
-        return v.value
-    if v.datatype is None:
-        return {"@value": v.value, "@type": XSD + "string"}
-    return {"@value": v.value, "@type": _compact_iri(v.datatype)}
+    value, datatype, lang = v
+    if lang:
+        return {"@value": value, "@language": lang}
+    if datatype == coerced or (datatype is None and coerced is None):
+        return value
+    if datatype is None:
+        return {"@value": value, "@type": XSD + "string"}
+    return {"@value": value, "@type": _compact_iri(datatype)}
 
 
 # ---- VoID / DCAT description ------------------------------------------------------------

@@ -22,18 +22,17 @@ from . import model as m
 from .compile import build_index, compile_unit, defines
 from .errors import BuildError, Problem, SourceLocation
 from .loader import _display, kb_files, load_file, load_vocabularies, stray_files
-from .rdf import DKB, RDF_TYPE, IRI
+from .rdf import DKB, RDF_TYPE, nt
 
 HOPS = 3
 SPLIT_MIN = 64  # files to load from which a build with two jobs loads them in two processes
 
 
-def _from_plain(pairs) -> dict:
-    """predicate -> objects from (predicate, object) pairs in the cache's plain form."""
+def _grouped(pairs) -> dict:
+    """predicate -> objects from (predicate, object) pairs (in the plain form: rdf.py)."""
     preds: dict = defaultdict(set)
-    term = cache.term
     for p, o in pairs:
-        preds[IRI(p)].add(term(o))
+        preds[p].add(o)
     return preds
 
 
@@ -127,7 +126,6 @@ class Build:
                         self.load_unit(rel)
             own = [rel for rel, _, _ in self.files if rel in self.records]
             outputs = self._compile(own)
-            self.objects: dict = {}  # subject -> graph -> [(p, o)], as objects, for files compiled here
             new_units = {rel: self._unit(rel, out, unit_defines[rel], digests[rel]) for rel, out in outputs.items()}
             their_units = {}
             if peer is not None:
@@ -211,7 +209,6 @@ class Build:
         self.theirs = frozenset(mine)  # now the parent's files are the other process's
         self.problems = []
         outputs = self._compile(theirs)
-        self.objects = None  # the parent renders from the units
         peer.send(({rel: self._unit(rel, outputs[rel], unit_defines[rel], digests[rel]) for rel in theirs},
                    self.problems))
 
@@ -223,12 +220,9 @@ class Build:
 
     def _unit(self, rel: str, out, unit_defines, yaml_digest: str) -> dict:
         contrib: dict = {}
-        objects = self.objects
         plain = self.plain
         for q in out.quads:
             contrib.setdefault(str(q.s), {}).setdefault(plain(q.g), []).append((plain(q.p), plain(q.o)))
-            if objects is not None:
-                objects.setdefault(q.s, {}).setdefault(q.g, []).append((q.p, q.o))
         text_file, text_digest = "", ""
         for r in self.records[rel]:
             if isinstance(r, m.Source):
@@ -249,15 +243,12 @@ class Build:
         return found
 
     # -- subjects ------------------------------------------------------------------------
-    def graphs_of(self, s: str, objects: bool = False) -> dict:
-        """graph -> set of (p, o) of a subject, over every file (as objects if asked)."""
+    def graphs_of(self, s: str) -> dict:
+        """graph -> set of (p, o) of a subject, over every file."""
         out: dict = defaultdict(set)
         for rel in self.owners.get(s, ()):
             for g, pairs in self.units[rel]["contrib"][s].items():
-                if objects:
-                    out[IRI(g)].update((IRI(p), cache.term(o)) for p, o in pairs)
-                else:
-                    out[g].update(pairs)
+                out[g].update(pairs)
         return out
 
     def _render(self, touched: set) -> set:
@@ -301,19 +292,7 @@ class Build:
                 self.trig[(g, s)] = self._block(s, pairs)
 
     def _block(self, s: str, pairs) -> str:
-        return export.turtle_block(IRI(s), _from_plain(pairs))
-
-    def _preds(self, s: str, pairs) -> dict:
-        """predicate -> objects of a subject: from the objects this build compiled where it
-        has them (one file), else from its plain `pairs` (the cache, the other process)."""
-        as_objects = self.objects.get(IRI(s)) if len(self.owners[s]) == 1 else None
-        if as_objects is None:
-            return _from_plain(pairs)
-        preds: dict = defaultdict(set)
-        for found in as_objects.values():
-            for p, o in found:
-                preds[p].add(o)
-        return preds
+        return export.turtle_block(s, _grouped(pairs))
 
     def _render_new(self, s: str, changed: set) -> bool:
         """The usual case in a clean build, on a short path: a subject new in this build, from
@@ -327,22 +306,21 @@ class Build:
         (pairs,) = graphs.values()
         changed.add(s)
         self.links[s] = {o for _, o in pairs if type(o) is str}
-        self.rendered[s] = self._render_preds(s, self._preds(s, pairs))
+        self.rendered[s] = self._render_preds(s, _grouped(pairs))
         return True
 
     def _render_subject(self, s: str, graphs: dict, union: set) -> tuple:
         self._keep_trig(s, graphs, union)
-        return self._render_preds(s, self._preds(s, union))
+        return self._render_preds(s, _grouped(union))
 
     def _render_preds(self, s: str, preds: dict) -> tuple:
         """(N-Triples, Turtle block, JSON-LD node, number of triples, predicates, classes)."""
-        si = IRI(s)
-        nt = "".join(sorted([f"<{s}> <{p}> {o.nt()} .\n" for p, objs in preds.items() for o in objs]))
+        lines = "".join(sorted([f"<{s}> <{p}> {nt(o)} .\n" for p, objs in preds.items() for o in objs]))
         in_order = export.ordered(preds)
-        block = export.turtle_block(si, preds, in_order)
+        block = export.turtle_block(s, preds, in_order)
         n = sum(len(objs) for objs in preds.values())
-        types = tuple(sorted(str(o) for o in preds.get(RDF_TYPE, ())))
-        return (nt, block, self.jsonld.node_text(si, preds, in_order), n, tuple(sorted(map(str, preds))), types)
+        types = tuple(sorted(preds.get(RDF_TYPE, ())))
+        return (lines, block, self.jsonld.node_text(s, preds, in_order), n, tuple(sorted(preds)), types)
 
     # -- validation ----------------------------------------------------------------------
     def location(self, s: str) -> SourceLocation:
@@ -357,12 +335,11 @@ class Build:
         return self.owners.keys()
 
     def triples(self, subjects) -> set:
+        """The triples of the subjects (in the plain form: rdf.py)."""
         out = set()
         for s in subjects:
-            si = IRI(s)
-            compiled = self.objects.get(si) if len(self.owners.get(s, ())) == 1 else None
-            for pairs in (compiled or self.graphs_of(s, objects=True)).values():
-                out.update((si, p, o) for p, o in pairs)
+            for pairs in self.graphs_of(s).values():
+                out.update((s, p, o) for p, o in pairs)
         return out
 
     def affected(self) -> tuple[set, set]:

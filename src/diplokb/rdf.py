@@ -1,6 +1,9 @@
 """RDF terms as small immutable values, and their N-Triples / Turtle spelling.
 
-The compiler emits these, the exporters write them as text. rdflib and pyoxigraph are only
+The compiler emits these, the exporters write them as text. Every function that reads terms
+also takes their plain form, which the build cache and the second build process use: an IRI
+as a str, a literal as a tuple (value, datatype, lang). Each form equals and hashes like the
+other, so the two mix in sets and dicts. rdflib and pyoxigraph are only
 used where their work is needed (SHACL validation, SPARQL), never to hold the KB itself.
 """
 from __future__ import annotations
@@ -49,12 +52,7 @@ class Literal(NamedTuple):
     lang: str | None = None
 
     def nt(self) -> str:
-        text = '"' + escape(self.value) + '"'
-        if self.lang:
-            return f"{text}@{self.lang}"
-        if self.datatype:
-            return f"{text}^^<{self.datatype}>"
-        return text
+        return nt(self)
 
 
 class Quad(NamedTuple):
@@ -83,11 +81,24 @@ def escape(text: str) -> str:
     return "".join(out)
 
 
+def nt(term) -> str:
+    """The N-Triples spelling of a term (either form)."""
+    if isinstance(term, str):
+        return f"<{term}>"
+    value, datatype, lang = term
+    if lang:
+        return f'"{escape(value)}"@{lang}'
+    if datatype:
+        return f'"{escape(value)}"^^<{datatype}>'
+    return f'"{escape(value)}"'
+
+
 def sort_key(term) -> tuple:
     """Total order over terms: IRIs first, then literals by value, datatype, language."""
-    if isinstance(term, IRI):
+    if isinstance(term, str):
         return (0, term, "", "")
-    return (1, term.value, term.datatype or "", term.lang or "")
+    value, datatype, lang = term
+    return (1, value, datatype or "", lang or "")
 
 
 def date_literal(text: str) -> Literal:

@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from .errors import SourceLocation
-from .rdf import RDF_TYPE, XSD, IRI, Literal, curie
+from .rdf import RDF_TYPE, XSD, IRI, Literal, curie, nt
 
 SH = "http://www.w3.org/ns/shacl#"
 RDF_FIRST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first"
@@ -215,11 +215,16 @@ _EMPTY: dict = {}
 
 
 def _datatype_of(v) -> str | None:
-    if isinstance(v, IRI):
+    if isinstance(v, str):  # an IRI (terms come in either form: rdf.py)
         return None
-    if v.lang:
+    if v[2]:
         return LANGSTRING
-    return v.datatype or XSD + "string"
+    return v[1] or XSD + "string"
+
+
+def _text(v) -> str:
+    """An IRI, or a literal's lexical form."""
+    return v if isinstance(v, str) else v[0]
 
 
 _INT = re.compile(r"^[+-]?\d+$")
@@ -236,22 +241,22 @@ def _value_checks(shape: Shape) -> list:
     checks = []
     if "datatype" in prm:
         dt, lexical = prm["datatype"], _LEXICAL.get(prm["datatype"])
-        checks.append(lambda data, v: _datatype_of(v) == dt and (lexical is None or bool(lexical(v.value))))
+        checks.append(lambda data, v: _datatype_of(v) == dt and (lexical is None or bool(lexical(v[0]))))
     if "class" in prm:
         c = prm["class"]
-        checks.append(lambda data, v: isinstance(v, IRI) and c in data.classes_of(v))
+        checks.append(lambda data, v: isinstance(v, str) and c in data.classes_of(v))
     if "in" in prm:
         allowed = prm["in"]
         checks.append(lambda data, v: v in allowed)
     if "pattern" in prm:
         search = re.compile(prm["pattern"].value).search
-        checks.append(lambda data, v: bool(search(v if isinstance(v, IRI) else v.value)))
+        checks.append(lambda data, v: bool(search(_text(v))))
     if "minLength" in prm:
         n_min = int(prm["minLength"].value)
-        checks.append(lambda data, v: len(v if isinstance(v, IRI) else v.value) >= n_min)
+        checks.append(lambda data, v: len(_text(v)) >= n_min)
     if "maxLength" in prm:
         n_max = int(prm["maxLength"].value)
-        checks.append(lambda data, v: len(v if isinstance(v, IRI) else v.value) <= n_max)
+        checks.append(lambda data, v: len(_text(v)) <= n_max)
     for key, ok in (("minInclusive", lambda a, b: a >= b), ("maxInclusive", lambda a, b: a <= b)):
         if key in prm:
             checks.append(lambda data, v, bound=Decimal(prm[key].value), ok=ok: _compare(v, bound, ok))
@@ -266,7 +271,7 @@ def _value_checks(shape: Shape) -> list:
 
 def _compare(v, bound: Decimal, ok) -> bool:
     try:
-        return ok(Decimal(v if isinstance(v, IRI) else v.value), bound)
+        return ok(Decimal(_text(v)), bound)
     except InvalidOperation:
         return False
 
@@ -319,9 +324,9 @@ def _path_text(path: tuple) -> str:
 
 
 def _short(v) -> str:
-    if isinstance(v, IRI):
+    if isinstance(v, str):
         return curie(v) or f"<{v}>"
-    return v.value
+    return v[0]
 
 
 # A variable between two terms of a triple pattern: it stands for any predicate. Matched on
@@ -358,13 +363,13 @@ def _ntriples(triples, predicates: set | None = None) -> str:
         triples = [t for t in triples if t[1] in predicates]
     text: dict = {}
 
-    def nt(t):
+    def spelled(t):
         found = text.get(t)
         if found is None:
-            found = text[t] = t.nt()
+            found = text[t] = nt(t)
         return found
 
-    return "".join([f"{nt(s)} {nt(p)} {nt(o)} .\n" for s, p, o in triples])
+    return "".join([f"<{s}> <{p}> {spelled(o)} .\n" for s, p, o in triples])
 
 
 def validate_fast(triples, locations, shapes_file: Path, ontology_files: list[Path],

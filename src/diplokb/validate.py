@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SourceLocation
-from .rdf import IRI, curie
+from .rdf import curie
 
 SH = "http://www.w3.org/ns/shacl#"
 
@@ -62,10 +62,11 @@ def to_rdflib(triples):
 
     g = rdflib.Graph()
     for s, p, o in triples:
-        if isinstance(o, IRI):
+        if isinstance(o, str):  # an IRI (terms come in either form: rdf.py)
             obj = rdflib.URIRef(o)
         else:
-            obj = rdflib.Literal(o.value, lang=o.lang, datatype=rdflib.URIRef(o.datatype) if o.datatype else None)
+            value, datatype, lang = o
+            obj = rdflib.Literal(value, lang=lang, datatype=rdflib.URIRef(datatype) if datatype else None)
         g.add((rdflib.URIRef(s), rdflib.URIRef(p), obj))
     return g
 
