@@ -253,7 +253,7 @@ class Build:
 
     def _render(self, touched: set) -> set:
         """Renders the touched subjects again; returns those whose triples changed (and
-        remembers what they link to, before and after, in `self.links`)."""
+        remembers what those that were there before link to, before and after, in `self.links`)."""
         old_owners: dict = defaultdict(list)
         for unit in self.old.units.values():
             for s in unit["contrib"].keys() & touched:
@@ -304,8 +304,7 @@ class Build:
         if len(graphs) != 1:
             return False
         (pairs,) = graphs.values()
-        changed.add(s)
-        self.links[s] = {o for _, o in pairs if type(o) is str}
+        changed.add(s)  # what it links to is looked up when needed (_links)
         self.rendered[s] = self._render_preds(s, _grouped(pairs))
         return True
 
@@ -353,7 +352,7 @@ class Build:
                             reverse[o].add(s)
         focus = set(self.changed)
         for s in self.changed:  # what a changed subject links (or linked) to
-            focus |= self.links[s]
+            focus |= self._links(s)
         frontier = set(self.changed)
         for _ in range(HOPS):
             frontier = {x for o in frontier for x in reverse.get(o, ())} - focus
@@ -371,6 +370,12 @@ class Build:
             frontier = nxt - reads
             reads |= frontier
         return focus, reads
+
+    def _links(self, s: str) -> set:
+        found = self.links.get(s)
+        if found is None:  # a new subject (_render_new)
+            found = {o for pairs in self.graphs_of(s).values() for _, o in pairs if type(o) is str}
+        return found
 
     # -- exports -------------------------------------------------------------------------
     def files_text(self) -> dict[str, str]:
