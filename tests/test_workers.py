@@ -48,6 +48,26 @@ def test_two_processes_give_what_one_gives(tmp_path, monkeypatch, broken):
 
 
 @needs_fork
+def test_the_cache_saved_by_the_second_process_is_the_one_saved_in_process(tmp_path, monkeypatch):
+    """With two jobs the cache is saved in a second process while the exports are written:
+    the state it leaves is the same, and the next build starts from it."""
+    from diplokb import cache
+
+    generate(3000, tmp_path / "kb", seed=5)
+    monkeypatch.chdir(tmp_path)
+    states = {}
+    for jobs in (1, 2):
+        project = Project.find(ROOT, kb=tmp_path / "kb", out=tmp_path / f"out{jobs}", cache=tmp_path / f"cache{jobs}")
+        first = project.build(jobs=jobs)
+        assert first.timings["save cache"] > 0
+        (path,) = (tmp_path / f"cache{jobs}").iterdir()
+        states[jobs] = cache.load(path, cache.code_key([*project.ontology_files, project.shapes_file]))
+        assert project.build(jobs=jobs).recompiled == ()  # the next build reads it
+    assert states[2].units and states[2] == states[1]
+    assert not [p for p in (tmp_path / "cache2").iterdir() if p.name.startswith(".state")]  # no temporary left
+
+
+@needs_fork
 def test_the_real_kb_and_its_errors_are_the_same_in_two_processes(project, tmp_path, monkeypatch):
     """Files of both halves cite sources defined in the other half (entities/*.yaml quote
     sources/*.yaml), and errors in either half are reported once each, together."""

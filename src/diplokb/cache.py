@@ -15,8 +15,11 @@ and tuples only, which load many times faster than pickled objects). It holds
 - `results`: the fast SHACL engine's results by focus node (None after a pySHACL build).
 
 A file is recompiled when its YAML or text changed, or when an entry it looked up in the index
-changed (a renamed speaker changes statement labels elsewhere). A state is written only after
-a build that succeeded; a failed build leaves the previous one, which stays correct.
+changed (a renamed speaker changes statement labels elsewhere). A state is written only once
+the KB compiled and validated (while the exports are written); a build with errors leaves the
+previous one, which stays correct. A state never decides what is written: the exports are
+compared with the files on disk, so a state saved by a build that then failed to write its
+exports is still a correct starting point.
 """
 from __future__ import annotations
 

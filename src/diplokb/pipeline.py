@@ -174,19 +174,37 @@ class Project:
                                       + (f", path {r.path}" if r.path else "") + ")",
                                       severity="violation") for r in report.violations])
 
-        t = time.perf_counter()
-        figures, counts = build.figures()
-        files = self._files(texts, figures, counts, build.source_ids())
-        stale = sorted(n for n, data in files.items()
-                       if not (self.out / n).is_file() or (self.out / n).read_bytes() != data)
-        if write and not check:
-            export.write_atomically(self.out, {n: files[n] for n in stale})
-        timings["write"] = time.perf_counter() - t
+        # The build succeeded: the cache is saved (in a second process, where there are two
+        # cores: it takes as long as writing the exports) while the exports are written.
+        saving = None
         if state_file:
-            t = time.perf_counter()
             results = {f: tuple(found) for f, found in by_focus.items()} if engine == "fast" else None
-            cache.save(state_file, build.state(key, results))
-            timings["save cache"] = time.perf_counter() - t
+
+            def save():
+                t = time.perf_counter()
+                cache.save(state_file, build.state(key, results))
+                return time.perf_counter() - t
+            saving = Forked(save, fork=jobs > 1)
+        try:
+            t = time.perf_counter()
+            figures, counts = build.figures()
+            files = self._files(texts, figures, counts, build.source_ids())
+            stale = sorted(n for n, data in files.items()
+                           if not (self.out / n).is_file() or (self.out / n).read_bytes() != data)
+            if write and not check:
+                export.write_atomically(self.out, {n: files[n] for n in stale})
+            timings["write"] = time.perf_counter() - t
+        except BaseException:
+            if saving is not None:  # let it finish rather than leave a half-written temporary file
+                try:
+                    saving.result()
+                except Exception:  # noqa: BLE001 - the error being raised is the one to report
+                    pass
+            raise
+        if saving is not None:
+            t = time.perf_counter()
+            timings["save cache"] = saving.result()
+            timings["save cache (waited)"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         return BuildResult(project=self, report=report, files=files, stale=tuple(stale), timings=timings,
                            counts=counts, triples=figures["triples"], recompiled=tuple(build.compiled))
