@@ -264,8 +264,17 @@ class Build:
             del self.trig[key]
         changed = set()
         self.links: dict = {}
+        # The usual case in a clean build, on a short path: a subject new in this build, from
+        # one file (so one compiled in this build) and in one graph (so no TriG block of its own).
+        owners, render = self.owners, self._render_preds
+        for rel in self.compiled:
+            for s, graphs in self.units[rel]["contrib"].items():
+                if len(graphs) == 1 and len(owners[s]) == 1 and s not in old_owners:
+                    (pairs,) = graphs.values()
+                    self.rendered[s] = render(s, _grouped(pairs))
+                    changed.add(s)  # what it links to is looked up when needed (_links)
         for s in touched:
-            if s not in old_owners and self._render_new(s, changed):
+            if s in changed:
                 continue
             old_graphs: dict = defaultdict(set)
             for unit in old_owners.get(s, ()):
@@ -293,20 +302,6 @@ class Build:
 
     def _block(self, s: str, pairs) -> str:
         return export.turtle_block(s, _grouped(pairs))
-
-    def _render_new(self, s: str, changed: set) -> bool:
-        """The usual case in a clean build, on a short path: a subject new in this build, from
-        one file and in one graph (so it has no TriG block of its own)."""
-        owners = self.owners.get(s, ())
-        if len(owners) != 1:
-            return False
-        graphs = self.units[owners[0]]["contrib"][s]
-        if len(graphs) != 1:
-            return False
-        (pairs,) = graphs.values()
-        changed.add(s)  # what it links to is looked up when needed (_links)
-        self.rendered[s] = self._render_preds(s, _grouped(pairs))
-        return True
 
     def _render_subject(self, s: str, graphs: dict, union: set) -> tuple:
         self._keep_trig(s, graphs, union)
@@ -373,7 +368,7 @@ class Build:
 
     def _links(self, s: str) -> set:
         found = self.links.get(s)
-        if found is None:  # a new subject (_render_new)
+        if found is None:  # a subject new in this build (the short path of _render)
             found = {o for pairs in self.graphs_of(s).values() for _, o in pairs if type(o) is str}
         return found
 
