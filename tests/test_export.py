@@ -112,3 +112,25 @@ def test_export_formats_carry_extension_and_media_type():
     assert ExportFormat.TURTLE.extension == "ttl"
     assert ExportFormat.JSONLD.media_type == "application/ld+json"
     assert {f.extension for f in ExportFormat} == {"ttl", "nt", "jsonld", "trig"}
+
+
+def test_the_writers_take_the_plain_form_of_terms_too(project):
+    """The build renders from its units, whose terms are plain (rdf.py: an IRI as str, a literal
+    as a tuple): every writer gives the same text for them as for term objects."""
+    from diplokb import cache, export, rdf
+
+    from diplokb.rdf import DKB, ID, XSD, IRI, Literal
+
+    extra = [(IRI(ID + "x"), IRI(DKB + "summary"), Literal("say \"hi\"\n", None, "en")),
+             (IRI(ID + "x"), IRI(DKB + "ordinal"), Literal("3", XSD + "integer"))]
+    triples = sorted(project.compile().triples) + extra
+    plain = [tuple(cache.plain(t) for t in triple) for triple in triples]
+    literals = [o for _, _, o in plain if type(o) is tuple]
+    assert any(lang for _, _, lang in literals) and any(dt for _, dt, _ in literals)  # every kind is written
+    assert any(not dt and not lang for _, dt, lang in literals)
+    texts = []
+    for form in (triples, plain):
+        export._TERMS.clear(), export._COMPACT.clear(), rdf.curie.cache_clear()  # spell each form afresh
+        texts.append((export.to_ntriples(form), export.to_turtle(form),
+                      export.to_jsonld(form, project.object_properties())))
+    assert texts[0] == texts[1]

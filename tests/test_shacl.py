@@ -41,6 +41,24 @@ def test_engines_agree_on_a_synthetic_kb_with_broken_records(tmp_path, monkeypat
     assert key(fast) == key(ref)
 
 
+def test_the_plain_form_of_terms_gives_the_same_results(tmp_path, monkeypatch):
+    """A build validates its units, whose terms are plain (rdf.py: an IRI as str, a literal as a
+    tuple): the results are those of the term objects, broken records included."""
+    from diplokb import cache
+    from diplokb.validate import validate
+
+    generate(8000, tmp_path / "kb", seed=3, broken=0.01)
+    monkeypatch.chdir(tmp_path)
+    project = Project.find(ROOT, kb=tmp_path / "kb", out=tmp_path / "out")
+    compiled = project.compile()
+    plain = [tuple(cache.plain(t) for t in triple) for triple in compiled.triples]
+    args = (compiled.locations, project.shapes_file, project.ontology_files)
+    as_objects, as_plain = (validate(t, *args, engine="fast") for t in (compiled.triples, plain))
+    assert as_objects.violations
+    assert key(as_plain) == key(as_objects)
+    assert [r.message for r in as_plain.results] == [r.message for r in as_objects.results]
+
+
 def test_an_unsupported_shacl_term_is_an_error_not_ignored(tmp_path):
     shapes = tmp_path / "s.ttl"
     shapes.write_text("@prefix sh: <http://www.w3.org/ns/shacl#> .\n"

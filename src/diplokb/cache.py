@@ -30,19 +30,15 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .rdf import IRI, Literal
-
 FORMAT = 1
 CHUNK = 20_000  # subjects per marshal record, which bounds the memory a save needs
 
 
 def plain(term):
-    """An IRI or Literal as marshal-able values: an IRI as str, a literal as a tuple."""
+    """A term in its plain form (rdf.py), which marshal writes: an IRI as str, a literal as a
+    tuple. Everything that reads terms takes this form, so the cache's terms are never turned
+    back into objects."""
     return str(term) if isinstance(term, str) else tuple(term)
-
-
-def term(value):
-    return IRI(value) if type(value) is str else Literal(*value)
 
 
 def digest(data: bytes) -> str:
