@@ -42,17 +42,11 @@ class IRI(str):
 
     __slots__ = ()
 
-    def nt(self) -> str:
-        return f"<{self}>"
-
 
 class Literal(NamedTuple):
     value: str
     datatype: str | None = None  # None: xsd:string
     lang: str | None = None
-
-    def nt(self) -> str:
-        return nt(self)
 
 
 class Quad(NamedTuple):
