@@ -174,18 +174,7 @@ class Project:
                                       + (f", path {r.path}" if r.path else "") + ")",
                                       severity="violation") for r in report.violations])
 
-        # The build succeeded: the cache is saved (in a second process, where there are two
-        # cores: it takes as long as writing the exports) while the exports are written.
-        saving = None
-        if state_file:
-            results = {f: tuple(found) for f, found in by_focus.items()} if engine == "fast" else None
-
-            def save():
-                t = time.perf_counter()
-                cache.save(state_file, build.state(key, results))
-                return time.perf_counter() - t
-            saving = Forked(save, fork=jobs > 1)
-        try:
+        def write_exports():
             t = time.perf_counter()
             figures, counts = build.figures()
             files = self._files(texts, figures, counts, build.source_ids())
@@ -194,17 +183,14 @@ class Project:
             if write and not check:
                 export.write_atomically(self.out, {n: files[n] for n in stale})
             timings["write"] = time.perf_counter() - t
-        except BaseException:
-            if saving is not None:  # let it finish rather than leave a half-written temporary file
-                try:
-                    saving.result()
-                except Exception:  # noqa: BLE001 - the error being raised is the one to report
-                    pass
-            raise
-        if saving is not None:
-            t = time.perf_counter()
-            timings["save cache"] = saving.result()
-            timings["save cache (waited)"] = time.perf_counter() - t
+            return figures, counts, files, stale
+
+        if state_file:
+            results = {f: tuple(found) for f, found in by_focus.items()} if engine == "fast" else None
+            figures, counts, files, stale = _beside(
+                write_exports, lambda: cache.save(state_file, build.state(key, results)), jobs > 1, timings)
+        else:
+            figures, counts, files, stale = write_exports()
         timings["total"] = time.perf_counter() - t0
         return BuildResult(project=self, report=report, files=files, stale=tuple(stale), timings=timings,
                            counts=counts, triples=figures["triples"], recompiled=tuple(build.compiled))
@@ -238,6 +224,32 @@ class Project:
         if not (self.out / names[0]).is_file():
             raise DiplokbError(f"no exports in {self.out}: run 'diplokb build' first")
         return Store([self.out / n for n in names])
+
+
+def _beside(main, save, fork: bool, timings: dict):
+    """`main()`, while `save()` (the cache) runs in a second process if `fork` (after it, if
+    not); returns what `main` returned. If `main` fails, `save` is still let finish, so that it
+    leaves no half-written temporary file; a state never decides what is written (cache.py)."""
+    from .workers import Forked
+
+    def timed():
+        t = time.perf_counter()
+        save()
+        return time.perf_counter() - t
+
+    saving = Forked(timed, fork=fork)
+    try:
+        out = main()
+    except BaseException:
+        try:
+            saving.result()
+        except Exception:  # noqa: BLE001 - the error being raised is the one to report
+            pass
+        raise
+    t = time.perf_counter()
+    timings["save cache"] = saving.result()
+    timings["save cache (waited)"] = time.perf_counter() - t
+    return out
 
 
 def _row(r: ValidationResult) -> tuple:
