@@ -29,10 +29,14 @@ SPLIT_MIN = 64  # files to load from which a build with two jobs loads them in t
 
 
 def _grouped(pairs) -> dict:
-    """predicate -> objects from (predicate, object) pairs (in the plain form: rdf.py)."""
-    preds: dict = defaultdict(set)
+    """predicate -> set of objects from (predicate, object) pairs (in the plain form: rdf.py)."""
+    preds: dict = {}
     for p, o in pairs:
-        preds[p].add(o)
+        objs = preds.get(p)
+        if objs is None:
+            preds[p] = {o}
+        else:
+            objs.add(o)
     return preds
 
 
@@ -53,6 +57,7 @@ class Build:
         self._vocabularies = None
         self.jsonld = export.JsonLdNodes(object_properties)
         self._plain: dict = {}
+        self.groups: dict = {}  # subject -> its triples grouped, once grouped() ran
 
     # -- loading -------------------------------------------------------------------------
     @property
@@ -266,12 +271,12 @@ class Build:
         self.links: dict = {}
         # The usual case in a clean build, on a short path: a subject new in this build, from
         # one file (so one compiled in this build) and in one graph (so no TriG block of its own).
-        owners, render = self.owners, self._render_preds
+        owners, render, groups = self.owners, self._render_preds, self.groups
         for rel in self.compiled:
             for s, graphs in self.units[rel]["contrib"].items():
                 if len(graphs) == 1 and len(owners[s]) == 1 and s not in old_owners:
                     (pairs,) = graphs.values()
-                    self.rendered[s] = render(s, _grouped(pairs))
+                    self.rendered[s] = render(s, groups.get(s) or _grouped(pairs))
                     changed.add(s)  # what it links to is looked up when needed (_links)
         for s in touched:
             if s in changed:
@@ -305,7 +310,7 @@ class Build:
 
     def _render_subject(self, s: str, graphs: dict, union: set) -> tuple:
         self._keep_trig(s, graphs, union)
-        return self._render_preds(s, _grouped(union))
+        return self._render_preds(s, self.groups.get(s) or _grouped(union))
 
     def _render_preds(self, s: str, preds: dict) -> tuple:
         """(N-Triples, Turtle block, JSON-LD node, number of triples, predicates, classes)."""
@@ -327,6 +332,22 @@ class Build:
     def subjects(self):
         """Every subject with triples (after `run()`)."""
         return self.owners.keys()
+
+    def grouped(self) -> dict:
+        """Every subject's triples in the grouped form (rdf.grouped), over all files and
+        graphs: what the full validation reads; the render then takes each subject's group
+        from here instead of grouping it again."""
+        out: dict = {}
+        owners = self.owners
+        for unit in self.units.values():
+            for s, graphs in unit["contrib"].items():
+                if len(graphs) == 1 and len(owners[s]) == 1:
+                    (pairs,) = graphs.values()
+                    out[s] = _grouped(pairs)
+                elif s not in out:
+                    out[s] = _grouped(set().union(*self.graphs_of(s).values()))
+        self.groups = out
+        return out
 
     def triples(self, subjects) -> set:
         """The triples of the subjects (in the plain form: rdf.py)."""

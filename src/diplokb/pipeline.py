@@ -132,10 +132,14 @@ class Project:
         timings = dict(build.timings)
         timings["cache"] = time.perf_counter() - t0 - sum(timings.values())
 
+        if not incremental:
+            t = time.perf_counter()
+            graph = build.grouped()
+            timings["group"] = time.perf_counter() - t
+
         def validate_all():
             t = time.perf_counter()
-            report = validate(build.triples(build.subjects()), locations, self.shapes_file,
-                              self.ontology_files, engine=engine)
+            report = validate(graph, locations, self.shapes_file, self.ontology_files, engine=engine)
             return [_row(r) for r in report.results], time.perf_counter() - t
 
         # Validating everything is as long as rendering everything: a second process does it

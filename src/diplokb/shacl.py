@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from .errors import SourceLocation
+from . import rdf
 from .rdf import RDF_TYPE, XSD, IRI, Literal, curie, nt
 
 SH = "http://www.w3.org/ns/shacl#"
@@ -151,27 +152,32 @@ def _name(node) -> str:
 
 
 class _Data:
-    """The data indexed for constraint checks: subject -> predicate -> objects, and for the
-    predicates that targets name, their subjects or objects."""
+    """The data indexed for constraint checks: subject -> predicate -> objects (the KB's grouped
+    form, rdf.grouped, with the ontology's triples added), and for the predicates that targets
+    name, their subjects or objects."""
 
-    def __init__(self, triples, ontology_files, subjects_of: set, objects_of: set):
+    def __init__(self, graph: dict, ontology_files, subjects_of: set, objects_of: set):
         import pyoxigraph as ox
 
-        spo: dict = defaultdict(lambda: defaultdict(list))
+        spo = dict(graph)  # the caller's graph is read, never changed
+        for f in ontology_files:
+            extra = rdf.grouped((_term(t.subject), _term(t.predicate), _term(t.object))
+                                for t in ox.parse(path=str(f), format=ox.RdfFormat.TURTLE))
+            for s, preds in extra.items():
+                mine = spo.get(s)
+                if mine is not None:  # a subject in both: a merged copy
+                    preds = {p: set(objs) for p, objs in mine.items()} | {
+                        p: set(mine.get(p, ())) | objs for p, objs in preds.items()}
+                spo[s] = preds
         self.by_pred: dict = {p: set() for p in subjects_of}
         self.pos_objects: dict = {p: set() for p in objects_of}
-        extra = []
-        for f in ontology_files:
-            extra += [(_term(t.subject), _term(t.predicate), _term(t.object))
-                      for t in ox.parse(path=str(f), format=ox.RdfFormat.TURTLE)]
-        by_pred, pos_objects = self.by_pred, self.pos_objects
-        for triples in (triples, extra):
-            for s, p, o in triples:
-                spo[s][p].append(o)
-                if p in by_pred:
-                    by_pred[p].add(s)
-                if p in pos_objects:
-                    pos_objects[p].add(o)
+        for s, preds in spo.items():
+            for p in subjects_of:
+                if p in preds:
+                    self.by_pred[p].add(s)
+            for p in objects_of:
+                if p in preds:
+                    self.pos_objects[p].update(preds[p])
         self.spo = spo
         self.superclasses: dict = {}
         self._classes: dict = {}
@@ -202,12 +208,14 @@ class _Data:
                     self._instances[k].add(s)
         return self._instances.get(c, set())
 
-    def values(self, node, path: tuple) -> list:
+    def values(self, node, path: tuple):
+        """The value nodes of a path at a node: a set, as in SHACL (a node reached twice
+        along a sequence path counts once)."""
         if len(path) == 1:
             return self.spo.get(node, _EMPTY).get(path[0], ())
-        current = [node]
+        current = {node}
         for p in path:
-            current = [o for n in current for o in self.spo.get(n, _EMPTY).get(p, ())]
+            current = {o for n in current for o in self.spo.get(n, _EMPTY).get(p, ())}
         return current
 
 
@@ -356,11 +364,9 @@ def _predicates_read(select: str, prefixes: dict) -> set | None:
     return names
 
 
-def _ntriples(triples, predicates: set | None = None) -> str:
-    """N-Triples of the triples (with one of `predicates`, unless None), in no particular
-    order (for loading a store)."""
-    if predicates is not None:
-        triples = [t for t in triples if t[1] in predicates]
+def _ntriples(graph: dict, predicates: set | None = None) -> str:
+    """N-Triples of a graph in the grouped form (only the triples with one of `predicates`,
+    unless None), in no particular order (for loading a store)."""
     text: dict = {}
 
     def spelled(t):
@@ -369,13 +375,15 @@ def _ntriples(triples, predicates: set | None = None) -> str:
             found = text[t] = nt(t)
         return found
 
-    return "".join([f"<{s}> <{p}> {spelled(o)} .\n" for s, p, o in triples])
+    return "".join([f"<{s}> <{p}> {spelled(o)} .\n" for s, preds in graph.items() for p, objs in preds.items()
+                    if predicates is None or p in predicates for o in objs])
 
 
 def validate_fast(triples, locations, shapes_file: Path, ontology_files: list[Path],
                   focus: set | None = None):
     """Same contract as validate.validate, without pySHACL. With `focus`, only those focus
     nodes are checked (the triples must hold everything their checks read)."""
+    graph = triples if isinstance(triples, dict) else rdf.grouped(triples)
     import pyoxigraph as ox
 
     from .validate import ValidationReport, ValidationResult
@@ -385,7 +393,7 @@ def validate_fast(triples, locations, shapes_file: Path, ontology_files: list[Pa
     for shape in engine.shapes:
         subjects_of.update(shape.targets.get("targetSubjectsOf", ()))
         objects_of.update(shape.targets.get("targetObjectsOf", ()))
-    data = _Data(triples, ontology_files, subjects_of, objects_of)
+    data = _Data(graph, ontology_files, subjects_of, objects_of)
     out = set()
 
     def add(node, severity, message, path="", value="", shape=""):
@@ -412,7 +420,7 @@ def validate_fast(triples, locations, shapes_file: Path, ontology_files: list[Pa
         for select, message in shape.sparql:
             if store is None:
                 store = ox.Store()
-                store.bulk_load(_ntriples(triples, read).encode("utf-8"),
+                store.bulk_load(_ntriples(graph, read).encode("utf-8"),
                                 format=ox.RdfFormat.N_TRIPLES)
                 for f in ontology_files:
                     store.bulk_load(path=str(f), format=ox.RdfFormat.TURTLE)

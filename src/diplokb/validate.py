@@ -60,8 +60,10 @@ def to_rdflib(triples):
     """An rdflib Graph of our triples."""
     import rdflib
 
+    from .rdf import triples_of
+
     g = rdflib.Graph()
-    for s, p, o in triples:
+    for s, p, o in (triples_of(triples) if isinstance(triples, dict) else triples):
         if isinstance(o, str):  # an IRI (terms come in either form: rdf.py)
             obj = rdflib.URIRef(o)
         else:
@@ -84,8 +86,9 @@ ENGINES = ("fast", "pyshacl")
 
 def validate(triples, locations, shapes_file: Path, ontology_files: list[Path], *,
              engine: str = "pyshacl", focus: set | None = None) -> ValidationReport:
-    """Validates the KB's triples against the shapes, with the ontology and vocabularies
-    mixed into a throw-away rdflib graph (the compiled KB itself is never changed).
+    """Validates the KB's triples (or the KB in the grouped form, rdf.grouped) against the
+    shapes, with the ontology and vocabularies mixed into a throw-away rdflib graph (the
+    compiled KB itself is never changed).
     `locations` maps a subject IRI to its SourceLocation (anything with .get). The fast engine
     can check only the `focus` nodes given."""
     if engine == "fast":
