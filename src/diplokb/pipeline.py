@@ -119,7 +119,7 @@ class Project:
     def _build(self, *, check: bool, write: bool, engine: str, jobs: int) -> "BuildResult":
         from . import cache
         from .incremental import Build
-        from .workers import Forked
+        from .workers import CAN_FORK, Forked
 
         t0 = time.perf_counter()
         key = cache.code_key([*self.ontology_files, self.shapes_file])
@@ -132,20 +132,20 @@ class Project:
         timings = dict(build.timings)
         timings["cache"] = time.perf_counter() - t0 - sum(timings.values())
 
-        if not incremental:
-            t = time.perf_counter()
-            graph = build.grouped()
-            timings["group"] = time.perf_counter() - t
+        fork = jobs > 1 and CAN_FORK
+        if not incremental and not fork:  # one process: the render reuses the validation's groups
+            build.grouped()
 
         def validate_all():
             t = time.perf_counter()
-            report = validate(graph, locations, self.shapes_file, self.ontology_files, engine=engine)
+            report = validate(build.groups or build.grouped(), locations, self.shapes_file, self.ontology_files,
+                              engine=engine)
             return [_row(r) for r in report.results], time.perf_counter() - t
 
         # Validating everything is as long as rendering everything: a second process does it
         # meanwhile (workers.py). An edit's few focus nodes are checked in-process, after the
         # render has found which subjects changed.
-        full = None if incremental else Forked(validate_all, fork=jobs > 1)
+        full = None if incremental else Forked(validate_all, fork=fork)
         try:
             build.render()
             t = time.perf_counter()
@@ -192,7 +192,7 @@ class Project:
         if state_file:
             results = {f: tuple(found) for f, found in by_focus.items()} if engine == "fast" else None
             figures, counts, files, stale = _beside(
-                write_exports, lambda: cache.save(state_file, build.state(key, results)), jobs > 1, timings)
+                write_exports, lambda: cache.save(state_file, build.state(key, results)), fork, timings)
         else:
             figures, counts, files, stale = write_exports()
         timings["total"] = time.perf_counter() - t0
