@@ -148,10 +148,7 @@ class Project:
         full = None if incremental else Forked(validate_all, fork=fork)
         try:
             build.render()
-            t = time.perf_counter()
-            texts = build.files_text()
             timings["render"] = build.timings["render"]
-            timings["assemble"] = time.perf_counter() - t
 
             t = time.perf_counter()
             if incremental:
@@ -178,7 +175,10 @@ class Project:
                                       + (f", path {r.path}" if r.path else "") + ")",
                                       severity="violation") for r in report.violations])
 
-        def write_exports():
+        def write_exports():  # the cache is saved meanwhile (_beside)
+            t = time.perf_counter()
+            texts = build.files_text()
+            timings["assemble"] = time.perf_counter() - t
             t = time.perf_counter()
             figures, counts = build.figures()
             files = self._files(texts, figures, counts, build.source_ids())
@@ -203,16 +203,16 @@ class Project:
         """Every export file's name and bytes."""
         import json
 
-        files = dict(texts)
-        files["context.jsonld"] = json.dumps({"@context": export.jsonld_context(self.object_properties())},
-                                             indent=1) + "\n"
+        files = {n: c.encode("utf-8") for n, c in texts.items()}
+        files["context.jsonld"] = (json.dumps({"@context": export.jsonld_context(self.object_properties())},
+                                              indent=1) + "\n").encode("utf-8")
         for name, f in zip(EXPORTED_ONTOLOGY, (*self.ontology_files, self.shapes_file)):
-            files[name] = f.read_text(encoding="utf-8")
+            files[name] = f.read_text(encoding="utf-8").encode("utf-8")  # newlines as read_text gives them
         media = {"nt": "application/n-triples", "ttl": "text/turtle", "trig": "application/trig",
                  "jsonld": "application/ld+json"}
-        sizes = {n: (media[n.rsplit(".", 1)[1]], len(c.encode("utf-8"))) for n, c in files.items()}
-        files["void.ttl"] = export.void_description(figures, counts, source_ids, sizes)
-        return {n: c.encode("utf-8") for n, c in files.items()}
+        sizes = {n: (media[n.rsplit(".", 1)[1]], len(data)) for n, data in files.items()}
+        files["void.ttl"] = export.void_description(figures, counts, source_ids, sizes).encode("utf-8")
+        return files
 
     def store(self, *, fresh: bool = False):
         """A query store over the exports (building them in memory first if `fresh`)."""
