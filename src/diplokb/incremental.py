@@ -134,8 +134,8 @@ class Build:
             new_units = {rel: self._unit(rel, out, unit_defines[rel], digests[rel]) for rel, out in outputs.items()}
             their_units = {}
             if peer is not None:
-                their_units, problems = peer.receive()
-                self.problems += problems
+                self.problems += peer.receive()
+                their_units = peer.receive()
         finally:
             if peer is not None:
                 peer.close()
@@ -214,8 +214,9 @@ class Build:
         self.theirs = frozenset(mine)  # now the parent's files are the other process's
         self.problems = []
         outputs = self._compile(theirs)
-        peer.send(({rel: self._unit(rel, outputs[rel], unit_defines[rel], digests[rel]) for rel in theirs},
-                   self.problems))
+        peer.send(self.problems)
+        peer.send({rel: self._unit(rel, outputs[rel], unit_defines[rel], digests[rel]) for rel in theirs},
+                  plain=True)
 
     def render(self) -> None:
         """Renders the subjects the compiled (or removed) files touch."""

@@ -11,6 +11,7 @@ processes.
 """
 from __future__ import annotations
 
+import marshal
 import os
 import pickle
 import traceback
@@ -66,7 +67,7 @@ class Forked:
 class Peer:
     """A forked process that talks with its parent: the child runs `fn(channel)` (its
     channel's peer is the parent), the parent `send`s and `receive`s through this object.
-    Messages are pickled, framed by their length. An error raised in the child is sent
+    Messages are pickled (or marshalled: _Channel), framed by their length. An error raised in the child is sent
     instead of its next message and raised by the parent's `receive`."""
 
     def __init__(self, fn):
@@ -89,8 +90,8 @@ class Peer:
         self.pid = pid
         self.channel = _Channel(to_parent[0], to_child[1])
 
-    def send(self, value) -> None:
-        self.channel.send(value)
+    def send(self, value, *, plain: bool = False) -> None:
+        self.channel.send(value, plain=plain)
 
     def receive(self):
         return self.channel.receive()
@@ -111,28 +112,39 @@ class Peer:
 
 
 class _Channel:
+    """Messages framed by their length and kind: a pickled value, a marshalled one (plain
+    data only, `send(plain=True)`: strings, numbers, tuples, lists, dicts, sets; marshal writes
+    and reads the build's units about twice as fast as pickle), or a pickled error."""
+
+    PICKLED, MARSHALLED, ERROR = b"p", b"m", b"e"
+
     def __init__(self, read_fd: int, write_fd: int):
         self.reader = os.fdopen(read_fd, "rb")
         self.writer = os.fdopen(write_fd, "wb")
 
-    def send(self, value, ok: bool = True) -> None:
-        data = pickle.dumps((ok, value), protocol=pickle.HIGHEST_PROTOCOL)
-        self.writer.write(len(data).to_bytes(8, "little"))
+    def send(self, value, *, plain: bool = False, kind: bytes = b"") -> None:
+        if plain:
+            kind, data = self.MARSHALLED, marshal.dumps(value)
+        else:
+            kind, data = kind or self.PICKLED, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        self.writer.write(len(data).to_bytes(8, "little") + kind)
         self.writer.write(data)
         self.writer.flush()
 
     def send_error(self, exc: BaseException) -> None:
         try:
-            self.send(exc, ok=False)
+            self.send(exc, kind=self.ERROR)
         except Exception:  # noqa: BLE001 - an error that does not pickle
-            self.send(WorkerError(traceback.format_exc()), ok=False)
+            self.send(WorkerError(traceback.format_exc()), kind=self.ERROR)
 
     def receive(self):
-        head = self.reader.read(8)
-        if len(head) < 8:
+        head = self.reader.read(9)
+        if len(head) < 9:
             raise WorkerError("the other process ended without a result")
-        ok, value = pickle.loads(self.reader.read(int.from_bytes(head, "little")))
-        if not ok:
+        data = self.reader.read(int.from_bytes(head[:8], "little"))
+        kind = head[8:]
+        value = marshal.loads(data) if kind == self.MARSHALLED else pickle.loads(data)
+        if kind == self.ERROR:
             raise value
         return value
 
