@@ -134,3 +134,15 @@ def test_the_writers_take_the_plain_form_of_terms_too(project):
         texts.append((export.to_ntriples(form), export.to_turtle(form),
                       export.to_jsonld(form, project.object_properties())))
     assert texts[0] == texts[1]
+
+
+def test_strings_are_escaped_exactly_where_n_triples_requires_it():
+    """Quotes, backslashes and control characters are escaped (controls without a short form as
+    \\uXXXX); every other character, including non-ASCII text, is written as it is."""
+    from diplokb.rdf import escape
+
+    assert escape('a "b" \\ c\n\r\t\b\f') == 'a \\"b\\" \\\\ c\\n\\r\\t\\b\\f'
+    assert escape("x\x00y\x1fz\x7f") == "x\\u0000y\\u001Fz\\u007F"
+    kept = "".join(chr(c) for c in range(0x20, 0x3000) if chr(c) not in '"\\\x7f')
+    assert escape(kept) == kept
+    assert escape("សម្តេច 洪森") == "សម្តេច 洪森"

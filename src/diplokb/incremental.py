@@ -117,7 +117,9 @@ class Build:
             t = time.perf_counter()
             mine = {rel: defines(self.records[rel]) for rel in to_load}
             if peer is not None:
+                w = time.perf_counter()
                 theirs, broken, problems = peer.receive()
+                self.timings["load (waited)"] = time.perf_counter() - w
                 peer.send((mine, self.broken))
                 self.broken |= broken
                 self.problems += problems
@@ -134,7 +136,9 @@ class Build:
             new_units = {rel: self._unit(rel, out, unit_defines[rel], digests[rel]) for rel, out in outputs.items()}
             their_units = {}
             if peer is not None:
+                w = time.perf_counter()
                 self.problems += peer.receive()
+                self.timings["compile (waited)"] = time.perf_counter() - w
                 their_units = peer.receive()
         finally:
             if peer is not None:

@@ -130,7 +130,7 @@ class Project:
         locations = _Locations(build)
         incremental = engine == "fast" and state.results is not None
         timings = dict(build.timings)
-        timings["cache"] = time.perf_counter() - t0 - sum(timings.values())
+        timings["cache"] = time.perf_counter() - t0 - sum(v for k, v in timings.items() if "waited" not in k)
 
         fork = jobs > 1 and CAN_FORK
         if not incremental and not fork:  # one process: the render reuses the validation's groups

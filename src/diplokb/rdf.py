@@ -57,12 +57,12 @@ class Quad(NamedTuple):
 
 
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
-_NEEDS = set(_ESCAPES) | {chr(c) for c in range(0x20)} | {"\x7f"}
+_NEEDS = re.compile(r'[\\"\x00-\x1f\x7f]').search  # a character that escape() changes
 
 
 def escape(text: str) -> str:
     """N-Triples / Turtle string escaping (canonical: UTF-8 kept, controls as \\uXXXX)."""
-    if not _NEEDS.intersection(text):
+    if not _NEEDS(text):
         return text
     out = []
     for ch in text:
