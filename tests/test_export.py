@@ -146,3 +146,28 @@ def test_strings_are_escaped_exactly_where_n_triples_requires_it():
     kept = "".join(chr(c) for c in range(0x20, 0x3000) if chr(c) not in '"\\\x7f')
     assert escape(kept) == kept
     assert escape("សម្តេច 洪森") == "សម្តេច 洪森"
+
+
+def test_the_jsonld_text_is_what_json_dumps_gives(project):
+    """The JSON-LD writer spells its text itself (json.dumps with an indent is slow): it must be
+    the same bytes json.dumps(indent=1) gives for the same document, with values of every
+    shape (one or several, IRIs, typed and language-tagged literals, coerced or not)."""
+    import json
+
+    from diplokb import export
+    from diplokb.rdf import DKB, ID, XSD, IRI, Literal, RDF_TYPE
+
+    triples = sorted(project.compile().triples) + [
+        (IRI(ID + "x"), IRI(RDF_TYPE), IRI(DKB + "Event")),
+        (IRI(ID + "x"), IRI(RDF_TYPE), IRI("https://schema.org/Event")),
+        (IRI(ID + "x"), IRI(DKB + "summary"), Literal("a \"b\"\n", None, "en")),
+        (IRI(ID + "x"), IRI(DKB + "summary"), Literal("c", None, "km")),
+        (IRI(ID + "x"), IRI(DKB + "ordinal"), Literal("3", XSD + "integer")),
+        (IRI(ID + "x"), IRI(DKB + "participant"), IRI(ID + "y")),
+        (IRI(ID + "x"), IRI(DKB + "participant"), IRI(ID + "z")),
+        (IRI(ID + "x"), IRI("https://example.org/unknown"), Literal("u")),
+        (IRI(ID + "x"), IRI("https://example.org/unknown"), IRI(ID + "y"))]
+    text = export.to_jsonld(triples, project.object_properties())
+    assert text == json.dumps(json.loads(text), ensure_ascii=False, indent=1) + "\n"
+    node = next(n for n in json.loads(text)["@graph"] if n["@id"] == "x")
+    assert sorted(node["@type"]) == ["Event", "schema:Event"] and len(node["https://example.org/unknown"]) == 2

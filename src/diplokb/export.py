@@ -183,31 +183,35 @@ class JsonLdNodes:
     def __init__(self, object_properties: set[str]):
         self.context = jsonld_context(object_properties)
         self.reverse = {iri: term for term, (iri, _) in _OTHER_TERMS.items()}
-        self._keys: dict = {}  # predicate -> (its key, the datatype or @id its values are coerced to)
+        self._keys: dict = {}  # predicate -> (its key as JSON, the datatype or @id its values are coerced to)
 
     def _key(self, p: str) -> tuple:
         found = self._keys.get(p)
         if found is None:
             key = p[len(DKB):] if p.startswith(DKB) else self.reverse.get(p, p)
             entry = self.context.get(key)
-            found = self._keys[p] = (key, entry.get("@type") if isinstance(entry, dict) else None)
+            found = self._keys[p] = (_encode_string(key), entry.get("@type") if isinstance(entry, dict) else None)
         return found
 
-    def node(self, s, preds: dict, in_order: list | None = None) -> dict:
-        node: dict = {"@id": _compact_iri(s)}
+    def node_text(self, s, preds: dict, in_order: list | None = None) -> str:
+        """The node as it is indented inside the document's "@graph" list: the text
+        json.dumps(..., indent=1) gives there, written directly (`_json`)."""
+        enc = _encode_string
+        lines = ['{\n   "@id": ' + enc(_compact_iri(s))]
         for p, values in in_order or ordered(preds):
+            one = len(values) == 1
             if p == RDF_TYPE:
-                key = "@type"
-                out = [v[len(DKB):] if v.startswith(DKB) else _compact_iri(v) for v in values]
+                key = '"@type"'
+                texts = [enc(v[len(DKB):] if v.startswith(DKB) else _compact_iri(v)) for v in values]
             else:
                 key, coerced = self._key(p)
-                out = [_jsonld_value(v, coerced) for v in values]
-            node[key] = out[0] if len(out) == 1 else out
-        return node
-
-    def node_text(self, s, preds: dict, in_order: list | None = None) -> str:
-        """The node as it is indented inside the document's "@graph" list."""
-        return _json(self.node(s, preds, in_order), "  ")
+                indent = "   " if one else "    "  # a value's own lines are indented as deep as it is
+                texts = []
+                for v in values:
+                    j = _jsonld_value(v, coerced)
+                    texts.append(enc(j) if type(j) is str else _json(j, indent))
+            lines.append(f"   {key}: {texts[0]}" if one else f"   {key}: [\n    " + ",\n    ".join(texts) + "\n   ]")
+        return ",\n".join(lines) + "\n  }"
 
     def document(self, node_texts: dict) -> str:
         """The whole file from the node texts of every subject (the same bytes as json.dumps
