@@ -6,11 +6,12 @@ The library never prints and never exits; it collects `Problem` values and raise
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, order=True)
-class SourceLocation:
-    """A place in an input file; line and column are 1-based, as editors show them."""
+class SourceLocation(NamedTuple):
+    """A place in an input file; line and column are 1-based, as editors show them. (A named
+    tuple: the loader makes one for every record and reference, and a tuple is made fastest.)"""
 
     file: str
     line: int = 0

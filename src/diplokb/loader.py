@@ -190,8 +190,9 @@ class _Reader:
             return dates[0]
         return Period(dates[0], dates[1] if len(dates) == 2 else None)
 
-    def record(self, cls, node, what: str):
-        """Reads a mapping node as an instance of `cls` (a model data class)."""
+    def record(self, cls, node, what: str, extra: dict | None = None):
+        """Reads a mapping node as an instance of `cls` (a model data class), with the
+        fields in `extra` (not read from YAML) set too."""
         entries = self.mapping(node, what)
         if entries is None:
             return None
@@ -227,7 +228,7 @@ class _Reader:
             if isinstance(values.get("id"), str):
                 self.broken_ids.add(values["id"])
             return None
-        return cls(**values, loc=self.loc(node))
+        return cls(**values, **(extra or {}), loc=self.loc(node))
 
 
 @lru_cache(maxsize=None)
@@ -336,11 +337,10 @@ def load_file(path: Path, display: str, problems: list[Problem], vocabularies: d
             continue
         if reader.is_null(node):
             continue
+        extra = {"source": reader.source_id} if is_source else {}  # a source's records are from it
         for item in reader.sequence(node, f"section '{key}'") or []:
-            record = reader.record(cls, item, f"an item of '{key}'")
+            record = reader.record(cls, item, f"an item of '{key}'", extra)
             if record is not None:
-                if is_source:
-                    record = dataclasses.replace(record, source=reader.source_id)
                 records.append(record)
     return records
 
