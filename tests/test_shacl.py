@@ -42,18 +42,20 @@ def test_engines_agree_on_a_synthetic_kb_with_broken_records(tmp_path, monkeypat
 
 
 def test_the_plain_form_of_terms_gives_the_same_results(tmp_path, monkeypatch):
-    """A build validates its units, whose terms are plain (rdf.py: an IRI as str, a literal as a
-    tuple): the results are those of the term objects, broken records included."""
-    from diplokb import cache
+    """The compiler emits terms in their plain form (rdf.py: an IRI as str, a literal as a
+    tuple); term objects (IRI, Literal) give the same results, broken records included."""
+    from diplokb.rdf import IRI, Literal
     from diplokb.validate import validate
 
     generate(8000, tmp_path / "kb", seed=3, broken=0.01)
     monkeypatch.chdir(tmp_path)
     project = Project.find(ROOT, kb=tmp_path / "kb", out=tmp_path / "out")
     compiled = project.compile()
-    plain = [tuple(cache.plain(t) for t in triple) for triple in compiled.triples]
+    plain = list(compiled.triples)
+    assert all(type(t) in (str, tuple) for triple in plain for t in triple)
+    objects = [tuple(IRI(t) if isinstance(t, str) else Literal(*t) for t in triple) for triple in plain]
     args = (compiled.locations, project.shapes_file, project.ontology_files)
-    as_objects, as_plain = (validate(t, *args, engine="fast") for t in (compiled.triples, plain))
+    as_objects, as_plain = (validate(t, *args, engine="fast") for t in (objects, plain))
     assert as_objects.violations
     assert key(as_plain) == key(as_objects)
     assert [r.message for r in as_plain.results] == [r.message for r in as_objects.results]

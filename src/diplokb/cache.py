@@ -34,13 +34,6 @@ FORMAT = 1
 CHUNK = 20_000  # subjects per marshal record, which bounds the memory a save needs
 
 
-def plain(term):
-    """A term in its plain form (rdf.py), which marshal writes: an IRI as str, a literal as a
-    tuple. Everything that reads terms takes this form, so the cache's terms are never turned
-    back into objects."""
-    return str(term) if isinstance(term, str) else tuple(term)
-
-
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -13,7 +13,7 @@ from functools import cached_property, lru_cache
 
 from . import model as m
 from .errors import BuildError, Problem, did_you_mean
-from .rdf import DKB, GRAPH, ID, RDF_TYPE, VOCAB, XSD, IRI, Literal, Quad, date_literal
+from .rdf import DKB, GRAPH, ID, RDF_TYPE, VOCAB, XSD, IRI, Quad, date_literal
 
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
@@ -21,7 +21,7 @@ SCHEMA = "https://schema.org/"
 ORG = "http://www.w3.org/ns/org#"
 DCT = "http://purl.org/dc/terms/"
 
-ENTITIES_GRAPH = IRI(GRAPH + "entities")
+ENTITIES_GRAPH = GRAPH + "entities"
 
 CLASS_OF = {
     m.Person: "Person", m.Organization: "Organization", m.Place: "Place", m.Post: "Post",
@@ -39,21 +39,38 @@ THING_CLASS = {
 }
 
 
-@lru_cache(maxsize=None)
-def _predicate(p: str) -> IRI:
-    return IRI(p)
+# Terms are emitted in their plain form (rdf.py): an IRI as a str, a literal as a tuple
+# (value, datatype, lang), which the build keeps and its cache writes as they are. An IRI
+# that recurs is made once (cached below), so equal terms are mostly one object, which
+# marshal writes once.
+_shared = lru_cache(maxsize=1 << 20)  # bounded: a long-lived process compiles many KBs
+
+
+@_shared
+def _shared_iri(text: str) -> str:
+    return text
+
+
+_predicate = _class = _shared_iri
 
 
 def normalize_ws(text: str) -> str:
     return " ".join(text.split())
 
 
-def iri(slug: str) -> IRI:
-    return IRI(ID + slug)
+@_shared
+def iri(slug: str) -> str:
+    return ID + slug
 
 
-def concept(scheme: str, slug: str) -> IRI:
-    return IRI(f"{VOCAB}{scheme}/{slug}")
+@_shared
+def concept(scheme: str, slug: str) -> str:
+    return f"{VOCAB}{scheme}/{slug}"
+
+
+@_shared
+def _date(text: str) -> tuple:
+    return tuple(date_literal(text))
 
 
 def short_hash(*parts: str, n: int = 10) -> str:
@@ -169,7 +186,7 @@ class _Compiler:
 
     def lit(self, s: IRI, p: str, value, datatype: str | None = None) -> None:
         if value is not None and value != "":
-            self.add(s, p, Literal(str(value), datatype))
+            self.add(s, p, (str(value), datatype, None))
 
     def ref(self, r: m.Ref | None, kinds: str) -> IRI | None:
         """The IRI of a referenced record, or None after recording a problem."""
@@ -208,10 +225,10 @@ class _Compiler:
         if period is None:
             return
         if period.end is None:
-            self.add(s, DKB + "date", date_literal(period.start.text))
+            self.add(s, DKB + "date", _date(period.start.text))
         else:
-            self.add(s, DKB + "startDate", date_literal(period.start.text))
-            self.add(s, DKB + "endDate", date_literal(period.end.text))
+            self.add(s, DKB + "startDate", _date(period.start.text))
+            self.add(s, DKB + "endDate", _date(period.end.text))
 
     def names(self, s: IRI, rec) -> None:
         self.lit(s, RDFS + "label", rec.name)
@@ -224,7 +241,7 @@ class _Compiler:
 
     def typed(self, s: IRI, rec, cls: str | None = None) -> None:
         self.locations[s] = rec.loc
-        self.add(s, RDF_TYPE, IRI(DKB + (cls or CLASS_OF[type(rec)])))
+        self.add(s, RDF_TYPE, _class(DKB + (cls or CLASS_OF[type(rec)])))
 
     def evidence(self, s: IRI, quotes, source_id: str) -> None:
         """Links `s` to one Evidence node per quote, checking each quote against the text."""
@@ -241,12 +258,12 @@ class _Compiler:
                     q.loc, f"quote does not occur in the text of source '{source_id}' "
                            f"({source.text_file})", hint=_mismatch_hint(quote, text)))
                 continue
-            ev = IRI(f"{ID}evidence/{source_id}-{short_hash(quote)}")
+            ev = f"{ID}evidence/{source_id}-{short_hash(quote)}"
             self.add(s, DKB + "evidence", ev)
             if ev not in self.locations:  # described in its source's graph, whoever cites it
                 self.locations[ev] = q.loc
-                graph, self.graph = self.graph, IRI(GRAPH + source_id)
-                self.add(ev, RDF_TYPE, IRI(DKB + "Evidence"))
+                graph, self.graph = self.graph, _shared_iri(GRAPH + source_id)
+                self.add(ev, RDF_TYPE, _class(DKB + "Evidence"))
                 self.add(ev, DKB + "source", iri(source_id))
                 self.lit(ev, DKB + "quote", q.text)
                 self.graph = graph
@@ -272,7 +289,7 @@ class _Compiler:
     def emit_place(self, r: m.Place, s: IRI) -> None:
         self.names(s, r)
         if r.kind.id == "country":
-            self.add(s, RDF_TYPE, IRI(DKB + "Country"))
+            self.add(s, RDF_TYPE, _class(DKB + "Country"))
         self.add(s, DKB + "placeKind", concept("place-kind", r.kind.id))
         if (p := self.ref(r.located_in, "place")) is not None:
             self.add(s, DKB + "locatedIn", p)
@@ -286,7 +303,7 @@ class _Compiler:
         self.names(s, r)
         self.add(s, DKB + "thingKind", concept("thing-kind", r.kind.id))
         if r.year is not None:
-            self.add(s, DKB + "year", date_literal(r.year.text))
+            self.add(s, DKB + "year", _date(r.year.text))
         self.lit(s, DKB + "ordinal", r.ordinal, XSD + "integer")
         self.refs(s, DKB + "party", r.parties, "place|organization")
         if (p := self.ref(r.part_of, "thing")) is not None:
@@ -335,7 +352,7 @@ class _Compiler:
             who = self.ref(part.who, agents)
             if who is None:
                 continue
-            node = IRI(f"{ID}participation/{r.id}--{part.who.id}")
+            node = f"{ID}participation/{r.id}--{part.who.id}"
             self.add(s, DKB + "participant", who)
             self.add(s, DKB + "participation", node)
             self.typed(node, part, "Participation")
@@ -375,9 +392,9 @@ class _Compiler:
             self.problems.append(Problem(r.loc, "post attestation needs a 'date': its source has none"))
         self.period(s, date)
         if r.start is not None:
-            self.add(s, DKB + "heldFrom", date_literal(r.start.text))
+            self.add(s, DKB + "heldFrom", _date(r.start.text))
         if r.end is not None:
-            self.add(s, DKB + "heldUntil", date_literal(r.end.text))
+            self.add(s, DKB + "heldUntil", _date(r.end.text))
         self.lit(s, SKOS + "editorialNote", r.note)
         self.evidence(s, r.quote, r.source)
 
@@ -402,7 +419,7 @@ class _Compiler:
             src = self.ref(claim.source, "source")
             if src is None:
                 continue
-            node = IRI(f"{ID}claim/{r.id}--{claim.source.id}-{short_hash(claim.says, n=6)}")
+            node = f"{ID}claim/{r.id}--{claim.source.id}-{short_hash(claim.says, n=6)}"
             self.add(s, DKB + "claim", node)
             self.typed(node, claim, "Claim")
             self.add(node, DKB + "source", src)
@@ -423,8 +440,8 @@ class _Compiler:
 
     def run(self) -> UnitOutput:
         for rec in self.records:
-            self.graph = IRI(GRAPH + (rec.id if isinstance(rec, m.Source) else getattr(rec, "source", "")
-                                      or "entities"))
+            self.graph = _shared_iri(GRAPH + (rec.id if isinstance(rec, m.Source) else getattr(rec, "source", "")
+                                              or "entities"))
             if isinstance(rec, m.Report):
                 self.emit_report(rec)
                 continue

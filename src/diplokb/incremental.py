@@ -56,7 +56,6 @@ class Build:
         self.broken: set = set()
         self._vocabularies = None
         self.jsonld = export.JsonLdNodes(object_properties)
-        self._plain: dict = {}
         self.groups: dict = {}  # subject -> its triples grouped, once grouped() ran
 
     # -- loading -------------------------------------------------------------------------
@@ -230,9 +229,8 @@ class Build:
 
     def _unit(self, rel: str, out, unit_defines, yaml_digest: str) -> dict:
         contrib: dict = {}
-        plain = self.plain
-        for q in out.quads:
-            contrib.setdefault(str(q.s), {}).setdefault(plain(q.g), []).append((plain(q.p), plain(q.o)))
+        for s, p, o, g in out.quads:  # in the plain form already (compile.py)
+            contrib.setdefault(s, {}).setdefault(g, []).append((p, o))
         text_file, text_digest = "", ""
         for r in self.records[rel]:
             if isinstance(r, m.Source):
@@ -242,15 +240,8 @@ class Build:
             "defines": tuple((rid, entry, loc.line, loc.column) for rid, entry, loc in unit_defines),
             "lookups": out.lookups,
             "contrib": {s: {g: tuple(pairs) for g, pairs in gs.items()} for s, gs in contrib.items()},
-            "locations": {str(s): (loc.line, loc.column) for s, loc in out.locations.items()},
+            "locations": {s: (loc.line, loc.column) for s, loc in out.locations.items()},
         }
-
-    def plain(self, t):
-        """cache.plain, giving the same object for equal terms: marshal then writes each once."""
-        found = self._plain.get(t)
-        if found is None:
-            found = self._plain[t] = cache.plain(t)
-        return found
 
     # -- subjects ------------------------------------------------------------------------
     def graphs_of(self, s: str) -> dict:

@@ -1,10 +1,13 @@
-"""RDF terms as small immutable values, and their N-Triples / Turtle spelling.
+"""RDF terms, and their N-Triples / Turtle spelling.
 
-The compiler emits these, the exporters write them as text. Every function that reads terms
-also takes their plain form, which the build cache and the second build process use: an IRI
-as a str, a literal as a tuple (value, datatype, lang). Each form equals and hashes like the
-other, so the two mix in sets and dicts. rdflib and pyoxigraph are only
-used where their work is needed (SHACL validation, SPARQL), never to hold the KB itself.
+A term has a plain form: an IRI is a str, a literal a tuple (value, datatype, lang). The
+compiler emits that form, the build and its cache keep it, the exporters and the SHACL engine
+read it (a str is an IRI, anything else a literal). `IRI` and `Literal` are the same values
+with names, for code that builds a few terms by hand; they equal and hash like their plain
+form, so the two mix in sets and dicts, and every function here takes either. (Plain str keys
+also make the build's many dict lookups faster than a str subclass would.) rdflib and
+pyoxigraph are only used where their work is needed (SHACL validation, SPARQL), never to hold
+the KB itself.
 """
 from __future__ import annotations
 

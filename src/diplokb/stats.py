@@ -79,7 +79,7 @@ def coverage(compiled: CompiledKB) -> list[SourceCoverage]:
         if q.p == DKB + "source":
             source_of[q.s] = q.o.removeprefix(ID)
         elif q.p == DKB + "quote":
-            quote_of[q.s] = normalize_ws(q.o.value)
+            quote_of[q.s] = normalize_ws(q.o[0])  # a literal: (value, datatype, lang)
         if q.p == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type" and q.o.removeprefix(DKB) in (
                 "Event", "Statement", "PostAttestation", "Figure"):
             records[src] = records.get(src, 0) + 1
