@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .errors import SourceLocation
 from . import rdf
-from .rdf import RDF_TYPE, XSD, IRI, Literal, curie, nt
+from .rdf import RDF_TYPE, XSD, curie, nt
 
 SH = "http://www.w3.org/ns/shacl#"
 RDF_FIRST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first"
@@ -74,14 +74,15 @@ def _list(g, node) -> list:
 
 
 def _term(t):
-    """pyoxigraph term -> our term."""
+    """pyoxigraph term -> our term, in the plain form (rdf.py) that the KB's terms have, so
+    that the index's dicts and sets compare exact strs."""
     import pyoxigraph as ox
 
     if isinstance(t, ox.NamedNode):
-        return IRI(t.value)
+        return t.value
     if isinstance(t, ox.Literal):
         dt = t.datatype.value
-        return Literal(t.value, None if dt in (XSD + "string", LANGSTRING) else dt, t.language)
+        return (t.value, None if dt in (XSD + "string", LANGSTRING) else dt, t.language)
     return t
 
 
