@@ -94,13 +94,13 @@ def turtle_block(s, preds: dict, in_order: list | None = None) -> str:
     return f"{_term(s)} " + " ;\n    ".join(lines) + " .\n"
 
 
-def turtle_document(blocks: dict, prefixes: dict = PREFIXES) -> str:
-    """A Turtle file from its subjects' blocks (subject -> turtle_block), in subject order."""
-    return _prefix_block(prefixes) + "\n" + "\n".join(blocks[s] for s in sorted(blocks))
+def turtle_document(blocks: list, prefixes: dict = PREFIXES) -> str:
+    """A Turtle file from its subjects' blocks (turtle_block), given in subject order."""
+    return _prefix_block(prefixes) + "\n" + "\n".join(blocks)
 
 
 def to_turtle(triples, prefixes: dict = PREFIXES) -> str:
-    return turtle_document({s: turtle_block(s, preds) for s, preds in by_subject(triples).items()}, prefixes)
+    return turtle_document([turtle_block(s, preds) for s, preds in sorted(by_subject(triples).items())], prefixes)
 
 
 def trig_document(graphs: dict, prefixes: dict = PREFIXES) -> str:
@@ -108,8 +108,9 @@ def trig_document(graphs: dict, prefixes: dict = PREFIXES) -> str:
     parts = [_prefix_block(prefixes)]
     for g in sorted(graphs):
         blocks = graphs[g]
-        body = ["    " + blocks[s][:-1].replace("\n", "\n    ") + "\n" for s in sorted(blocks)]
-        parts.append(f"\n{_term(IRI(g))} {{\n" + "\n".join(body) + "}\n")
+        # each block indented by four spaces, a blank line (not indented) between two blocks
+        body = "\n\n    ".join([blocks[s][:-1].replace("\n", "\n    ") for s in sorted(blocks)])
+        parts.append(f"\n{_term(IRI(g))} {{\n    " + body + "\n}\n")
     return "".join(parts)
 
 
@@ -213,12 +214,11 @@ class JsonLdNodes:
             lines.append(f"   {key}: {texts[0]}" if one else f"   {key}: [\n    " + ",\n    ".join(texts) + "\n   ]")
         return ",\n".join(lines) + "\n  }"
 
-    def document(self, node_texts: dict) -> str:
-        """The whole file from the node texts of every subject (the same bytes as json.dumps
-        of the document with indent=1)."""
+    def document(self, node_texts: list) -> str:
+        """The whole file from the node texts of every subject, given in subject order (the
+        same bytes as json.dumps of the document with indent=1)."""
         ctx = json.dumps(self.context, ensure_ascii=False, indent=1).replace("\n", "\n ")
-        graph = ("[\n  " + ",\n  ".join(node_texts[s] for s in sorted(node_texts)) + "\n ]"
-                 if node_texts else "[]")
+        graph = "[\n  " + ",\n  ".join(node_texts) + "\n ]" if node_texts else "[]"
         return '{\n "@context": ' + ctx + ',\n "@graph": ' + graph + "\n}\n"
 
 
@@ -244,7 +244,7 @@ def _json(value, indent: str) -> str:
 
 def to_jsonld(triples, object_properties: set[str]) -> str:
     writer = JsonLdNodes(object_properties)
-    return writer.document({s: writer.node_text(s, preds) for s, preds in by_subject(triples).items()})
+    return writer.document([writer.node_text(s, preds) for s, preds in sorted(by_subject(triples).items())])
 
 
 def _jsonld_value(v, coerced):

@@ -391,17 +391,24 @@ class Build:
 
     # -- exports -------------------------------------------------------------------------
     def files_text(self) -> dict[str, str]:
+        """The text of each KB export, from the subjects' rendered texts."""
         r = self.rendered
         subjects = sorted(r)
-        files = {"diplokb.nt": "".join(r[s][0] for s in sorted(r, key=lambda s: s + ">"))}
-        files["diplokb.ttl"] = export.turtle_document({s: r[s][1] for s in subjects})
+        rows = [r[s] for s in subjects]
+        # N-Triples lines sort as "<s> ...": where an IRI is a prefix of another ("x" and "x-y"),
+        # that is not the subjects' own order.
+        nt_order = sorted(subjects, key=lambda s: s + ">")
+        lines = [row[0] for row in rows] if nt_order == subjects else [r[s][0] for s in nt_order]
+        files = {"diplokb.nt": "".join(lines)}
+        files["diplokb.ttl"] = export.turtle_document([row[1] for row in rows])
         graphs: dict = defaultdict(dict)  # graph -> subject -> its block there
+        trig = self.trig
         for unit in self.units.values():
             for s, gs in unit["contrib"].items():
                 for g in gs:
-                    graphs[g][s] = self.trig.get((g, s)) or r[s][1]
+                    graphs[g][s] = (trig.get((g, s)) if trig else None) or r[s][1]
         files["diplokb.trig"] = export.trig_document(graphs)
-        files["diplokb.jsonld"] = self.jsonld.document({s: r[s][2] for s in subjects})
+        files["diplokb.jsonld"] = self.jsonld.document([row[2] for row in rows])
         return files
 
     def figures(self) -> tuple[dict, dict]:
