@@ -182,8 +182,16 @@ class _Data:
         self.spo = spo
         self.superclasses: dict = {}
         # every typed node's classes, with their superclasses
-        self.classes = {s: frozenset().union(*[self._supers(c) for c in spo[s][RDF_TYPE]])
-                        for s in self.by_pred.get(RDF_TYPE, ())}
+        closure: dict = {}  # a class -> it and its superclasses
+        self.classes: dict = {}
+        for s in self.by_pred.get(RDF_TYPE, ()):
+            found = None
+            for c in spo[s][RDF_TYPE]:
+                more = closure.get(c)
+                if more is None:
+                    more = closure[c] = frozenset(self._supers(c))
+                found = more if found is None else found | more
+            self.classes[s] = found
         self._instances: dict | None = None
 
     def classes_of(self, node) -> frozenset:
@@ -314,28 +322,32 @@ def _property_results(data: _Data, shape: Shape, focus) -> list:
     return failed
 
 
-def _failing(data: _Data, shape: Shape, nodes) -> list:
-    """The focus nodes at which a property shape finds something wrong: the same test as
-    _property_results, on a short path for the many nodes that pass."""
-    spo, path, lo, hi, checks = data.spo, shape.path, shape.min_count, shape.max_count, shape.checks
-    step = path[0] if len(path) == 1 else None
-    has = shape.params.get("hasValue", _NO_VALUE)
+def _failing(data: _Data, shapes: list, nodes) -> list:
+    """(property shape, focus node) wherever one of the property shapes finds something wrong
+    at one of the nodes: the same test as _property_results, on a short path for the many that
+    pass (each node's predicates are looked up once for all the shapes)."""
+    spo = data.spo
+    tests = [(shape, shape.path[0] if len(shape.path) == 1 else None, shape.min_count, shape.max_count,
+              shape.params.get("hasValue", _NO_VALUE), shape.checks) for shape in shapes]
     out = []
     for f in nodes:
-        values = spo.get(f, _EMPTY).get(step, ()) if step is not None else data.values(f, path)
-        n = len(values)
-        if (lo is not None and n < lo) or (hi is not None and n > hi) or (has is not _NO_VALUE and has not in values):
-            out.append(f)
-            continue
-        if checks:
-            for v in values:
-                for check in checks:
-                    if not check(data, v):
-                        break
-                else:
-                    continue
-                out.append(f)
-                break
+        preds = spo.get(f, _EMPTY)
+        for shape, step, lo, hi, has, checks in tests:
+            values = preds.get(step, ()) if step is not None else data.values(f, shape.path)
+            n = len(values)
+            if (lo is not None and n < lo) or (hi is not None and n > hi) or (
+                    has is not _NO_VALUE and has not in values):
+                out.append((shape, f))
+                continue
+            if checks:
+                for v in values:
+                    for check in checks:
+                        if not check(data, v):
+                            break
+                    else:
+                        continue
+                    out.append((shape, f))
+                    break
     return out
 
 
@@ -436,11 +448,10 @@ def validate_fast(triples, locations, shapes_file: Path, ontology_files: list[Pa
             focus_nodes = {f for f in focus_nodes if f in focus}
         if not focus_nodes:
             continue
-        for prop in shape.properties:
-            for f in _failing(data, prop, focus_nodes):
-                for v, what in _property_results(data, prop, f):
-                    add(f, prop.severity, prop.message or f"{_path_text(prop.path)}: {what}",
-                        _path_text(prop.path), "" if v is None else _short(v), prop.owner)
+        for prop, f in _failing(data, shape.properties, focus_nodes):
+            for v, what in _property_results(data, prop, f):
+                add(f, prop.severity, prop.message or f"{_path_text(prop.path)}: {what}",
+                    _path_text(prop.path), "" if v is None else _short(v), prop.owner)
         for select, message in shape.sparql:
             if store is None:
                 store = ox.Store()
