@@ -89,7 +89,8 @@ def turtle_block(s, preds: dict, in_order: list | None = None) -> str:
     """One subject's Turtle block, e.g. 'id:x a dkb:Event ;\n    rdfs:label "X" .\n'.
     `in_order`: ordered(preds), where the caller has it already."""
     term = _term
-    lines = [f"{'a' if p == RDF_TYPE else term(p)} {', '.join([term(o) for o in objs])}"
+    lines = [f"{'a' if p == RDF_TYPE else term(p)} "
+             + (term(objs[0]) if len(objs) == 1 else ", ".join([term(o) for o in objs]))
              for p, objs in (in_order or ordered(preds))]
     return f"{_term(s)} " + " ;\n    ".join(lines) + " .\n"
 
@@ -205,10 +206,17 @@ class JsonLdNodes:
                 key = '"@type"'
                 texts = [enc(v[len(DKB):] if v.startswith(DKB) else _compact_iri(v)) for v in values]
             else:
-                key, coerced = self._key(p)
+                key, coerced = self._keys.get(p) or self._key(p)
                 indent = "   " if one else "    "  # a value's own lines are indented as deep as it is
                 texts = []
                 for v in values:
+                    if type(v) is str:
+                        if coerced == "@id":
+                            texts.append(enc(_compact_iri(v)))
+                            continue
+                    elif v[1] == coerced and not v[2]:  # a literal of the type its key implies
+                        texts.append(enc(v[0]))
+                        continue
                     j = _jsonld_value(v, coerced)
                     texts.append(enc(j) if type(j) is str else _json(j, indent))
             lines.append(f"   {key}: {texts[0]}" if one else f"   {key}: [\n    " + ",\n    ".join(texts) + "\n   ]")

@@ -310,12 +310,13 @@ class Build:
 
     def _render_preds(self, s: str, preds: dict) -> tuple:
         """(N-Triples, Turtle block, JSON-LD node, number of triples, predicates, classes)."""
-        lines = "".join(sorted([f"<{s}> <{p}> {nt(o)} .\n" for p, objs in preds.items() for o in objs]))
-        in_order = export.ordered(preds)
+        lines = [f"<{s}> <{p}> {f'<{o}>' if type(o) is str else nt(o)} .\n" for p, objs in preds.items() for o in objs]
+        lines.sort()
+        in_order = export.ordered(preds)  # rdf:type first, objects sorted (IRIs as strs)
         block = export.turtle_block(s, preds, in_order)
-        n = sum(len(objs) for objs in preds.values())
-        types = tuple(sorted(preds.get(RDF_TYPE, ())))
-        return (lines, block, self.jsonld.node_text(s, preds, in_order), n, tuple(sorted(preds)), types)
+        types = tuple(in_order[0][1]) if in_order and in_order[0][0] == RDF_TYPE else ()
+        return ("".join(lines), block, self.jsonld.node_text(s, preds, in_order), len(lines), tuple(sorted(preds)),
+                types)
 
     # -- validation ----------------------------------------------------------------------
     def location(self, s: str) -> SourceLocation:
