@@ -326,10 +326,6 @@ class Build:
                 return SourceLocation(self.display(rel), *found)
         return SourceLocation("<kb>")
 
-    def subjects(self):
-        """Every subject with triples (after `run()`)."""
-        return self.owners.keys()
-
     def grouped(self) -> dict:
         """Every subject's triples in the grouped form (rdf.grouped), over all files and
         graphs: what the full validation reads; the render then takes each subject's group

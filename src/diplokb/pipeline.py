@@ -142,7 +142,7 @@ class Project:
                               engine=engine)
             return [_row(r) for r in report.results], time.perf_counter() - t
 
-        # Validating everything is as long as rendering everything: a second process does it
+        # Validating everything takes about as long as rendering everything: a second process does it
         # meanwhile (workers.py). An edit's few focus nodes are checked in-process, after the
         # render has found which subjects changed.
         full = None if incremental else Forked(validate_all, fork=fork)

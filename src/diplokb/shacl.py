@@ -194,9 +194,6 @@ class _Data:
             self.classes[s] = found
         self._instances: dict | None = None
 
-    def classes_of(self, node) -> frozenset:
-        return self.classes.get(node, _NO_CLASSES)
-
     def _supers(self, c) -> set:
         if c not in self.superclasses:
             self.superclasses[c] = {c}

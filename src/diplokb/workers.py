@@ -1,11 +1,12 @@
 """Running parts of a build in a second process, so a build can use two cores.
 
 A build loads and compiles half of the files in a second process (`Peer`: the two swap the
-ids their files define, then the child sends what its files compiled to), and validates the
-KB while it renders the exports, and saves the cache while it writes them (`Forked`): the two
-steps of each pair read the same data and write nothing the other needs. A child made with fork() starts with a copy-on-write view of
-everything the build holds (nothing is sent to it); what it sends back must pickle. An error
-raised in it is raised again in the parent. Where fork is missing or only one core is free,
+ids their files define, then the child sends what its files compiled to), validates the KB
+while it renders the exports, and saves the cache while it assembles and writes them
+(`Forked`): the two steps of each pair read the same data and write nothing the other needs.
+A child made with fork() starts with a copy-on-write view of everything the build holds
+(nothing is sent to it); what it sends back is pickled, or marshalled where it is plain data.
+An error raised in it is raised again in the parent. Where fork is missing or only one core is free,
 everything runs in-process; the tests check that the results do not depend on the number of
 processes.
 """
