@@ -107,3 +107,21 @@ def test_a_constraint_with_a_variable_predicate_sees_every_triple(tmp_path):
                (IRI("urn:b"), IRI(RDF_TYPE), IRI("urn:C"))}
     report = validate_fast(triples, {}, shapes, [])
     assert [r.focus for r in report.results] == ["urn:b"]
+
+
+def test_a_node_reached_twice_along_a_sequence_path_is_one_value(tmp_path):
+    """SHACL's value nodes of a path are a set: a node reached through two intermediate nodes
+    counts once for sh:maxCount, as pySHACL counts it; three distinct ones are too many."""
+    from diplokb.validate import validate
+
+    shapes = tmp_path / "s.ttl"
+    shapes.write_text('@prefix sh: <http://www.w3.org/ns/shacl#> .\n'
+                      '<urn:s> a sh:NodeShape ; sh:targetClass <urn:C> ;\n'
+                      '  sh:property [ sh:path ( <urn:p> <urn:q> ) ; sh:maxCount 2 ] .\n')
+    triples = [("urn:x", RDF_TYPE, "urn:C"), ("urn:x", "urn:p", "urn:a"), ("urn:x", "urn:p", "urn:b"),
+               ("urn:a", "urn:q", "urn:v"), ("urn:b", "urn:q", "urn:v"), ("urn:a", "urn:q", "urn:w"),
+               ("urn:y", RDF_TYPE, "urn:C"), ("urn:y", "urn:p", "urn:a"), ("urn:y", "urn:p", "urn:c"),
+               ("urn:c", "urn:q", "urn:u")]
+    for engine in ("fast", "pyshacl"):
+        report = validate(triples, {}, shapes, [], engine=engine)
+        assert [r.focus for r in report.violations] == ["urn:y"], engine

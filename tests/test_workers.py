@@ -119,6 +119,24 @@ def test_a_peer_swaps_messages_and_passes_errors_back():
 
 
 @needs_fork
+def test_plain_data_is_marshalled_and_anything_else_fails_clearly():
+    """Units go through the channel marshalled (plain data: faster than pickle); a value that
+    marshal cannot write is an error in the parent, not a hang or a wrong value."""
+    units = {"a.yaml": {"contrib": {"urn:s": {"urn:g": (("urn:p", ("v", None, "en")), ("urn:p", "urn:o"))}},
+                        "defines": (("id", ("person", "Name", ""), 3, 1),), "n": 1.5, "none": None}}
+
+    def child(channel):
+        channel.send(units, plain=True)
+        channel.send(object(), plain=True)
+
+    peer = Peer(child)
+    assert peer.receive() == units
+    with pytest.raises(ValueError, match="unmarshallable"):
+        peer.receive()
+    peer.close()
+
+
+@needs_fork
 def test_forked_returns_the_value_or_raises_the_error():
     assert Forked(lambda: [("a", 1)]).result() == [("a", 1)]
     with pytest.raises(ZeroDivisionError):
