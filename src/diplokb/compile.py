@@ -13,7 +13,7 @@ from functools import cached_property, lru_cache
 
 from . import model as m
 from .errors import BuildError, Problem, did_you_mean
-from .rdf import DKB, GRAPH, ID, RDF_TYPE, VOCAB, XSD, IRI, Quad, date_literal
+from .rdf import DKB, GRAPH, ID, RDF_TYPE, VOCAB, XSD, Quad, date_literal
 
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
@@ -181,14 +181,14 @@ class _Compiler:
         return self.source_of(sid)
 
     # -- helpers -------------------------------------------------------------------------
-    def add(self, s: IRI, p: str, o) -> None:
+    def add(self, s: str, p: str, o) -> None:
         self.quads.append(Quad(s, _predicate(p), o, self.graph))
 
-    def lit(self, s: IRI, p: str, value, datatype: str | None = None) -> None:
+    def lit(self, s: str, p: str, value, datatype: str | None = None) -> None:
         if value is not None and value != "":
             self.add(s, p, (str(value), datatype, None))
 
-    def ref(self, r: m.Ref | None, kinds: str) -> IRI | None:
+    def ref(self, r: m.Ref | None, kinds: str) -> str | None:
         """The IRI of a referenced record, or None after recording a problem."""
         if r is None:
             return None
@@ -208,7 +208,7 @@ class _Compiler:
             return None
         return iri(r.id)
 
-    def refs(self, s: IRI, p: str, refs, kinds: str) -> None:
+    def refs(self, s: str, p: str, refs, kinds: str) -> None:
         for r in refs:
             target = self.ref(r, kinds)
             if target is not None:
@@ -221,7 +221,7 @@ class _Compiler:
             return r.id if r is not None else "?"
         return found[1]
 
-    def period(self, s: IRI, period: m.Period | None) -> None:
+    def period(self, s: str, period: m.Period | None) -> None:
         if period is None:
             return
         if period.end is None:
@@ -230,7 +230,7 @@ class _Compiler:
             self.add(s, DKB + "startDate", _date(period.start.text))
             self.add(s, DKB + "endDate", _date(period.end.text))
 
-    def names(self, s: IRI, rec) -> None:
+    def names(self, s: str, rec) -> None:
         self.lit(s, RDFS + "label", rec.name)
         self.lit(s, SKOS + "prefLabel", rec.name)
         for v in rec.variants:
@@ -239,11 +239,11 @@ class _Compiler:
             self.lit(s, DKB + "abbreviation", a)
         self.lit(s, SKOS + "editorialNote", getattr(rec, "note", None))
 
-    def typed(self, s: IRI, rec, cls: str | None = None) -> None:
+    def typed(self, s: str, rec, cls: str | None = None) -> None:
         self.locations[s] = rec.loc
         self.add(s, RDF_TYPE, _class(DKB + (cls or CLASS_OF[type(rec)])))
 
-    def evidence(self, s: IRI, quotes, source_id: str) -> None:
+    def evidence(self, s: str, quotes, source_id: str) -> None:
         """Links `s` to one Evidence node per quote, checking each quote against the text."""
         source = self.source(source_id)
         if source is None:  # its source file had problems, already reported
@@ -269,7 +269,7 @@ class _Compiler:
                 self.graph = graph
 
     # -- phase 2: one method per record class ----------------------------------------------
-    def emit_person(self, r: m.Person, s: IRI) -> None:
+    def emit_person(self, r: m.Person, s: str) -> None:
         self.names(s, r)
         for h in r.honorifics:
             self.lit(s, SCHEMA + "honorificPrefix", h)
@@ -278,7 +278,7 @@ class _Compiler:
         if (c := self.ref(r.nationality, "place")) is not None:
             self.add(s, DKB + "nationality", c)
 
-    def emit_organization(self, r: m.Organization, s: IRI) -> None:
+    def emit_organization(self, r: m.Organization, s: str) -> None:
         self.names(s, r)
         self.add(s, DKB + "organizationKind", concept("organization-kind", r.kind.id))
         if (p := self.ref(r.part_of, "organization")) is not None:
@@ -286,7 +286,7 @@ class _Compiler:
         if (c := self.ref(r.country, "place")) is not None:
             self.add(s, DKB + "country", c)
 
-    def emit_place(self, r: m.Place, s: IRI) -> None:
+    def emit_place(self, r: m.Place, s: str) -> None:
         self.names(s, r)
         if r.kind.id == "country":
             self.add(s, RDF_TYPE, _class(DKB + "Country"))
@@ -294,12 +294,12 @@ class _Compiler:
         if (p := self.ref(r.located_in, "place")) is not None:
             self.add(s, DKB + "locatedIn", p)
 
-    def emit_post(self, r: m.Post, s: IRI) -> None:
+    def emit_post(self, r: m.Post, s: str) -> None:
         self.names(s, r)
         if (o := self.ref(r.organization, "organization")) is not None:
             self.add(s, ORG + "postIn", o)
 
-    def emit_thing(self, r: m.Thing, s: IRI) -> None:
+    def emit_thing(self, r: m.Thing, s: str) -> None:
         self.names(s, r)
         self.add(s, DKB + "thingKind", concept("thing-kind", r.kind.id))
         if r.year is not None:
@@ -311,11 +311,11 @@ class _Compiler:
         if (p := self.ref(r.located_in, "place")) is not None:
             self.add(s, DKB + "locatedIn", p)
 
-    def emit_side(self, r: m.Side, s: IRI) -> None:
+    def emit_side(self, r: m.Side, s: str) -> None:
         self.names(s, r)
         self.refs(s, DKB + "sideOf", r.countries, "place")
 
-    def emit_source(self, r: m.Source, s: IRI) -> None:
+    def emit_source(self, r: m.Source, s: str) -> None:
         self.lit(s, DCT + "title", r.title)
         self.lit(s, RDFS + "label", r.title or f"{r.text_file} (untitled)")
         self.add(s, DKB + "sourceKind", concept("source-kind", r.kind.id))
@@ -332,7 +332,7 @@ class _Compiler:
         self.lit(s, DKB + "sha256", hashlib.sha256(r.text.encode("utf-8")).hexdigest())
         self.lit(s, SKOS + "editorialNote", r.note)
 
-    def emit_event(self, r: m.Event, s: IRI) -> None:
+    def emit_event(self, r: m.Event, s: str) -> None:
         self.lit(s, RDFS + "label", r.title)
         self.add(s, DKB + "eventKind", concept("event-kind", r.kind.id))
         self.add(s, DKB + "status", concept("event-status", r.status.id))
@@ -362,7 +362,7 @@ class _Compiler:
             self.lit(node, DKB + "role", part.role)
         self.evidence(s, r.quote, r.source)
 
-    def emit_statement(self, r: m.Statement, s: IRI) -> None:
+    def emit_statement(self, r: m.Statement, s: str) -> None:
         if (sp := self.ref(r.speaker, "person|organization|place|side|source")) is not None:
             self.add(s, DKB + "speaker", sp)
         self.add(s, DKB + "statementKind", concept("statement-kind", r.kind.id))
@@ -380,7 +380,7 @@ class _Compiler:
         self.lit(s, SKOS + "editorialNote", r.note)
         self.evidence(s, r.quote, r.source)
 
-    def emit_attestation(self, r: m.PostAttestation, s: IRI) -> None:
+    def emit_attestation(self, r: m.PostAttestation, s: str) -> None:
         if (p := self.ref(r.person, "person")) is not None:
             self.add(s, DKB + "holder", p)
         if (p := self.ref(r.post, "post")) is not None:
@@ -398,7 +398,7 @@ class _Compiler:
         self.lit(s, SKOS + "editorialNote", r.note)
         self.evidence(s, r.quote, r.source)
 
-    def emit_figure(self, r: m.Figure, s: IRI) -> None:
+    def emit_figure(self, r: m.Figure, s: str) -> None:
         self.lit(s, RDFS + "label", f"{r.measure.id} of {self.name_of(r.about)}: {r.value}"
                  + (f" {r.unit}" if r.unit else ""))
         if (a := self.ref(r.about, "event|thing|place|organization")) is not None:
@@ -410,7 +410,7 @@ class _Compiler:
             self.add(s, DKB + "qualifier", concept("qualifier", r.qualifier.id))
         self.evidence(s, r.quote, r.source)
 
-    def emit_difference(self, r: m.Difference, s: IRI) -> None:
+    def emit_difference(self, r: m.Difference, s: str) -> None:
         self.lit(s, RDFS + "label", f"difference: {r.id}")
         self.refs(s, DKB + "concerns", r.about, "person|organization|post|thing|event|place")
         self.add(s, DKB + "aspect", concept("difference-aspect", r.aspect.id))
