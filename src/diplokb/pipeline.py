@@ -164,16 +164,7 @@ class Project:
         finally:
             if full is not None:
                 full.cancel()
-        by_focus: dict = {}
-        for focus_node, *row in rows:
-            by_focus.setdefault(focus_node, []).append(tuple(row))
-        report = ValidationReport(results=tuple(sorted(
-            ValidationResult(locations.get(f), sev, msg, f, path, value, shape)
-            for f, found in by_focus.items() for sev, msg, path, value, shape in found)))
-        if not report.conforms:
-            raise BuildError([Problem(r.location, r.message + f" (focus {r.focus}"
-                                      + (f", path {r.path}" if r.path else "") + ")",
-                                      severity="violation") for r in report.violations])
+        report, by_focus = _report(rows, locations)
 
         def write_exports():  # the cache is saved meanwhile (_beside)
             t = time.perf_counter()
@@ -254,6 +245,22 @@ def _beside(main, save, fork: bool, timings: dict):
     timings["save cache"] = saving.result()
     timings["save cache (waited)"] = time.perf_counter() - t
     return out
+
+
+def _report(rows: list, locations) -> tuple[ValidationReport, dict]:
+    """The validation report of result rows (`_row`), and the rows by focus node (which the
+    cache keeps); raises BuildError with every violation."""
+    by_focus: dict = {}
+    for focus_node, *row in rows:
+        by_focus.setdefault(focus_node, []).append(tuple(row))
+    report = ValidationReport(results=tuple(sorted(
+        ValidationResult(locations.get(f), sev, msg, f, path, value, shape)
+        for f, found in by_focus.items() for sev, msg, path, value, shape in found)))
+    if not report.conforms:
+        raise BuildError([Problem(r.location, r.message + f" (focus {r.focus}"
+                                  + (f", path {r.path}" if r.path else "") + ")",
+                                  severity="violation") for r in report.violations])
+    return report, by_focus
 
 
 def _row(r: ValidationResult) -> tuple:
