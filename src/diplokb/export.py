@@ -68,11 +68,21 @@ def _prefix_block(prefixes: dict) -> str:
 
 
 def by_subject(triples) -> dict:
-    """subject -> predicate -> set of objects."""
+    """The grouped form of triples: subject -> predicate -> set of objects. A build groups each
+    subject's triples once (incremental.Build.grouped); the writers and the SHACL engine read
+    that form, so nothing groups them again."""
     out: dict = defaultdict(lambda: defaultdict(set))
     for s, p, o in triples:
         out[s][p].add(o)
     return out
+
+
+def triples_of(graph: dict):
+    """The triples of a graph in the grouped form (by_subject)."""
+    for s, preds in graph.items():
+        for p, objs in preds.items():
+            for o in objs:
+                yield s, p, o
 
 
 def _type_first(p) -> tuple:

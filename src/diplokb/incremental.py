@@ -327,7 +327,7 @@ class Build:
         return SourceLocation("<kb>")
 
     def grouped(self) -> dict:
-        """Every subject's triples in the grouped form (rdf.grouped), over all files and
+        """Every subject's triples in the grouped form (export.by_subject), over all files and
         graphs: what the full validation reads; the render then takes each subject's group
         from here instead of grouping it again."""
         out: dict = {}

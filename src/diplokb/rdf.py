@@ -98,31 +98,6 @@ def sort_key(term) -> tuple:
     return (1, value, datatype or "", lang or "")
 
 
-def grouped(triples) -> dict:
-    """The grouped form of triples: subject -> predicate -> set of objects. A build groups each
-    subject's triples once (incremental.Build.grouped); the exporters and the SHACL engine
-    read that form, so nothing regroups them."""
-    out: dict = {}
-    for s, p, o in triples:
-        preds = out.get(s)
-        if preds is None:
-            preds = out[s] = {}
-        objs = preds.get(p)
-        if objs is None:
-            preds[p] = {o}
-        else:
-            objs.add(o)
-    return out
-
-
-def triples_of(graph: dict):
-    """The triples of a graph in the grouped form."""
-    for s, preds in graph.items():
-        for p, objs in preds.items():
-            for o in objs:
-                yield s, p, o
-
-
 def date_literal(text: str) -> Literal:
     """'2024' -> xsd:gYear, '2024-12' -> xsd:gYearMonth, '2024-12-02' -> xsd:date."""
     datatype = {4: "gYear", 7: "gYearMonth", 10: "date"}[len(text)]

@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from .errors import SourceLocation
-from . import rdf
+from .export import by_subject
 from .rdf import RDF_TYPE, XSD, curie, nt
 
 SH = "http://www.w3.org/ns/shacl#"
@@ -154,7 +154,7 @@ def _name(node) -> str:
 
 class _Data:
     """The data indexed for constraint checks: subject -> predicate -> objects (the KB's grouped
-    form, rdf.grouped, with the ontology's triples added), and for the predicates that targets
+    form, export.by_subject, with the ontology's triples added), and for the predicates that targets
     name, their subjects or objects."""
 
     def __init__(self, graph: dict, ontology_files, subjects_of: set, objects_of: set):
@@ -162,8 +162,8 @@ class _Data:
 
         spo = dict(graph)  # the caller's graph is read, never changed
         for f in ontology_files:
-            extra = rdf.grouped((_term(t.subject), _term(t.predicate), _term(t.object))
-                                for t in ox.parse(path=str(f), format=ox.RdfFormat.TURTLE))
+            extra = by_subject((_term(t.subject), _term(t.predicate), _term(t.object))
+                               for t in ox.parse(path=str(f), format=ox.RdfFormat.TURTLE))
             for s, preds in extra.items():
                 mine = spo.get(s)
                 if mine is not None:  # a subject in both: a merged copy
@@ -416,7 +416,7 @@ def validate_fast(triples, locations, shapes_file: Path, ontology_files: list[Pa
                   focus: set | None = None):
     """Same contract as validate.validate, without pySHACL. With `focus`, only those focus
     nodes are checked (the triples must hold everything their checks read)."""
-    graph = triples if isinstance(triples, dict) else rdf.grouped(triples)
+    graph = triples if isinstance(triples, dict) else by_subject(triples)
     import pyoxigraph as ox
 
     from .validate import ValidationReport, ValidationResult

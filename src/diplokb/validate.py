@@ -60,7 +60,7 @@ def to_rdflib(triples):
     """An rdflib Graph of our triples."""
     import rdflib
 
-    from .rdf import triples_of
+    from .export import triples_of
 
     g = rdflib.Graph()
     for s, p, o in (triples_of(triples) if isinstance(triples, dict) else triples):
@@ -86,7 +86,7 @@ ENGINES = ("fast", "pyshacl")
 
 def validate(triples, locations, shapes_file: Path, ontology_files: list[Path], *,
              engine: str = "pyshacl", focus: set | None = None) -> ValidationReport:
-    """Validates the KB's triples (or the KB in the grouped form, rdf.grouped) against the
+    """Validates the KB's triples (or the KB in the grouped form, export.by_subject) against the
     shapes, with the ontology and vocabularies mixed into a throw-away rdflib graph (the
     compiled KB itself is never changed).
     `locations` maps a subject IRI to its SourceLocation (anything with .get). The fast engine
