@@ -212,6 +212,46 @@ def stats(kb):
     total, covered = sum(r.sentences for r in rows), sum(r.covered for r in rows)
     click.echo(f"  {'all':<18} {'':>7}  {'':>7}  {'':>8}  {total:>9}  {covered:>4} "
                f"({covered / total if total else 1:.0%})")
+    from .review import structured_coverage, vocabulary_labels
+
+    click.echo("sentences with a structured fact beyond the quote (see `diplokb review SOURCE`):")
+    per, findings = structured_coverage(compiled, vocabulary_labels(project))
+    for source, (structured, counted) in per.items():
+        click.echo(f"  {source:<18} {structured:>4} of {counted:>4} ({structured / counted if counted else 1:.0%})")
+    n, d = sum(s for s, _ in per.values()), sum(c for _, c in per.values())
+    click.echo(f"  {'all':<18} {n:>4} of {d:>4} ({n / d if d else 1:.0%})")
+    for f in findings:
+        click.echo(f"warning: {f.check}: {f.message}")
+
+
+@main.command()
+@click.argument("source")
+@kb_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Folder to write SOURCE-review.md and SOURCE-review.html in.")
+def review(source, kb, out_dir):
+    """A review page of one source: its sentences, each with the facts that cite it."""
+    from pathlib import Path
+
+    from .review import vocabulary_labels, write_review
+
+    project = _project(kb, None)
+    try:
+        compiled = project.compile()
+    except BuildError as exc:
+        _fail(exc)
+    try:
+        paths, rv, findings = write_review(compiled, source, vocabulary_labels(project), Path(out_dir))
+    except KeyError as exc:
+        raise click.ClickException(exc.args[0]) from None
+    counted = rv.counted
+    click.echo(f"{rv.source}: {len(counted)} sentences, {sum(s.cited for s in counted)} covered by a quote, "
+               f"{rv.structured} with a structured fact beyond the quote; "
+               f"{sum(1 for s in counted if s.cited and not s.structured)} text only")
+    for f in findings:
+        click.echo(f"warning: {f.check}: {f.message}", err=True)
+    for path in paths:
+        click.echo(f"wrote {path}")
 
 
 @main.command()

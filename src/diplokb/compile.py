@@ -431,6 +431,33 @@ class _Compiler:
         if target is not None:
             self.evidence(target, r.quote, r.source)
 
+    def emit_fidelity(self, r, s: str) -> None:
+        """Fields of several record classes: the text's wording for a speaker, the bounds of
+        an undated event, the event an attestation is named in, areas of cooperation, and
+        which values the curator inferred (each needs a note saying how)."""
+        if getattr(r, "speaker_as_named", None):
+            self.lit(s, DKB + "speakerAsNamed", r.speaker_as_named)
+        if getattr(r, "within", None) is not None:
+            if r.within.end is None:
+                self.problems.append(Problem(r.loc, "'within' needs a range start/end: the bounds the text gives"))
+            else:
+                self.add(s, DKB + "notBefore", _date(r.within.start.text))
+                self.add(s, DKB + "notAfter", _date(r.within.end.text))
+        if isinstance(r, m.PostAttestation) and (e := self.ref(r.at, "event")) is not None:
+            self.add(s, DKB + "attestedAt", e)
+        for a in getattr(r, "areas", ()):
+            self.add(s, DKB + "cooperationArea", concept("cooperation-area", a.id))
+        inferred = getattr(r, "inferred", ())
+        if inferred and not r.note:
+            self.problems.append(Problem(r.loc, "'inferred' needs a 'note' saying what the curator inferred, and from what"))
+        for name in inferred:
+            if getattr(r, name, None) in (None, (), ""):
+                fields = [f for f in type(r).__dataclass_fields__ if getattr(r, f, None) not in (None, (), "")]
+                self.problems.append(Problem(r.loc, f"'inferred' names '{name}', which this record does not set",
+                                             hint=did_you_mean(name, fields)))
+                continue
+            self.lit(s, DKB + "inferred", name)
+
     EMIT = {
         m.Person: emit_person, m.Organization: emit_organization, m.Place: emit_place,
         m.Post: emit_post, m.Thing: emit_thing, m.Side: emit_side, m.Source: emit_source,
@@ -451,6 +478,7 @@ class _Compiler:
             else:
                 self.typed(s, rec)
             self.EMIT[type(rec)](self, rec, s)
+            self.emit_fidelity(rec, s)
         return UnitOutput(quads=tuple(dict.fromkeys(self.quads)), locations=self.locations,
                           lookups=self.lookups, problems=tuple(self.problems))
 

@@ -87,6 +87,7 @@ class Person:
     given_name: str | None = spec("str")
     nationality: Ref | None = spec("ref:place")
     note: str | None = spec("str")
+    inferred: tuple = spec("strs", doc="fields whose value the curator inferred; needs a note")
     loc: SourceLocation = _loc()
 
 
@@ -100,6 +101,7 @@ class Organization:
     part_of: Ref | None = spec("ref:organization")
     country: Ref | None = spec("ref:place")
     note: str | None = spec("str")
+    inferred: tuple = spec("strs", doc="fields whose value the curator inferred; needs a note")
     loc: SourceLocation = _loc()
 
 
@@ -121,6 +123,7 @@ class Post:
     variants: tuple = spec("strs", doc="other names sources give the same post")
     organization: Ref = spec("ref:organization", required=True)
     note: str | None = spec("str")
+    inferred: tuple = spec("strs", doc="fields whose value the curator inferred; needs a note")
     loc: SourceLocation = _loc()
 
 
@@ -139,6 +142,8 @@ class Thing:
     part_of: Ref | None = spec("ref:thing")
     located_in: Ref | None = spec("ref:place")
     note: str | None = spec("str")
+    areas: tuple = spec("vocabs:cooperation-area", doc="areas of cooperation the text lists")
+    inferred: tuple = spec("strs", doc="fields whose value the curator inferred; needs a note")
     loc: SourceLocation = _loc()
 
 
@@ -197,6 +202,7 @@ class Event:
     kind: Ref = spec("vocab:event-kind", required=True)
     title: str = spec("str", required=True)
     date: Period | None = spec("date")
+    within: Period | None = spec("date", doc="bounds the text gives when it gives no date: during the visit...")
     status: Ref = spec("vocab:event-status", required=True)
     place: Ref | None = spec("ref:place")
     venue: Ref | None = spec("ref:organization|place", doc="building or body where it took place")
@@ -206,6 +212,8 @@ class Event:
     participants: tuple = spec("items:Participation")
     about: tuple = spec("refs:thing|event|organization|place|person")
     note: str | None = spec("str")
+    areas: tuple = spec("vocabs:cooperation-area", doc="areas of cooperation the text lists")
+    inferred: tuple = spec("strs", doc="fields whose value the curator inferred; needs a note")
     quote: tuple = spec("text", required=True)
     loc: SourceLocation = _loc()
     source: str = ""
@@ -216,6 +224,7 @@ class Statement:
     id: str | None = spec("slug", doc="optional; derived from the content when absent")
     speaker: Ref = spec("ref:person|organization|place|side|source", required=True,
                         doc="who said it; a source id when the document speaks in its own voice")
+    speaker_as_named: str | None = spec("str", doc="the text's own wording for the speaker: 'China', 'He'")
     kind: Ref = spec("vocab:statement-kind", required=True)
     topics: tuple = spec("vocabs:topic")
     target: tuple = spec("refs:person|organization|place|side|thing", doc="to or about whom")
@@ -225,6 +234,8 @@ class Statement:
     section: str | None = spec("str", doc="paragraph of the source, e.g. 4(d)")
     summary: str | None = spec("str", doc="what was said, in the curator's words")
     note: str | None = spec("str")
+    areas: tuple = spec("vocabs:cooperation-area", doc="areas of cooperation the text lists")
+    inferred: tuple = spec("strs", doc="fields whose value the curator inferred; needs a note")
     quote: tuple = spec("text", required=True)
     loc: SourceLocation = _loc()
     source: str = ""
@@ -239,7 +250,9 @@ class PostAttestation:
     date: Period | None = spec("date", doc="when the source says it was held; default: its date")
     start: Date | None = spec("date")
     end: Date | None = spec("date")
+    at: Ref | None = spec("ref:event", doc="the event during which the text names the post")
     note: str | None = spec("str")
+    inferred: tuple = spec("strs", doc="fields whose value the curator inferred; needs a note")
     quote: tuple = spec("text", required=True)
     loc: SourceLocation = _loc()
     source: str = ""

@@ -6,7 +6,7 @@ sentence or half of the quote. A cited sentence is *structured* when a citing fa
 least one structured value *grounded* in it: an entity (speaker, addressee, participant,
 host, place, holder, post, named thing, area of cooperation...) whose name, one of its name
 variants, or the text's own wording (`speaker_as_named`, `as_named`) occurs in the sentence
-(a speaker also when the previous sentence names it and this one refers to it by a pronoun),
+(or named in the previous sentence when this one refers to it by a pronoun),
 a date written in the sentence, or a figure's number. A cited sentence with no such value
 is *text only*: a quote covers it, but no field of the KB says what it says.
 
@@ -216,6 +216,8 @@ def _view(g: _Graph, fact: str, sentence: str, previous: str, kinds: dict) -> Fa
         for s in subjects:
             for o in g.iris(s, p):
                 names = g.names(o) if not o.startswith(VOCAB) else [kinds.get(o, _local(o).split("/")[-1])]
+                if "Event" in g.types(o):  # events have titles, not names: the text names their kind
+                    names += [kinds[k] for k in g.iris(o, DKB + "eventKind") if k in kinds]
                 if field == "speaker":
                     names += g.lits(fact, DKB + "speakerAsNamed")
                     if "SourceDocument" in g.types(o):
@@ -224,7 +226,7 @@ def _view(g: _Graph, fact: str, sentence: str, previous: str, kinds: dict) -> Fa
                 if field == "post":
                     names += g.lits(fact, DKB + "asNamed")
                 ok = _names_in(names, sentence)
-                if not ok and field in ("speaker", "holder"):
+                if not ok:  # referred to by a pronoun, named in the previous sentence
                     ok = _pronoun(sentence) and _names_in(names, previous)
                 values.append(Value(field, g.label(o) if not o.startswith(VOCAB) else names[0], ok))
     for field, p in DATE_PROPS.items():
@@ -393,3 +395,35 @@ def to_html(rv: SourceReview) -> str:
         out.append("</li>")
     out += ["</ol>", "</body></html>"]
     return "\n".join(out) + "\n"
+
+
+# --- entry points for the command line ------------------------------------------------------
+
+def vocabulary_labels(project) -> dict:
+    """Concept IRI -> label, from the project's ontology/vocabularies.ttl."""
+    from .loader import load_vocabularies
+
+    return concept_labels(load_vocabularies(project.root / "ontology" / "vocabularies.ttl"))
+
+
+def structured_coverage(compiled: CompiledKB, kinds: dict | None = None) -> tuple[dict, list]:
+    """({source id: (sentences with a structured fact, sentences counted)}, findings)."""
+    per = {rv.source: (rv.structured, len(rv.counted)) for rv in reviews(compiled, kinds)}
+    return per, findings(compiled, kinds)
+
+
+def write_review(compiled: CompiledKB, source_id: str, kinds: dict, folder) -> tuple[list, SourceReview, list]:
+    """Writes SOURCE-review.md and SOURCE-review.html into `folder`; returns the paths, the
+    review and the findings about that source. KeyError names the known sources."""
+    from pathlib import Path
+
+    rv = review(compiled, source_id, kinds)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for ext, text in (("md", to_markdown(rv)), ("html", to_html(rv))):
+        path = folder / f"{source_id}-review.{ext}"
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    ids = {f.iri for s in rv.sentences for f in s.facts}
+    return paths, rv, [f for f in findings(compiled, kinds) if f.subject in ids]
