@@ -71,7 +71,7 @@ def test_validate_text_and_json(runner):
     r = runner.invoke(main, ["validate"])
     assert r.exit_code == 0
     assert "conforms: 0 violation(s)" in r.stdout
-    assert "kb/sources/002_e414bc1f994df249.yaml:" in r.stdout  # the undated-election warning
+    assert "kb/sources/003_c5e96078c84a1ccd.yaml:" in r.stdout  # undated past events: the 20th Congress...
     r = runner.invoke(main, ["validate", "--format", "json"])
     doc = json.loads(r.stdout)
     assert doc["conforms"] is True

@@ -101,3 +101,144 @@ def test_sentence_coverage_of_every_source(built):
     for r in rows.values():  # every sentence that can state a fact is backed by a quote
         assert (r.source, r.covered) == (r.source, r.sentences)
         assert r.headings <= 6
+
+
+# --- fidelity (issue 15): structure beyond the quote, attribution, time, inferences -----------
+
+def _kinds(project):
+    from diplokb.review import vocabulary_labels
+
+    return vocabulary_labels(project)
+
+
+def test_structured_coverage_per_source(built, project):
+    from diplokb.review import structured_coverage
+
+    _, result = built
+    per, findings = structured_coverage(result.compiled, _kinds(project))
+    # measured before the audit (same metric, original data): 13/14, 13/16, 7/7, 54/59, 13/16
+    floor = {"src-000": 13, "src-001": 13, "src-002": 7, "src-003": 58, "src-004": 16}
+    assert {s: n for s, (n, _) in per.items()} == floor
+    assert findings == []  # no unexplained attribution, no post dated after the event naming it
+
+
+def _sentence(rv, fragment):
+    (s,) = [s for s in rv.sentences if fragment in s.text]
+    return s
+
+
+def test_review_marks_text_only_and_shows_the_facts(built, project):
+    from diplokb.review import review, to_html, to_markdown
+
+    _, result = built
+    rv = review(result.compiled, "src-001", _kinds(project))
+    trust = _sentence(rv, "The two nations enjoy a high level of mutual trust")
+    assert trust.cited and not trust.structured  # the document's assessment: its content is only in the quote
+    wish = _sentence(rv, "wishes the country continued success")
+    (fact,) = [f for f in wish.facts if f.cls == "Statement"]
+    assert fact.kind == "wished"
+    assert ("speaker", "the Chinese side", True) in {(v.field, v.display, v.grounded) for v in fact.values}
+    md = to_markdown(rv)
+    assert "## 7. [text only]" in md or "[text only]" in md
+    assert "> China, as a good neighbor and good friend of Cambodia" in md
+    html = to_html(rv)
+    assert 'class="text-only"' in html and "&lt;" not in rv.title
+
+
+def test_review_of_the_communique_pins_the_fixes(built, project):
+    from diplokb.review import review
+
+    _, result = built
+    rv = review(result.compiled, "src-003", _kinds(project))
+    heading = _sentence(rv, "(a) Strengthen high-level strategic engagement.")
+    speakers = {v.display for f in heading.facts for v in f.values if v.field == "speaker"}
+    assert speakers == {"both sides"}  # a joint heading, not the next sentence's side
+    e = _sentence(rv, "(e) Promote cooperation in science")
+    areas = {v.display for f in e.facts for v in f.values if v.field == "area"}
+    assert areas == {"science", "education", "culture", "tourism", "health", "cooperation at local levels"}
+    signing = _sentence(rv, "The two leaders witnessed the signing")
+    (event,) = [f for f in signing.facts if f.cls == "Event"]
+    dates = {(v.field, v.display) for v in event.values if v.field in ("date", "not before", "not after")}
+    assert dates == {("not before", "2022-11-08"), ("not after", "2022-11-11")}  # during the visit
+
+
+def _copy_kb(tmp_path, project):
+    import shutil
+
+    kb = tmp_path / "kb"
+    shutil.copytree(project.kb, kb)
+    return kb
+
+
+def _compile(project, kb):
+    from diplokb import Project
+
+    return Project(root=project.root, kb=kb, out=kb.parent / "out").compile()
+
+
+def test_findings_catch_a_misattributed_speaker_and_a_post_dated_by_publication(tmp_path, project):
+    from diplokb.review import findings
+
+    kb = _copy_kb(tmp_path, project)
+    f000 = kb / "sources" / "000_2314cb523628f110.yaml"
+    text = f000.read_text(encoding="utf-8")
+    old = """  - speaker: src-000
+    kind: recognized"""
+    assert old in text
+    text = text.replace(old, """  - speaker: prak-sokhonn
+    kind: recognized""").replace(
+        """    note: Passive and unattributed ("is recognized"); it follows Prak Sokhonn's thanks, but the press release does not say who recognizes it.\n""", "")
+    f000.write_text(text, encoding="utf-8")
+    f002 = kb / "sources" / "002_e414bc1f994df249.yaml"
+    f002.write_text(f002.read_text(encoding="utf-8").replace("    date: 2023-07-20/2023-07-24\n    quote: \"Qian Hongshan, Vice",
+                                                              "    quote: \"Qian Hongshan, Vice", 1), encoding="utf-8")
+    got = {(f.check, f.subject.rsplit("/", 1)[-1][:7]) for f in findings(_compile(project, kb))}
+    assert ("attribution", "src-000") in got
+    assert ("attestation-date", "src-002") in got
+
+
+def test_inferred_needs_a_note_and_a_set_field(tmp_path, project):
+    from diplokb.errors import BuildError
+
+    kb = _copy_kb(tmp_path, project)
+    things = kb / "entities" / "things.yaml"
+    text = things.read_text(encoding="utf-8")
+    text = text.replace("""    year: 2023
+    parties: [cambodia, china]
+  - id: people-to-people-exchange-year""", """    year: 2023
+    parties: [cambodia, china]
+    inferred: [year, ordinal]
+  - id: people-to-people-exchange-year""")
+    things.write_text(text, encoding="utf-8")
+    with pytest.raises(BuildError) as exc:
+        _compile(project, kb)
+    messages = [p.message for p in exc.value.problems]
+    assert any("'inferred' needs a 'note'" in m for m in messages), messages
+    assert any("'inferred' names 'ordinal', which this record does not set" in m for m in messages), messages
+
+
+def test_review_command_writes_markdown_and_html(tmp_path):
+    from click.testing import CliRunner
+
+    from diplokb.cli import main
+
+    r = CliRunner().invoke(main, ["review", "src-000", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert "src-000: 14 sentences, 14 covered by a quote" in r.stdout
+    md = (tmp_path / "src-000-review.md").read_text(encoding="utf-8")
+    assert "recognized" in md and "the document's own voice" in md
+    assert (tmp_path / "src-000-review.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    r = CliRunner().invoke(main, ["review", "src-009", "--out", str(tmp_path)])
+    assert r.exit_code == 1 and "no source 'src-009'" in r.output
+
+
+def test_stats_reports_structured_coverage():
+    from click.testing import CliRunner
+
+    from diplokb.cli import main
+
+    r = CliRunner().invoke(main, ["stats"])
+    assert r.exit_code == 0, r.output
+    assert "sentences with a structured fact beyond the quote" in r.stdout
+    assert "src-003              58 of   59 (98%)" in r.stdout
+    assert "warning:" not in r.stdout

@@ -88,6 +88,12 @@ CASES = {
     "difference with one claim": ("DifferenceClaimsShape", "DELETE WHERE { id:d dkb:claim id:c2 }", "Warning"),
     "difference without claims": ("DifferenceShape", "DELETE WHERE { id:d dkb:claim ?c }", "Violation"),
     "claim without says": ("ClaimShape", "DELETE WHERE { id:c1 dkb:says ?s }", "Violation"),
+    "bound without its pair, on a dated event": ("BoundsShape", "INSERT DATA { id:e dkb:notBefore \"2023-07-20\"^^xsd:date }", "Violation"),
+    "bounds outside the parent event": ("BoundsShape", "INSERT DATA { id:e2 dkb:subEventOf id:e ; dkb:notBefore \"2023-07-01\"^^xsd:date ; dkb:notAfter \"2023-07-30\"^^xsd:date }", "Violation"),
+    "inferred value without a note": ("InferredShape", "INSERT DATA { id:y dkb:inferred \"year\" }", "Violation"),
+    "two wordings for one speaker": ("SpeakerAsNamedShape", "INSERT DATA { id:st dkb:speakerAsNamed \"China\", \"He\" }", "Violation"),
+    "area of cooperation from the topic scheme": ("CooperationAreaShape", "INSERT DATA { id:st dkb:cooperationArea <https://w3id.org/diplokb/vocab/topic/trade> }", "Violation"),
+    "attestation dated after the event naming it": ("AttestedAtShape", "DELETE { id:att dkb:date ?d } INSERT { id:att dkb:attestedAt id:e ; dkb:date \"2023-07-26\"^^xsd:date } WHERE { id:att dkb:date ?d }", "Warning"),
 }
 
 

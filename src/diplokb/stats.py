@@ -41,7 +41,7 @@ def sentences(text: str) -> list[tuple[str, bool]]:
         para = f"{carry} {para}" if carry else para
         carry = ""
         tail = para.rstrip()[-1:]
-        if len(para.strip()) > 80 and (tail.isalnum() or tail == ","):
+        if len(para.strip()) > 80 and (tail.isalnum() or tail in ",;"):
             carry = para
             continue
         paragraphs.append(para)
