@@ -385,3 +385,24 @@ def test_read_only_check_is_linear_on_long_prologues():
     t0 = time.perf_counter()
     check_read_only(sparql)
     assert time.perf_counter() - t0 < 2  # a backtracking regex took exponential time here
+
+
+@pytest.mark.parametrize("name", ["03-posts-of-person", "04-post-holder-on-date", "05-statements", "09-source-differences",
+                                  "10-provenance", "11-post-name-variants", "12-figures"])
+def test_quoted_columns_are_verbatim_in_the_row_s_source(store, named, name):
+    """Rows against the documents: every quote or source wording a row shows is in the text of
+    the source the row names."""
+    checked = 0
+    for r in run(store, named, name):
+        if not r.get("source"):
+            continue
+        text = open_source(r["source"])
+        for column in ("quote", "asNamed"):
+            if r.get(column):
+                assert " ".join(r[column].split()) in text, (name, column, r[column])
+                checked += 1
+        for part in (r.get("quotes") or "").split(" | "):
+            if part:
+                assert " ".join(part.split()) in text, (name, part)
+                checked += 1
+    assert checked, name

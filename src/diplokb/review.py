@@ -42,6 +42,7 @@ DATE_PROPS = {"date": DKB + "date", "start": DKB + "startDate", "end": DKB + "en
 MONTHS = ("January February March April May June July August September October November "
           "December").split()
 PRONOUNS = re.compile(r"(?<![\w-])(he|she|his|her|they|their|them)(?![\w-])", re.I)
+OWN_VOICE = "the document's own voice"
 HONORIFIC = re.compile(r"(?<![\w-])(his|her) (excellency|majesty)", re.I)
 
 
@@ -221,7 +222,7 @@ def _view(g: _Graph, fact: str, sentence: str, previous: str, kinds: dict) -> Fa
                 if field == "speaker":
                     names += g.lits(fact, DKB + "speakerAsNamed")
                     if "SourceDocument" in g.types(o):
-                        values.append(Value(field, "the document's own voice", False))
+                        values.append(Value(field, OWN_VOICE, False))
                         continue
                 if field == "post":
                     names += g.lits(fact, DKB + "asNamed")
@@ -306,7 +307,7 @@ def findings(compiled: CompiledKB, kinds: dict | None = None) -> list[Finding]:
             for f in sv.facts:
                 if f.cls == "Statement" and f.note is None:
                     sp = next((v for v in f.values if v.field == "speaker"), None)
-                    if sp is None or sp.display == "the document's own voice" or sp.grounded:
+                    if sp is None or sp.display == OWN_VOICE or sp.grounded:
                         continue
                     names = g.names(g.one(f.iri, DKB + "speaker")) + g.lits(f.iri, DKB + "speakerAsNamed")
                     if _names_in(names, prev[sv.number]) or _pronoun(sv.text):
@@ -333,8 +334,8 @@ def findings(compiled: CompiledKB, kinds: dict | None = None) -> list[Finding]:
 # --- rendering ------------------------------------------------------------------------------
 
 def _fact_line(f: FactView) -> str:
-    vals = "; ".join(f"{v.field}: {v.display}" + ("" if v.grounded else " (not in this sentence)")
-                     for v in f.values)
+    vals = "; ".join(f"{v.field}: {v.display}" + ("" if v.grounded or v.display == OWN_VOICE
+                                                  else " (not in this sentence)") for v in f.values)
     extra = f" — inferred: {', '.join(f.inferred)}" if f.inferred else ""
     return f"{f.cls} `{_local(f.iri)}` ({f.kind}){': ' + vals if vals else ''}{extra}"
 
@@ -385,7 +386,7 @@ def to_html(rv: SourceReview) -> str:
             out.append("<ul>")
             for f in s.facts:
                 vals = "; ".join(
-                    (f"{e(v.field)}: {e(v.display)}" if v.grounded else
+                    (f"{e(v.field)}: {e(v.display)}" if v.grounded or v.display == OWN_VOICE else
                      f'<span class="ungrounded">{e(v.field)}: {e(v.display)} (not in this sentence)</span>')
                     for v in f.values)
                 inferred = f" — <em>inferred: {e(', '.join(f.inferred))}</em>" if f.inferred else ""
