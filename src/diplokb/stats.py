@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from .compile import CompiledKB, normalize_ws
 from .rdf import DKB, GRAPH, ID
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;:”\"])\s+|\n(?=[-(])")
+# A sentence ends at . ! or ? (with any closing quote or markup) before a capital, a digit, an
+# opening bracket or quote; at a colon that ends a line; and before a line opening a list item.
+# Semicolons and closing quotes inside a sentence do not end it, nor does an abbreviation.
+_SENTENCE_END = re.compile(r"[.!?][”\"*]*(?=\s+[A-Z0-9(“\"*\-])|:(?=[ \t]*\n)|(?=\n[-(])")
+_ABBREVIATIONS = ("H.E.", "Mr.", "Mrs.", "Dr.", "No.", "St.")
+_HEADING_WORDS = 30  # a paragraph without a full stop but longer than this is prose (a lead-in ending ':')
 _BLANK_LINE = re.compile(r"\n\s*\n")
 
 
@@ -34,14 +39,15 @@ def sentences(text: str) -> list[tuple[str, bool]]:
     heading (a title, heading or dateline paragraph without a full stop, or a lone label
     such as 'Conclusion:')."""
     # Blank lines end paragraphs, except page breaks inside a sentence: a long paragraph cut
-    # after a word or a comma continues in the next one.
+    # after a word, a comma, a semicolon or inside italics continues in the next one.
     paragraphs: list[str] = []
     carry = ""
     for para in _BLANK_LINE.split(text):
         para = f"{carry} {para}" if carry else para
         carry = ""
         tail = para.rstrip()[-1:]
-        if len(para.strip()) > 80 and (tail.isalnum() or tail in ",;"):
+        italic_open = tail == "*" and not para.rstrip().endswith("**")  # '... in the*' / '*South China Sea'
+        if len(para.strip()) > 80 and (tail.isalnum() or tail in ",;" or italic_open):
             carry = para
             continue
         paragraphs.append(para)
@@ -54,16 +60,30 @@ def sentences(text: str) -> list[tuple[str, bool]]:
         if is_heading(para):
             out.append((normalize_ws(para), True))
             continue
-        for part in _SENTENCE_END.split(para):
+        for part in _split(para):
             part = normalize_ws(part)
             if len(part) > 3:
                 out.append((part, part.endswith(":") and len(part.split()) <= 2))
     return out
 
 
+def _split(para: str) -> list[str]:
+    parts, start = [], 0
+    for m in _SENTENCE_END.finditer(para):
+        if para[:m.end()].endswith(_ABBREVIATIONS):
+            continue
+        parts.append(para[start:m.end()])
+        start = m.end()
+    parts.append(para[start:])
+    return parts
+
+
 def is_heading(sentence: str) -> bool:
-    """A title, heading or dateline: no sentence-ending punctuation once quotes and markup go."""
+    """A title, heading or dateline: a short paragraph without sentence-ending punctuation
+    once quotes and markup go."""
     core = sentence.strip().strip("*“”\"'() ").rstrip()
+    if len(core.split()) > _HEADING_WORDS:
+        return False
     return not core.endswith((".", "!", "?", " END"))  # press releases close with END
 
 
