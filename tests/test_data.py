@@ -242,3 +242,51 @@ def test_stats_reports_structured_coverage():
     assert "sentences with a structured fact beyond the quote" in r.stdout
     assert "src-003              56 of   57 (98%)" in r.stdout
     assert "warning:" not in r.stdout
+
+
+@pytest.mark.parametrize("subject, predicate, obj", [
+    # groups: delegations and observers take part and are thanked
+    ("courtesy-call-2023-07-24", "participant", "qian-hongshan-delegation-2023"),
+    ("qian-hongshan-election-observation-visit-2023", "participant", "qian-hongshan-delegation-2023"),
+    ("hun-sen-visit-to-china-2024", "participant", "hun-sen-delegation-2024"),
+    # planned events: the invitation Hun Sen accepted; the Friendship Year's celebrations
+    ("hun-sen-invited-visit-to-china", "invitedBy", "li-keqiang"),
+    ("friendship-year-celebrations-2023", "concerns", "friendship-year-2023"),
+    ("cambodia-hosting-asean-related-summits", "concerns", "asean-related-summits"),
+])
+def test_entities_left_in_text_are_structure(store, subject, predicate, obj):
+    assert store.query(f"ASK {{ id:{subject} dkb:{predicate} id:{obj} }}")
+
+
+@pytest.mark.parametrize("fragment, predicate, objects", [
+    ("extended sincere appreciation to the international electoral observers", "addressee",
+     {"international-electoral-observers-2023", "qian-hongshan-delegation-2023"}),
+    ("The Cambodian side will continue to support the operation of Chinese cultural centers", "concerns",
+     {"chinese-cultural-centers", "confucius-institutes", "youth-organizations", "friendship-associations",
+      "think-tanks", "media", "non-governmental-organizations"}),
+    ("and invited Samdech Techo Prime Minister Hun Sen to visit China", "concerns", {"hun-sen-invited-visit-to-china"}),
+    ("accepted the invitation with pleasure", "concerns", {"hun-sen-invited-visit-to-china"}),
+    ("China supported Cambodia in successfully hosting", "concerns", {"cambodia-hosting-asean-related-summits"}),
+    ("Both sides agreed to designate 2023", "concerns", {"friendship-year-celebrations-2023"}),
+])
+def test_statements_link_the_things_they_name(store, fragment, predicate, objects):
+    from diplokb.query import rows
+
+    res = store.query(f"""SELECT ?o WHERE {{ ?s a dkb:Statement ; dkb:{predicate} ?o ; dkb:evidence/dkb:quote ?q .
+                          FILTER (STRSTARTS(?q, "{fragment}") || CONTAINS(?q, "{fragment}")) }}""")
+    got = {r[0].value.removeprefix(ID) for r in rows(res)[1]}
+    assert objects <= got, got
+
+
+def test_no_statement_quotes_another_statement_s_words_as_its_own(built):
+    """Each quote of a statement is evidence for statements of one speaker only (a heading or
+    a trailing clause once belonged to the next sentence's speaker)."""
+    _, result = built
+    subj = by_subject(result.compiled.triples)
+    speakers_of = defaultdict(set)
+    for s, props in subj.items():
+        if IRI(DKB + "Statement") in props[RDF_TYPE]:
+            for ev in props[DKB + "evidence"]:
+                speakers_of[ev] |= props[DKB + "speaker"]
+    shared = {ev: sp for ev, sp in speakers_of.items() if len(sp) > 1}
+    assert shared == {}
