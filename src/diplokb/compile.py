@@ -170,6 +170,8 @@ class _Compiler:
         self.lookups: dict = {}
         self.norm_texts: dict = {}
         self.graph = ENTITIES_GRAPH
+        # ids that files which could not be read seem to define -> that file (loader.load_file)
+        self.failed = {rid: e[1] for e in broken_ids if isinstance(e, tuple) for rid in e[2]}
 
     def lookup(self, rid: str):
         entry = self.index.get(rid)
@@ -196,8 +198,13 @@ class _Compiler:
         found = self.lookup(r.id)
         if found is None and r.id in self.broken_ids:
             return None  # already reported where it is defined
+        if found is None and r.id in self.failed:
+            self.problems.append(Problem(r.loc, f"'{r.id}' could not be checked because "
+                                                f"{self.failed[r.id]} failed to load", severity="note"))
+            return None
         if found is None:
             candidates = [i for i, entry in self.index.items() if entry[0] in allowed]
+            candidates += [b for b in self.broken_ids if isinstance(b, str)] + list(self.failed)
             self.problems.append(Problem(r.loc, f"unknown {' or '.join(sorted(allowed))} '{r.id}'",
                                          hint=did_you_mean(r.id, candidates)))
             return None
@@ -256,7 +263,7 @@ class _Compiler:
             if quote not in text:
                 self.problems.append(Problem(
                     q.loc, f"quote does not occur in the text of source '{source_id}' "
-                           f"({source.text_file})", hint=_mismatch_hint(quote, text)))
+                           f"({source.text_file})", hint=_mismatch_hint(quote, text, source.text, source.text_file)))
                 continue
             ev = f"{ID}evidence/{source_id}-{short_hash(quote)}"
             self.add(s, DKB + "evidence", ev)
@@ -350,6 +357,7 @@ class _Compiler:
         self.lit(s, SKOS + "editorialNote", r.note)
         for part in r.participants:
             who = self.ref(part.who, agents)
+            side = self.ref(part.side, "place")
             if who is None:
                 continue
             node = f"{ID}participation/{r.id}--{part.who.id}"
@@ -357,7 +365,7 @@ class _Compiler:
             self.add(s, DKB + "participation", node)
             self.typed(node, part, "Participation")
             self.add(node, DKB + "agent", who)
-            if (side := self.ref(part.side, "place")) is not None:
+            if side is not None:
                 self.add(node, DKB + "onSideOf", side)
             self.lit(node, DKB + "role", part.role)
         self.evidence(s, r.quote, r.source)
@@ -445,6 +453,10 @@ class _Compiler:
             if isinstance(rec, m.Report):
                 self.emit_report(rec)
                 continue
+            if isinstance(rec, m.Unchecked):  # a record with problems: its references still
+                for r, kinds in rec.refs:
+                    self.ref(r, kinds)
+                continue
             s = iri(record_id(rec))
             if isinstance(rec, m.Thing):
                 self.typed(s, rec, THING_CLASS.get(rec.kind.id, "NamedThing"))
@@ -460,8 +472,52 @@ def compile_unit(records, index: dict, source_of, vocabularies: dict, broken_ids
     return _Compiler(records, index, source_of, vocabularies, broken_ids).run()
 
 
-def _mismatch_hint(quote: str, text: str) -> str:
+# Characters that look alike and are often typed one for the other (one for one, so that
+# positions stay the same once folded).
+_LOOKALIKE = str.maketrans({"’": "'", "‘": "'", "‛": "'", "′": "'", "ʼ": "'",
+                            "“": '"', "”": '"', "„": '"', "″": '"',
+                            "–": "-", "—": "-", "‒": "-", "−": "-", "‐": "-",
+                            "‑": "-", " ": " ", " ": " ", " ": " "})
+
+
+def _typographic_hint(quote: str, text: str, original: str = "", text_file: str = "") -> str | None:
+    """'the source has ’ (U+2019) where the YAML has '', when the quote differs from the text
+    only by look-alike characters; with where, in the quote and in the archived text."""
+    folded_quote, folded_text = quote.translate(_LOOKALIKE), text.translate(_LOOKALIKE)
+    at = folded_text.find(folded_quote)
+    if at == -1:
+        return None
+    diffs = [(i, text[at + i], c) for i, c in enumerate(quote) if text[at + i] != c]
+    if not diffs:
+        return None
+    i, theirs, ours = diffs[0]
+    where = f"character {i + 1} of the quote"
+    if original and text_file:
+        line, col = _original_position(original, at + i)
+        where += f", {text_file}:{line}:{col}"
+    more = f"; {len(diffs) - 1} more such character(s) in the quote" if len(diffs) > 1 else ""
+    return f"the source has {theirs} (U+{ord(theirs):04X}) where the YAML has {ours} (U+{ord(ours):04X}): {where}{more}"
+
+
+def _original_position(original: str, index: int) -> tuple[int, int]:
+    """Line and column in `original` of the character at `index` of normalize_ws(original)."""
+    import re
+
+    pos = 0
+    for m in re.finditer(r"\S+", original):
+        if pos + len(m.group()) > index:
+            at = m.start() + index - pos
+            line = original.count("\n", 0, at) + 1
+            return line, at - (original.rfind("\n", 0, at) + 1) + 1
+        pos += len(m.group()) + 1
+    return original.count("\n") + 1, 1
+
+
+def _mismatch_hint(quote: str, text: str, original: str = "", text_file: str = "") -> str:
     """Where the quote stops matching: the longest prefix of it found in the text."""
+    typographic = _typographic_hint(quote, text, original, text_file)
+    if typographic:
+        return typographic
     lo, hi = 0, len(quote)
     while lo < hi:
         mid = (lo + hi + 1) // 2

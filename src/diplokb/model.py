@@ -288,6 +288,16 @@ class Difference:
     loc: SourceLocation = _loc()
 
 
+@dataclass(frozen=True)
+class Unchecked:
+    """What is left of a record that had problems: its references, (Ref, kinds) pairs, so
+    that they are checked in the same run; it compiles to nothing."""
+
+    refs: tuple
+    loc: SourceLocation = _loc()
+    source: str = ""
+
+
 # Top-level sections of each kind of file, and the class each item is read as.
 ENTITY_SECTIONS = {
     "people": Person,
