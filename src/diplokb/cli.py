@@ -278,5 +278,89 @@ def serve(out, **settings):
         pass
 
 
+@main.command()
+@click.argument("text_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--id", "source_id", metavar="SRC-NNN", help="The new source's id (default: the next src-NNN).")
+@kb_option
+def new(text_file, source_id, kb):
+    """Archive TEXT_FILE in kb/sources/ and write the skeleton of its source YAML.
+
+    The text is copied byte for byte (its SHA-256 goes in the YAML); the skeleton lists the
+    fields to fill (# TODO), the known entities named in the text and every sentence, and
+    builds at once, with a Warning for each thing still to do.
+    """
+    from .scaffold import new_source
+
+    project = _project(kb, None)
+    try:
+        made = new_source(text_file, project.kb, project.ontology_files[1], source_id=source_id)
+    except DiplokbError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"archived {made.text_path} (SHA-256 {made.sha256})")
+    click.echo(f"wrote {made.yaml_path}: source {made.source_id}, {made.sentences} sentences, "
+               f"{len(made.mentions)} known entities named in the text")
+    click.echo("next: fill in the lines marked TODO, add records with quotes, run 'diplokb build' "
+               f"and 'diplokb coverage {made.source_id}'")
+
+
+@main.command()
+@click.argument("source", required=False)
+@kb_option
+def coverage(source, kb):
+    """The sentences no quote covers yet (of SOURCE: an id or file name), with their lines."""
+    from .coverage import gaps
+
+    project = _project(kb, None)
+    try:
+        found = gaps(project.compile(), source)
+    except BuildError as exc:
+        _fail(exc)
+    except DiplokbError as exc:
+        raise click.ClickException(str(exc)) from None
+    for g in found:
+        click.echo(f"{g.source} ({g.text_file}): {len(g.uncovered)} of {g.sentences} sentences not covered by a quote")
+        for u in g.uncovered:
+            click.echo(f"  {u.text_file}:{u.line}:{u.column}: {u.sentence}")
+
+
+@main.command()
+@click.argument("scheme", required=False)
+def vocab(scheme):
+    """The allowed values of each kind (of SCHEME only), with their definitions."""
+    from .catalog import concepts
+
+    project = _project(None, None)
+    try:
+        found = concepts(project.ontology_files[1], scheme)
+    except DiplokbError as exc:
+        raise click.ClickException(str(exc)) from None
+    current = None
+    for c in found:
+        if c.scheme != current:
+            current = c.scheme
+            click.echo(f"{c.scheme}:")
+        click.echo(f"  {c.id:<30} {c.definition}" + (f" (also: {', '.join(c.synonyms)})" if c.synonyms else ""))
+
+
+@main.command()
+@click.option("--class", "kind", type=click.Choice(["person", "organization", "place", "post", "thing", "side"]),
+              help="Only entities of this class.")
+@kb_option
+def entities(kind, kb):
+    """The ids and names of the known entities (kb/entities), to refer to them."""
+    from .catalog import entities as list_entities
+
+    project = _project(kb, None)
+    found, problems = list_entities(project.kb, project.ontology_files[1], kind)
+    for p in problems:
+        click.echo(p.render(), err=True)
+    for e in found:
+        click.echo(f"{e.kind:<13} {e.id:<44} {e.name}" + (f" (also: {'; '.join(e.variants)})" if e.variants else ""))
+    if problems:
+        click.echo(f"Error: {len(problems)} problem(s) in kb/entities; the records with problems are not listed.",
+                   err=True)
+        sys.exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

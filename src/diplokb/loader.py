@@ -386,6 +386,18 @@ def _read_source(reader, path: Path, display: str, root, top) -> Source | None:
                                  f"{getattr(exc, 'strerror', None) or exc}")
         reader.broken_ids.add(source.id)
         return None
+    if source.sha256 is not None:
+        import hashlib
+
+        actual = hashlib.sha256(text_path.read_bytes()).hexdigest()
+        if actual != source.sha256.strip().lower():
+            value_node = next(v for k, v in node.value if k.value == "sha256")
+            reader.error(value_node, f"archived text '{source.text_file}' has SHA-256 {actual}, not the one "
+                                     "recorded: the text changed since it was archived",
+                         "archived texts stay byte for byte as received; restore it, or archive the new "
+                         "version as a new source")
+            reader.broken_ids.add(source.id)
+            return None
     return dataclasses.replace(source, text=text, yaml_file=display)
 
 

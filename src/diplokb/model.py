@@ -177,6 +177,8 @@ class Source:
     date_note: str | None = spec("str")
     language: str = spec("str", default="en")
     text_file: str = spec("str", required=True, doc="archived text, beside the YAML")
+    sha256: str | None = spec("str", doc="the archived text's SHA-256 (hex); when given, the build "
+                                         "checks the text is still byte for byte the one archived")
     note: str | None = spec("str")
     loc: SourceLocation = _loc()
     text: str = field(default="", compare=False, repr=False)
