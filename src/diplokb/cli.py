@@ -50,7 +50,9 @@ def main():
 @click.option("--jobs", "-j", type=click.IntRange(1, 2), default=None,
               help="Processes to use: 2 validates while the exports are written (default where "
                    "two cores are free), 1 does everything in this process. Same results either way.")
-def build(kb, out, check, engine, no_cache, jobs):
+@click.option("--sarif", "sarif_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also write every problem and warning as SARIF 2.1.0 to FILE (for code scanning).")
+def build(kb, out, check, engine, no_cache, jobs, sarif_file):
     """Build, validate and export the KB.
 
     Files unchanged since the last successful build are taken from the build cache, and
@@ -61,7 +63,9 @@ def build(kb, out, check, engine, no_cache, jobs):
     try:
         result = project.build(check=check, engine=engine, jobs=jobs)
     except BuildError as exc:
+        _write_sarif(sarif_file, project, problems=exc.problems)
         _fail(exc)
+    _write_sarif(sarif_file, project, results=result.report.results)
     for w in result.report.warnings:
         click.echo(w.render(), err=True)
     if check:
@@ -77,18 +81,37 @@ def build(kb, out, check, engine, no_cache, jobs):
     click.echo("  " + ", ".join(f"{n} {k}" for k, n in s.items() if k not in ("triples", "sources")))
 
 
+def _write_sarif(path, project, problems=(), results=()) -> None:
+    if path:
+        from . import sarif
+
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(sarif.dumps(sarif.log(problems=problems, results=results, root=project.root,
+                                          version=sarif.package_version())))
+
+
 @main.command()
 @kb_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
+              help="sarif: SARIF 2.1.0 on stdout, YAML problems included, for code scanning.")
 @engine_option
 def validate(kb, fmt, engine):
     """Validate the KB with SHACL; report results against the YAML."""
+    from . import sarif
+
     project = _project(kb, None)
     try:
         report = project.validate(engine=engine)
     except BuildError as exc:
-        _fail(exc)
-    if fmt == "json":
+        if fmt != "sarif":
+            _fail(exc)
+        click.echo(sarif.dumps(sarif.log(problems=exc.problems, root=project.root, version=sarif.package_version())),
+                   nl=False)
+        sys.exit(1)
+    if fmt == "sarif":
+        click.echo(sarif.dumps(sarif.log(results=report.results, root=project.root, version=sarif.package_version())),
+                   nl=False)
+    elif fmt == "json":
         click.echo(json.dumps({"conforms": report.conforms,
                                "results": [r.as_json() for r in report.results]}, indent=1))
     else:
