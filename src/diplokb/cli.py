@@ -174,6 +174,14 @@ def query(query_or_name, file, list_, fmt, params, out, fresh, endpoint):
         pairs = dict(p.split("=", 1) for p in params if "=" in p)
         if len(pairs) != len(params):
             raise click.UsageError("--param takes NAME=VALUE")
+        store = None
+        if not endpoint:
+            from .querycheck import resolve_params, stale_exports
+
+            if not fresh and (warning := stale_exports(project.kb, project.out / "diplokb.trig")):
+                click.echo(warning, err=True)
+            store = project.store(fresh=fresh)
+            pairs = resolve_params(store, sparql, pairs)
         sparql = bind(sparql, pairs)
         if endpoint:
             from .publish import remote_query
@@ -184,7 +192,7 @@ def query(query_or_name, file, list_, fmt, params, out, fresh, endpoint):
                 click.echo(writer(result), nl=False)
                 return
         else:
-            result = project.store(fresh=fresh).query(sparql)
+            result = store.query(sparql)
         click.echo(format_result(result, fmt), nl=False)
     except BuildError as exc:
         _fail(exc)
@@ -199,7 +207,11 @@ def show(name, out):
     """Everything the KB says about one entity, found by id or any name variant."""
     from .show import describe, find_entities
 
+    from .querycheck import stale_exports
+
     project = _project(None, out)
+    if warning := stale_exports(project.kb, project.out / "diplokb.trig"):
+        click.echo(warning, err=True)
     try:
         store = project.store()
         matches = find_entities(store, name)
