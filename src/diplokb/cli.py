@@ -397,5 +397,27 @@ def entities(kind, kb):
         sys.exit(1)
 
 
+
+@main.command()
+@click.argument("old", required=False, metavar="[REV1]")
+@click.argument("new", required=False, metavar="[REV2]")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def diff(old, new, fmt):
+    """What changed in the KB's facts from REV1 (default: the last commit) to REV2 (default:
+    the working tree): entities, events, statements, posts and quotes, per source."""
+    from .diff import diff as kb_diff, render
+
+    project = _project(None, None)
+    try:
+        found = kb_diff(project.root, old, new)
+    except BuildError as exc:
+        _fail(exc)
+    except DiplokbError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(found.as_json(), indent=1, ensure_ascii=False) if fmt == "json" else render(found), nl=False)
+    if fmt == "json":
+        click.echo()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
