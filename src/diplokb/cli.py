@@ -331,8 +331,10 @@ def new(text_file, source_id, kb):
         made = new_source(text_file, project.kb, project.ontology_files[1], source_id=source_id)
     except DiplokbError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"archived {made.text_path} (SHA-256 {made.sha256})")
-    click.echo(f"wrote {made.yaml_path}: source {made.source_id}, {made.sentences} sentences, "
+    import os
+
+    click.echo(f"archived {os.path.relpath(made.text_path)} (SHA-256 {made.sha256})")
+    click.echo(f"wrote {os.path.relpath(made.yaml_path)}: source {made.source_id}, {made.sentences} sentences, "
                f"{len(made.mentions)} known entities named in the text")
     click.echo("next: fill in the lines marked TODO, add records with quotes, run 'diplokb build' "
                f"and 'diplokb coverage {made.source_id}'")

@@ -94,7 +94,8 @@ def _graph(folder: Path, label: str) -> dict:
     try:
         compiled = compile_kb(kb)
     except BuildError as exc:
-        raise BuildError([Problem(SourceLocation(f"{label}: {p.location}"), p.message, p.severity, p.hint)
+        raise BuildError([Problem(SourceLocation(f"{label}: {p.location.file}", p.location.line, p.location.column),
+                                  p.message, p.severity, p.hint)
                           for p in exc.problems]) from None
     out: dict = {}
     for q in compiled.quads:

@@ -95,8 +95,9 @@ def field_rows(cls) -> list[tuple[str, str, bool, str]]:
         if "yaml" not in f.metadata:
             continue
         doc = f.metadata.get("doc") or COMMON.get(f.name, "")
-        if f.name in ("start", "end") and cls is not m.PostAttestation:
-            doc = ""
+        if f.name == "date" and not f.metadata.get("doc"):
+            doc = {m.Event: "when it took place (or is to), at the precision the source gives",
+                   m.Statement: "when it was said, where the source says so"}.get(cls, "the date")
         if f.default not in (None, (), dataclasses.MISSING) and not f.metadata["required"]:
             doc = (doc + "; " if doc else "") + f"default: {f.default}"
         rows.append((f.name, kind_text(f.metadata["yaml"]), bool(f.metadata["required"]), doc))

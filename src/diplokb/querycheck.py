@@ -114,5 +114,7 @@ def stale_exports(kb_dir: Path, exports_file: Path, slack: float = 2.0) -> str |
                  default=None)
     if newest is None or newest[0] <= built + slack:
         return None
-    return (f"Warning: {newest[1]} changed after {exports_file} was built: the answers may be out of date "
+    import os
+
+    return (f"Warning: {os.path.relpath(newest[1])} changed after {os.path.relpath(exports_file)} was built: the answers may be out of date "
             "(run 'diplokb build', or query with --fresh)")

@@ -167,6 +167,10 @@ def render(source_id: str, text_name: str, sha: str, text: str, origin: str, fou
     kinds = sorted(vocabularies.get("source-kind", {}))
     guess = _guess_date(text)
     first_line = next((ln.strip().strip("*#“”\"") for ln in text.splitlines() if ln.strip()), "")
+    dateline_no, dateline = next(((n, ln.strip()) for n, ln in enumerate(text.splitlines()[:60], 1)
+                                  if _DATE_WORDS.search(ln)), (0, ""))
+    dateline = dateline.split(" – ")[0].split(" - ")[0].strip("* ")[:80] if dateline else ""
+    place = next((x.id for x in found if x.kind == "place" and x.line == dateline_no), "")
     lines = [
         f"# Started by 'diplokb new' from {origin}.",
         f"# The archived text is {text_name}, copied byte for byte (SHA-256 below): never edit it.",
@@ -179,9 +183,9 @@ def render(source_id: str, text_name: str, sha: str, text: str, origin: str, fou
         f"  kind: news-item  # TODO: check the kind of document; one of: {', '.join(kinds)}",
         f"  # title: {first_line[:100]}  # TODO: the title as printed; leave out if it has none",
         "  # publisher:   # TODO: the id of the organization that issued it ('diplokb entities --class organization')",
-        "  # place:   # TODO: the id of the dateline's place",
+        f"  # place: {place}  # TODO: the id of the dateline's place",
         f"  # date: {guess or 'YYYY-MM-DD'}  # TODO: the dateline's date, at the precision printed",
-        "  # dateline:   # TODO: the dateline as printed",
+        f"  # dateline: {dateline}  # TODO: the dateline as printed",
         "  language: en",
         f"  text_file: {text_name}",
         f"  sha256: {sha}",
