@@ -43,7 +43,8 @@ def test_validate_sarif_of_a_broken_kb_gives_every_problem_at_its_line(monkeypat
     check(sarif)
     uri = "tests/cases/kind-and-reference/kb/sources/a.yaml"
     assert [w[:5] for w in where(sarif)] == [
-        ("error", "kb", uri, 7, 14), ("error", "kb", uri, 8, 11), ("error", "kb", uri, 9, 14), ("error", "kb", uri, 10, 14)]
+        ("error", "kb", uri, 7, 14), ("error", "kb", uri, 8, 11), ("error", "kb", uri, 9, 14), ("error", "kb", uri, 10, 14),
+        ("error", "kb", uri, 11, 12)]
     assert where(sarif)[1][5].startswith("unknown statement-kind 'expressed-gratitude' (did you mean 'thanked'?")
     assert r.stdout == CliRunner().invoke(main, ["validate", "--kb", "kb", "--format", "sarif"]).stdout  # deterministic
 
@@ -68,4 +69,4 @@ def test_build_writes_sarif_beside_its_usual_output(tmp_path, monkeypatch):
     assert r.exit_code == 1 and "error: unknown statement-kind 'expressed-gratitude'" in r.stderr
     sarif = json.loads(out.read_text(encoding="utf-8"))
     check(sarif)
-    assert len(sarif["runs"][0]["results"]) == 4
+    assert len(sarif["runs"][0]["results"]) == 5

@@ -20,7 +20,8 @@ from .rdf import ID
 from .validate import ValidationResult
 
 _TODO = re.compile(r"#\s*TODO\b:?\s*(.*)$")
-_QUOTE_KEY = re.compile(r"(?:^|[\s{,-])quote\s*:", re.M)
+# a `quote:` key on a line that is not a comment, in block style or in a flow mapping
+_QUOTE_KEY = re.compile(r"^[ \t]*(?:-[ \t]+)?(?:quote[ \t]*:|\{[^#\n]*\bquote[ \t]*:)", re.M)
 _TEXT_FILE = re.compile(r"""^\s*text_file\s*:\s*["']?([^"'#\n]+?)["']?\s*(?:#.*)?$""", re.M)
 _SOURCE_ID = re.compile(r"""^source\s*:\s*\n(?:[ \t]+.*\n|\s*\n)*?[ \t]+id\s*:\s*["']?([a-z0-9-]+)""", re.M)
 
@@ -30,11 +31,6 @@ def _display(path: Path, base: Path) -> str:
         return os.path.relpath(path, base)
     except ValueError:
         return str(path)
-
-
-def _code(line: str) -> str:
-    """A YAML line without its comment (a '#' after a space, outside quotes, roughly)."""
-    return line.split(" #", 1)[0] if not line.lstrip().startswith("#") else ""
 
 
 def warnings(kb_dir: str | os.PathLike, base: str | os.PathLike | None = None) -> list[ValidationResult]:
@@ -53,7 +49,7 @@ def warnings(kb_dir: str | os.PathLike, base: str | os.PathLike | None = None) -
             display = _display(path, base)
             sid = _SOURCE_ID.search(text) if sub == "sources" else None
             focus = ID + sid.group(1) if sid else display
-            for n, line in enumerate(text.splitlines(), 1):
+            for n, line in enumerate(text.splitlines() if "TODO" in text else (), 1):
                 m = _TODO.search(line)
                 if m and (line.lstrip().startswith("#") or " #" in line):
                     out.append(ValidationResult(SourceLocation(display, n, m.start() + 1), "Warning",
@@ -61,8 +57,7 @@ def warnings(kb_dir: str | os.PathLike, base: str | os.PathLike | None = None) -
                                                 focus, shape="diplokb:todo"))
             if sub == "sources":
                 named.update(_TEXT_FILE.findall(text))
-                code = "\n".join(_code(line) for line in text.splitlines())
-                if not _QUOTE_KEY.search(code):
+                if not _QUOTE_KEY.search(text):
                     out.append(ValidationResult(SourceLocation(display, 1, 1), "Warning",
                                                 "source has no quotes yet: no record cites its text",
                                                 focus, shape="diplokb:no-quotes"))

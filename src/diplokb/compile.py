@@ -250,8 +250,9 @@ class _Compiler:
         self.locations[s] = rec.loc
         self.add(s, RDF_TYPE, _class(DKB + (cls or CLASS_OF[type(rec)])))
 
-    def evidence(self, s: str, quotes, source_id: str) -> None:
-        """Links `s` to one Evidence node per quote, checking each quote against the text."""
+    def evidence(self, s: str | None, quotes, source_id: str) -> None:
+        """Links `s` to one Evidence node per quote, checking each quote against the text
+        (with `s` None, only checks them)."""
         source = self.source(source_id)
         if source is None:  # its source file had problems, already reported
             return
@@ -264,6 +265,8 @@ class _Compiler:
                 self.problems.append(Problem(
                     q.loc, f"quote does not occur in the text of source '{source_id}' "
                            f"({source.text_file})", hint=_mismatch_hint(quote, text, source.text, source.text_file)))
+                continue
+            if s is None:
                 continue
             ev = f"{ID}evidence/{source_id}-{short_hash(quote)}"
             self.add(s, DKB + "evidence", ev)
@@ -456,6 +459,8 @@ class _Compiler:
             if isinstance(rec, m.Unchecked):  # a record with problems: its references still
                 for r, kinds in rec.refs:
                     self.ref(r, kinds)
+                for sid in dict.fromkeys(q.source for q in rec.quotes if q.source):
+                    self.evidence(None, [q for q in rec.quotes if q.source == sid], sid)
                 continue
             s = iri(record_id(rec))
             if isinstance(rec, m.Thing):

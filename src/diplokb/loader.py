@@ -45,6 +45,7 @@ class _Reader:
         self.source_id = ""
         self.broken_ids: set[str] = set()  # ids of records that had errors
         self.refs: list = []  # (Ref, kinds) read in the current top-level record
+        self.quotes: list = []  # and its quotes
 
     # -- helpers -------------------------------------------------------------------------
     def loc(self, node) -> SourceLocation:
@@ -135,7 +136,9 @@ class _Reader:
         if head == "str":
             return text
         if head == "quote":
-            return Quote(self.source_id, text, self.loc(node))
+            quote = Quote(self.source_id, text, self.loc(node))
+            self.quotes.append(quote)
+            return quote
         if head == "slug":
             if not SLUG_RE.match(text):
                 self.error(node, f"'{text}' is not a valid id",
@@ -336,7 +339,7 @@ def load_file(path: Path, display: str, problems: list[Problem], vocabularies: d
         if source is None:
             checked = False
             if reader.refs:
-                records.append(model.Unchecked(tuple(reader.refs), reader.loc(top["source"][1]) if "source" in top
+                records.append(model.Unchecked(tuple(reader.refs), (), reader.loc(top["source"][1]) if "source" in top
                                                else reader.loc(root), reader.source_id))
         else:
             records.append(source)
@@ -353,15 +356,16 @@ def load_file(path: Path, display: str, problems: list[Problem], vocabularies: d
             continue
         extra = {"source": reader.source_id} if is_source else {}  # a source's records are from it
         for item in reader.sequence(node, f"section '{key}'") or []:
-            reader.refs = []
+            reader.refs, reader.quotes = [], []
             record = reader.record(cls, item, f"an item of '{key}'", extra)
             if record is not None and checked:
                 records.append(record)
             else:
                 if record is not None and getattr(record, "id", None):
                     broken_ids.add(record.id)
-                if reader.refs:
-                    records.append(model.Unchecked(tuple(reader.refs), reader.loc(item), reader.source_id))
+                if reader.refs or reader.quotes:
+                    quotes = tuple(reader.quotes) if checked else ()  # no text to check them against
+                    records.append(model.Unchecked(tuple(reader.refs), quotes, reader.loc(item), reader.source_id))
     return records
 
 

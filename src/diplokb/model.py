@@ -292,10 +292,11 @@ class Difference:
 
 @dataclass(frozen=True)
 class Unchecked:
-    """What is left of a record that had problems: its references, (Ref, kinds) pairs, so
-    that they are checked in the same run; it compiles to nothing."""
+    """What is left of a record that had problems: its references, (Ref, kinds) pairs, and
+    its quotes, so that they are checked in the same run; it compiles to nothing."""
 
     refs: tuple
+    quotes: tuple = ()
     loc: SourceLocation = _loc()
     source: str = ""
 
