@@ -172,6 +172,7 @@ class _Compiler:
         self.graph = ENTITIES_GRAPH
         # ids that files which could not be read seem to define -> that file (loader.load_file)
         self.failed = {rid: e[1] for e in broken_ids if isinstance(e, tuple) for rid in e[2]}
+        self.unchecked: dict = {}  # failed file -> the references into it that could not be checked
 
     def lookup(self, rid: str):
         entry = self.index.get(rid)
@@ -198,9 +199,8 @@ class _Compiler:
         found = self.lookup(r.id)
         if found is None and r.id in self.broken_ids:
             return None  # already reported where it is defined
-        if found is None and r.id in self.failed:
-            self.problems.append(Problem(r.loc, f"'{r.id}' could not be checked because "
-                                                f"{self.failed[r.id]} failed to load", severity="note"))
+        if found is None and r.id in self.failed:  # one note per file (run), not one per reference
+            self.unchecked.setdefault(self.failed[r.id], []).append(r)
             return None
         if found is None:
             candidates = [i for i, entry in self.index.items() if entry[0] in allowed]
@@ -468,6 +468,15 @@ class _Compiler:
             else:
                 self.typed(s, rec)
             self.EMIT[type(rec)](self, rec, s)
+        for failed, refs in sorted(self.unchecked.items()):
+            refs = sorted(refs, key=lambda r: r.loc)
+            ids = list(dict.fromkeys(r.id for r in refs))
+            what = (f"'{ids[0]}'" if len(refs) == 1 else f"{len(refs)} references (to "
+                    + ", ".join(f"'{i}'" for i in ids[:5]) + (", …" if len(ids) > 5 else "") + ")")
+            at = list(dict.fromkeys(r.loc.line for r in refs))
+            lines = "" if len(at) == 1 else f" (lines {', '.join(map(str, at[:8]))}" + ("…" if len(at) > 8 else "") + ")"
+            self.problems.append(Problem(refs[0].loc, f"{what} could not be checked because {failed} failed to load"
+                                         + lines, severity="note"))
         return UnitOutput(quads=tuple(dict.fromkeys(self.quads)), locations=self.locations,
                           lookups=self.lookups, problems=tuple(self.problems))
 
