@@ -13,6 +13,7 @@ from functools import cached_property, lru_cache
 
 from . import model as m
 from .errors import BuildError, Problem, did_you_mean
+from .quotes import typographic_hint
 from .rdf import DKB, GRAPH, ID, RDF_TYPE, VOCAB, XSD, Quad, date_literal
 
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -486,50 +487,9 @@ def compile_unit(records, index: dict, source_of, vocabularies: dict, broken_ids
     return _Compiler(records, index, source_of, vocabularies, broken_ids).run()
 
 
-# Characters that look alike and are often typed one for the other (one for one, so that
-# positions stay the same once folded).
-_LOOKALIKE = str.maketrans({"’": "'", "‘": "'", "‛": "'", "′": "'", "ʼ": "'",
-                            "“": '"', "”": '"', "„": '"', "″": '"',
-                            "–": "-", "—": "-", "‒": "-", "−": "-", "‐": "-",
-                            "‑": "-", " ": " ", " ": " ", " ": " "})
-
-
-def _typographic_hint(quote: str, text: str, original: str = "", text_file: str = "") -> str | None:
-    """'the source has ’ (U+2019) where the YAML has '', when the quote differs from the text
-    only by look-alike characters; with where, in the quote and in the archived text."""
-    folded_quote, folded_text = quote.translate(_LOOKALIKE), text.translate(_LOOKALIKE)
-    at = folded_text.find(folded_quote)
-    if at == -1:
-        return None
-    diffs = [(i, text[at + i], c) for i, c in enumerate(quote) if text[at + i] != c]
-    if not diffs:
-        return None
-    i, theirs, ours = diffs[0]
-    where = f"character {i + 1} of the quote"
-    if original and text_file:
-        line, col = _original_position(original, at + i)
-        where += f", {text_file}:{line}:{col}"
-    more = f"; {len(diffs) - 1} more such character(s) in the quote" if len(diffs) > 1 else ""
-    return f"the source has {theirs} (U+{ord(theirs):04X}) where the YAML has {ours} (U+{ord(ours):04X}): {where}{more}"
-
-
-def _original_position(original: str, index: int) -> tuple[int, int]:
-    """Line and column in `original` of the character at `index` of normalize_ws(original)."""
-    import re
-
-    pos = 0
-    for m in re.finditer(r"\S+", original):
-        if pos + len(m.group()) > index:
-            at = m.start() + index - pos
-            line = original.count("\n", 0, at) + 1
-            return line, at - (original.rfind("\n", 0, at) + 1) + 1
-        pos += len(m.group()) + 1
-    return original.count("\n") + 1, 1
-
-
 def _mismatch_hint(quote: str, text: str, original: str = "", text_file: str = "") -> str:
     """Where the quote stops matching: the longest prefix of it found in the text."""
-    typographic = _typographic_hint(quote, text, original, text_file)
+    typographic = typographic_hint(quote, text, original, text_file)
     if typographic:
         return typographic
     lo, hi = 0, len(quote)

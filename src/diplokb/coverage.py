@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .compile import CompiledKB, _original_position, normalize_ws
+from .compile import CompiledKB, normalize_ws
+from .quotes import original_position
 from .errors import DiplokbError, did_you_mean
 from .rdf import DKB, ID
 from .stats import sentences
@@ -71,7 +72,7 @@ def gaps(compiled: CompiledKB, source: str | None = None) -> list[SourceGaps]:
                 continue
             facts += 1
             if sum(mask[i:i + len(sentence)]) * 2 < len(sentence):
-                line, col = _original_position(src.text, i)
+                line, col = original_position(src.text, i)
                 missing.append(Uncovered(src.id, src.text_file, line, col, sentence))
         out.append(SourceGaps(src.id, src.text_file, facts, tuple(missing)))
     return out

@@ -66,7 +66,8 @@ def known_entities(kb_dir: Path, vocabularies) -> tuple[list, list[Problem]]:
 def mentions(text: str, entities) -> list[Mention]:
     """The entities whose name, variants or abbreviations occur in `text` as whole words
     (names and variants in any case, abbreviations as written), first occurrence each."""
-    from .compile import _original_position, normalize_ws
+    from .compile import normalize_ws
+    from .quotes import original_position
 
     found = []
     flat = normalize_ws(text)
@@ -85,7 +86,7 @@ def mentions(text: str, entities) -> list[Mention]:
         if best is None:
             continue
         name, hit = best
-        found.append(Mention(rec.id, m.REF_KIND[type(rec)], hit.group(), _original_position(text, hit.start())[0],
+        found.append(Mention(rec.id, m.REF_KIND[type(rec)], hit.group(), original_position(text, hit.start())[0],
                              _sentence_at(text_spans, hit.start(), hit.group())))
     return sorted(found, key=lambda x: (x.line, x.id))
 
@@ -93,7 +94,8 @@ def mentions(text: str, entities) -> list[Mention]:
 def spans(text: str) -> list[tuple[int, int, int, str, bool]]:
     """(start, end, line, sentence, is it a heading) of each sentence (stats.sentences), with
     start and end in the whitespace-normalised text and line in `text`."""
-    from .compile import _original_position, normalize_ws
+    from .compile import normalize_ws
+    from .quotes import original_position
 
     flat = normalize_ws(text)
     out, pos = [], 0
@@ -102,7 +104,7 @@ def spans(text: str) -> list[tuple[int, int, int, str, bool]]:
         if i == -1:
             i = flat.find(sentence)
         pos = max(pos, i + len(sentence))
-        out.append((i, i + len(sentence), _original_position(text, i)[0], sentence, heading))
+        out.append((i, i + len(sentence), original_position(text, i)[0], sentence, heading))
     return out
 
 
