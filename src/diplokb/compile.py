@@ -460,6 +460,14 @@ class _Compiler:
             if isinstance(rec, m.Unchecked):  # a record with problems: its references still
                 for r, kinds in rec.refs:
                     self.ref(r, kinds)
+                if rec.text:  # its source record failed: its archived text all the same
+                    text = normalize_ws(rec.text)
+                    for q in rec.quotes:
+                        if normalize_ws(q.text) not in text:
+                            self.problems.append(Problem(
+                                q.loc, f"quote does not occur in the text of source '{rec.source}' ({rec.text_file})",
+                                hint=_mismatch_hint(normalize_ws(q.text), text, rec.text, rec.text_file)))
+                    continue
                 for sid in dict.fromkeys(q.source for q in rec.quotes if q.source):
                     self.evidence(None, [q for q in rec.quotes if q.source == sid], sid)
                 continue

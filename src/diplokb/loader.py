@@ -333,11 +333,13 @@ def load_file(path: Path, display: str, problems: list[Problem], vocabularies: d
     sections = model.SOURCE_SECTIONS if is_source else model.ENTITY_SECTIONS
     allowed = list(sections) + (["source"] if is_source else [])
     records: list = []
-    checked = True  # False: the source is unusable, so its records' quotes cannot be checked
+    checked = True  # False: the source record failed; its records' quotes are checked against `fallback`
+    fallback = ("", "")  # (text, text_file) of a source whose record failed, if the text is readable
     if is_source:
         source = _read_source(reader, path, display, root, top)
         if source is None:
             checked = False
+            fallback = _fallback_text(path, top)
             if reader.refs:
                 records.append(model.Unchecked(tuple(reader.refs), (), reader.loc(top["source"][1]) if "source" in top
                                                else reader.loc(root), reader.source_id))
@@ -364,9 +366,25 @@ def load_file(path: Path, display: str, problems: list[Problem], vocabularies: d
                 if record is not None and getattr(record, "id", None):
                     broken_ids.add(record.id)
                 if reader.refs or reader.quotes:
-                    quotes = tuple(reader.quotes) if checked else ()  # no text to check them against
-                    records.append(model.Unchecked(tuple(reader.refs), quotes, reader.loc(item), reader.source_id))
+                    quotes = tuple(reader.quotes) if checked or fallback[0] else ()
+                    records.append(model.Unchecked(tuple(reader.refs), quotes, reader.loc(item), reader.source_id,
+                                                   *fallback))
     return records
+
+
+def _fallback_text(path: Path, top: dict) -> tuple[str, str]:
+    """(text, text_file) of a source file whose source record failed, when its `text_file`
+    can still be read, so that its records' quotes are checked all the same."""
+    entry = top.get("source")
+    if entry is None or not isinstance(entry[1], yaml.MappingNode):
+        return "", ""
+    name = next((v.value for k, v in entry[1].value if k.value == "text_file" and isinstance(v, yaml.ScalarNode)), "")
+    if not name.strip() or "/" in name or "\\" in name:
+        return "", ""
+    try:
+        return (path.parent / name).read_text(encoding="utf-8"), name
+    except (OSError, UnicodeDecodeError):
+        return "", ""
 
 
 def _read_source(reader, path: Path, display: str, root, top) -> Source | None:

@@ -292,13 +292,17 @@ class Difference:
 
 @dataclass(frozen=True)
 class Unchecked:
-    """What is left of a record that had problems: its references, (Ref, kinds) pairs, and
-    its quotes, so that they are checked in the same run; it compiles to nothing."""
+    """What is left of a record that had problems (or whose source had): its references,
+    (Ref, kinds) pairs, and its quotes, so that they are checked in the same run; it compiles
+    to nothing. `text` is the archived text to check the quotes against when the source
+    record itself failed (else the source's own text is used)."""
 
     refs: tuple
     quotes: tuple = ()
     loc: SourceLocation = _loc()
     source: str = ""
+    text: str = field(default="", repr=False)
+    text_file: str = ""
 
 
 # Top-level sections of each kind of file, and the class each item is read as.
