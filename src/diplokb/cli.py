@@ -50,7 +50,9 @@ def main():
 @click.option("--jobs", "-j", type=click.IntRange(1, 2), default=None,
               help="Processes to use: 2 validates while the exports are written (default where "
                    "two cores are free), 1 does everything in this process. Same results either way.")
-def build(kb, out, check, engine, no_cache, jobs):
+@click.option("--sarif", "sarif_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also write every problem and warning as SARIF 2.1.0 to FILE (for code scanning).")
+def build(kb, out, check, engine, no_cache, jobs, sarif_file):
     """Build, validate and export the KB.
 
     Files unchanged since the last successful build are taken from the build cache, and
@@ -61,7 +63,9 @@ def build(kb, out, check, engine, no_cache, jobs):
     try:
         result = project.build(check=check, engine=engine, jobs=jobs)
     except BuildError as exc:
+        _write_sarif(sarif_file, project, problems=exc.problems)
         _fail(exc)
+    _write_sarif(sarif_file, project, results=result.report.results)
     for w in result.report.warnings:
         click.echo(w.render(), err=True)
     if check:
@@ -77,18 +81,37 @@ def build(kb, out, check, engine, no_cache, jobs):
     click.echo("  " + ", ".join(f"{n} {k}" for k, n in s.items() if k not in ("triples", "sources")))
 
 
+def _write_sarif(path, project, problems=(), results=()) -> None:
+    if path:
+        from . import sarif
+
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(sarif.dumps(sarif.log(problems=problems, results=results, root=project.root,
+                                          version=sarif.package_version())))
+
+
 @main.command()
 @kb_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
+              help="sarif: SARIF 2.1.0 on stdout, YAML problems included, for code scanning.")
 @engine_option
 def validate(kb, fmt, engine):
     """Validate the KB with SHACL; report results against the YAML."""
+    from . import sarif
+
     project = _project(kb, None)
     try:
         report = project.validate(engine=engine)
     except BuildError as exc:
-        _fail(exc)
-    if fmt == "json":
+        if fmt != "sarif":
+            _fail(exc)
+        click.echo(sarif.dumps(sarif.log(problems=exc.problems, root=project.root, version=sarif.package_version())),
+                   nl=False)
+        sys.exit(1)
+    if fmt == "sarif":
+        click.echo(sarif.dumps(sarif.log(results=report.results, root=project.root, version=sarif.package_version())),
+                   nl=False)
+    elif fmt == "json":
         click.echo(json.dumps({"conforms": report.conforms,
                                "results": [r.as_json() for r in report.results]}, indent=1))
     else:
@@ -151,6 +174,14 @@ def query(query_or_name, file, list_, fmt, params, out, fresh, endpoint):
         pairs = dict(p.split("=", 1) for p in params if "=" in p)
         if len(pairs) != len(params):
             raise click.UsageError("--param takes NAME=VALUE")
+        store = None
+        if not endpoint:
+            from .querycheck import resolve_params, stale_exports
+
+            if not fresh and (warning := stale_exports(project.kb, project.out / "diplokb.trig")):
+                click.echo(warning, err=True)
+            store = project.store(fresh=fresh)
+            pairs = resolve_params(store, sparql, pairs)
         sparql = bind(sparql, pairs)
         if endpoint:
             from .publish import remote_query
@@ -161,7 +192,7 @@ def query(query_or_name, file, list_, fmt, params, out, fresh, endpoint):
                 click.echo(writer(result), nl=False)
                 return
         else:
-            result = project.store(fresh=fresh).query(sparql)
+            result = store.query(sparql)
         click.echo(format_result(result, fmt), nl=False)
     except BuildError as exc:
         _fail(exc)
@@ -176,7 +207,11 @@ def show(name, out):
     """Everything the KB says about one entity, found by id or any name variant."""
     from .show import describe, find_entities
 
+    from .querycheck import stale_exports
+
     project = _project(None, out)
+    if warning := stale_exports(project.kb, project.out / "diplokb.trig"):
+        click.echo(warning, err=True)
     try:
         store = project.store()
         matches = find_entities(store, name)
@@ -316,6 +351,114 @@ def serve(out, **settings):
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
         pass
+
+
+@main.command()
+@click.argument("text_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--id", "source_id", metavar="SRC-NNN", help="The new source's id (default: the next src-NNN).")
+@kb_option
+def new(text_file, source_id, kb):
+    """Archive TEXT_FILE in kb/sources/ and write the skeleton of its source YAML.
+
+    The text is copied byte for byte (its SHA-256 goes in the YAML); the skeleton lists the
+    fields to fill (# TODO), the known entities named in the text and every sentence, and
+    builds at once, with a Warning for each thing still to do.
+    """
+    from .scaffold import new_source
+
+    project = _project(kb, None)
+    try:
+        made = new_source(text_file, project.kb, project.ontology_files[1], source_id=source_id)
+    except DiplokbError as exc:
+        raise click.ClickException(str(exc)) from None
+    import os
+
+    click.echo(f"archived {os.path.relpath(made.text_path)} (SHA-256 {made.sha256})")
+    click.echo(f"wrote {os.path.relpath(made.yaml_path)}: source {made.source_id}, {made.sentences} sentences, "
+               f"{len(made.mentions)} known entities named in the text")
+    click.echo("next: fill in the lines marked TODO, add records with quotes, run 'diplokb build' "
+               f"and 'diplokb coverage {made.source_id}'")
+
+
+@main.command()
+@click.argument("source", required=False)
+@kb_option
+def coverage(source, kb):
+    """The sentences no quote covers yet (of SOURCE: an id or file name), with their lines."""
+    from .coverage import gaps
+
+    project = _project(kb, None)
+    try:
+        found = gaps(project.compile(), source)
+    except BuildError as exc:
+        _fail(exc)
+    except DiplokbError as exc:
+        raise click.ClickException(str(exc)) from None
+    for g in found:
+        click.echo(f"{g.source} ({g.text_file}): {len(g.uncovered)} of {g.sentences} sentences not covered by a quote")
+        for u in g.uncovered:
+            click.echo(f"  {u.text_file}:{u.line}:{u.column}: {u.sentence}")
+
+
+@main.command()
+@click.argument("scheme", required=False)
+def vocab(scheme):
+    """The allowed values of each kind (of SCHEME only), with their definitions."""
+    from .catalog import concepts
+
+    project = _project(None, None)
+    try:
+        found = concepts(project.ontology_files[1], scheme)
+    except DiplokbError as exc:
+        raise click.ClickException(str(exc)) from None
+    current = None
+    for c in found:
+        if c.scheme != current:
+            current = c.scheme
+            click.echo(f"{c.scheme}:")
+        click.echo(f"  {c.id:<30} {c.definition}" + (f" (also: {', '.join(c.synonyms)})" if c.synonyms else ""))
+
+
+@main.command()
+@click.option("--class", "kind", type=click.Choice(["person", "organization", "place", "post", "thing", "side"]),
+              help="Only entities of this class.")
+@kb_option
+def entities(kind, kb):
+    """The ids and names of the known entities (kb/entities), to refer to them."""
+    from .catalog import entities as list_entities
+
+    project = _project(kb, None)
+    found, problems = list_entities(project.kb, project.ontology_files[1], kind)
+    for p in problems:
+        click.echo(p.render(), err=True)
+    for e in found:
+        click.echo(f"{e.kind:<13} {e.id:<44} {e.name}" + (f" (also: {'; '.join(e.variants)})" if e.variants else ""))
+    if problems:
+        click.echo(f"Error: {len(problems)} problem(s) in kb/entities; the records with problems are not listed.",
+                   err=True)
+        sys.exit(1)
+
+
+
+@main.command()
+@click.argument("old", required=False, metavar="[REV1]")
+@click.argument("new", required=False, metavar="[REV2]")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def diff(old, new, fmt):
+    """What changed in the KB's facts from REV1 (default: the last commit) to REV2 (default:
+    the working tree): entities, events, statements, posts and quotes, per source."""
+    from .diff import diff as kb_diff, render
+
+    project = _project(None, None)
+    try:
+        found = kb_diff(project.root, old, new)
+    except BuildError as exc:
+        _fail(exc)
+    except DiplokbError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(found.as_json(), indent=1, ensure_ascii=False) if fmt == "json" else render(found), nl=False)
+    if fmt == "json":
+        click.echo()
 
 
 if __name__ == "__main__":  # pragma: no cover

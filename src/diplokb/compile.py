@@ -13,6 +13,7 @@ from functools import cached_property, lru_cache
 
 from . import model as m
 from .errors import BuildError, Problem, did_you_mean
+from .quotes import typographic_hint
 from .rdf import DKB, GRAPH, ID, RDF_TYPE, VOCAB, XSD, Quad, date_literal
 
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -170,6 +171,9 @@ class _Compiler:
         self.lookups: dict = {}
         self.norm_texts: dict = {}
         self.graph = ENTITIES_GRAPH
+        # ids that files which could not be read seem to define -> that file (loader.load_file)
+        self.failed = {rid: e[1] for e in broken_ids if isinstance(e, tuple) for rid in e[2]}
+        self.unchecked: dict = {}  # failed file -> the references into it that could not be checked
 
     def lookup(self, rid: str):
         entry = self.index.get(rid)
@@ -196,8 +200,12 @@ class _Compiler:
         found = self.lookup(r.id)
         if found is None and r.id in self.broken_ids:
             return None  # already reported where it is defined
+        if found is None and r.id in self.failed:  # one note per file (run), not one per reference
+            self.unchecked.setdefault(self.failed[r.id], []).append(r)
+            return None
         if found is None:
             candidates = [i for i, entry in self.index.items() if entry[0] in allowed]
+            candidates += [b for b in self.broken_ids if isinstance(b, str)] + list(self.failed)
             self.problems.append(Problem(r.loc, f"unknown {' or '.join(sorted(allowed))} '{r.id}'",
                                          hint=did_you_mean(r.id, candidates)))
             return None
@@ -243,8 +251,9 @@ class _Compiler:
         self.locations[s] = rec.loc
         self.add(s, RDF_TYPE, _class(DKB + (cls or CLASS_OF[type(rec)])))
 
-    def evidence(self, s: str, quotes, source_id: str) -> None:
-        """Links `s` to one Evidence node per quote, checking each quote against the text."""
+    def evidence(self, s: str | None, quotes, source_id: str) -> None:
+        """Links `s` to one Evidence node per quote, checking each quote against the text
+        (with `s` None, only checks them)."""
         source = self.source(source_id)
         if source is None:  # its source file had problems, already reported
             return
@@ -256,7 +265,9 @@ class _Compiler:
             if quote not in text:
                 self.problems.append(Problem(
                     q.loc, f"quote does not occur in the text of source '{source_id}' "
-                           f"({source.text_file})", hint=_mismatch_hint(quote, text)))
+                           f"({source.text_file})", hint=_mismatch_hint(quote, text, source.text, source.text_file)))
+                continue
+            if s is None:
                 continue
             ev = f"{ID}evidence/{source_id}-{short_hash(quote)}"
             self.add(s, DKB + "evidence", ev)
@@ -350,6 +361,7 @@ class _Compiler:
         self.lit(s, SKOS + "editorialNote", r.note)
         for part in r.participants:
             who = self.ref(part.who, agents)
+            side = self.ref(part.side, "place")
             if who is None:
                 continue
             node = f"{ID}participation/{r.id}--{part.who.id}"
@@ -357,7 +369,7 @@ class _Compiler:
             self.add(s, DKB + "participation", node)
             self.typed(node, part, "Participation")
             self.add(node, DKB + "agent", who)
-            if (side := self.ref(part.side, "place")) is not None:
+            if side is not None:
                 self.add(node, DKB + "onSideOf", side)
             self.lit(node, DKB + "role", part.role)
         self.evidence(s, r.quote, r.source)
@@ -472,6 +484,20 @@ class _Compiler:
             if isinstance(rec, m.Report):
                 self.emit_report(rec)
                 continue
+            if isinstance(rec, m.Unchecked):  # a record with problems: its references still
+                for r, kinds in rec.refs:
+                    self.ref(r, kinds)
+                if rec.text:  # its source record failed: its archived text all the same
+                    text = normalize_ws(rec.text)
+                    for q in rec.quotes:
+                        if normalize_ws(q.text) not in text:
+                            self.problems.append(Problem(
+                                q.loc, f"quote does not occur in the text of source '{rec.source}' ({rec.text_file})",
+                                hint=_mismatch_hint(normalize_ws(q.text), text, rec.text, rec.text_file)))
+                    continue
+                for sid in dict.fromkeys(q.source for q in rec.quotes if q.source):
+                    self.evidence(None, [q for q in rec.quotes if q.source == sid], sid)
+                continue
             s = iri(record_id(rec))
             if isinstance(rec, m.Thing):
                 self.typed(s, rec, THING_CLASS.get(rec.kind.id, "NamedThing"))
@@ -479,6 +505,15 @@ class _Compiler:
                 self.typed(s, rec)
             self.EMIT[type(rec)](self, rec, s)
             self.emit_fidelity(rec, s)
+        for failed, refs in sorted(self.unchecked.items()):
+            refs = sorted(refs, key=lambda r: r.loc)
+            ids = list(dict.fromkeys(r.id for r in refs))
+            what = (f"'{ids[0]}'" if len(refs) == 1 else f"{len(refs)} references (to "
+                    + ", ".join(f"'{i}'" for i in ids[:5]) + (", …" if len(ids) > 5 else "") + ")")
+            at = list(dict.fromkeys(r.loc.line for r in refs))
+            lines = "" if len(at) == 1 else f" (lines {', '.join(map(str, at[:8]))}" + ("…" if len(at) > 8 else "") + ")"
+            self.problems.append(Problem(refs[0].loc, f"{what} could not be checked because {failed} failed to load"
+                                         + lines, severity="note"))
         return UnitOutput(quads=tuple(dict.fromkeys(self.quads)), locations=self.locations,
                           lookups=self.lookups, problems=tuple(self.problems))
 
@@ -488,8 +523,11 @@ def compile_unit(records, index: dict, source_of, vocabularies: dict, broken_ids
     return _Compiler(records, index, source_of, vocabularies, broken_ids).run()
 
 
-def _mismatch_hint(quote: str, text: str) -> str:
+def _mismatch_hint(quote: str, text: str, original: str = "", text_file: str = "") -> str:
     """Where the quote stops matching: the longest prefix of it found in the text."""
+    typographic = typographic_hint(quote, text, original, text_file)
+    if typographic:
+        return typographic
     lo, hi = 0, len(quote)
     while lo < hi:
         mid = (lo + hi + 1) // 2

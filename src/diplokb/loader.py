@@ -44,6 +44,8 @@ class _Reader:
         self.seen: set[int] = set()
         self.source_id = ""
         self.broken_ids: set[str] = set()  # ids of records that had errors
+        self.refs: list = []  # (Ref, kinds) read in the current top-level record
+        self.quotes: list = []  # and its quotes
 
     # -- helpers -------------------------------------------------------------------------
     def loc(self, node) -> SourceLocation:
@@ -134,7 +136,9 @@ class _Reader:
         if head == "str":
             return text
         if head == "quote":
-            return Quote(self.source_id, text, self.loc(node))
+            quote = Quote(self.source_id, text, self.loc(node))
+            self.quotes.append(quote)
+            return quote
         if head == "slug":
             if not SLUG_RE.match(text):
                 self.error(node, f"'{text}' is not a valid id",
@@ -142,12 +146,14 @@ class _Reader:
                 return None
             return text
         if head == "ref":
-            return Ref(text, self.loc(node))
+            ref = Ref(text, self.loc(node))
+            self.refs.append((ref, arg))
+            return ref
         if head == "vocab":
             concepts = self.vocabularies.get(arg, {})
             if text not in concepts:
                 self.error(node, f"unknown {arg} '{text}'",
-                           did_you_mean(text, concepts) or f"one of: {', '.join(sorted(concepts))}")
+                           vocab_hint(text, arg, concepts, getattr(self.vocabularies, "synonyms", {})))
                 return None
             return Ref(text, self.loc(node))
         if head == "integer":
@@ -253,7 +259,11 @@ def compose_file(path: Path, problems: list[Problem], display: str):
                                         "refused in the KB; write the value out"))
             if aliases:
                 return None
-        return yaml.compose(text, Loader=_Composer)
+        root = yaml.compose(text, Loader=_Composer)
+        if root is None:
+            problems.append(Problem(SourceLocation(display), "the file is empty or holds only comments",
+                                    hint="write its sections, or delete the file"))
+        return root
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = SourceLocation(display, mark.line + 1, mark.column + 1) if mark else SourceLocation(display)
@@ -274,7 +284,14 @@ def _display(path: Path, base: Path) -> str:
         return str(path)
 
 
-def load_vocabularies(path: Path) -> dict:
+class Vocabularies(dict):
+    """scheme id -> {concept id: label}; `synonyms`: scheme id -> {folded label: concept id}
+    from the concepts' skos:altLabel and skos:hiddenLabel (for 'did you mean' by meaning)."""
+
+    synonyms: dict = {}
+
+
+def load_vocabularies(path: Path) -> Vocabularies:
     """scheme id -> {concept id: label} from ontology/vocabularies.ttl."""
     import pyoxigraph as ox
 
@@ -285,47 +302,49 @@ def load_vocabularies(path: Path) -> dict:
         "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
         "SELECT ?c ?s ?l WHERE { ?c skos:inScheme ?s ; skos:prefLabel ?l }"
     )
-    out: dict = {}
+    out = Vocabularies()
     for c, s, label in rows:
         out.setdefault(s.value.removeprefix(base), {})[c.value.rsplit("/", 1)[1]] = label.value
+    out.synonyms = {}
+    for c, s, label in store.query(
+            "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+            "SELECT ?c ?s ?l WHERE { ?c skos:inScheme ?s ; skos:altLabel|skos:hiddenLabel ?l }"):
+        folded = " ".join(label.value.replace("-", " ").casefold().split())
+        out.synonyms.setdefault(s.value.removeprefix(base), {})[folded] = c.value.rsplit("/", 1)[1]
     return out
 
 
 def load_file(path: Path, display: str, problems: list[Problem], vocabularies: dict,
               is_source: bool, broken_ids: set | None = None) -> list:
-    """Every record of one YAML file (a Source first for a source file)."""
+    """Every record of one YAML file (a Source first for a source file).
+
+    A record with problems is left out, but the references it holds come back as a
+    `model.Unchecked`, so that they are checked in the same run. A file that cannot be read
+    at all adds `("failed", display, ids)` to `broken_ids`, where `ids` are the ids its text
+    seems to define: references to them are reported as not checkable, not as unknown."""
+    broken_ids = set() if broken_ids is None else broken_ids
     root = compose_file(path, problems, display)
-    if root is None:
-        return []
     reader = _Reader(display, problems, vocabularies)
-    if broken_ids is not None:
-        reader.broken_ids = broken_ids
-    top = reader.mapping(root, "a KB file")
+    reader.broken_ids = broken_ids
+    top = None if root is None else reader.mapping(root, "a KB file")
     if top is None:
+        broken_ids.add(("failed", display, _ids_in_text(path)))
         return []
     sections = model.SOURCE_SECTIONS if is_source else model.ENTITY_SECTIONS
     allowed = list(sections) + (["source"] if is_source else [])
     records: list = []
+    checked = True  # False: the source record failed; its records' quotes are checked against `fallback`
+    fallback = ("", "")  # (text, text_file) of a source whose record failed, if the text is readable
     if is_source:
-        if "source" not in top:
-            reader.error(root, "a source file must start with a 'source:' section")
-            return []
-        key_node, node = top["source"]
-        source = reader.record(Source, node, "'source'")
+        source = _read_source(reader, path, display, root, top)
         if source is None:
-            return []
-        text_path = path.parent / source.text_file
-        try:
-            text = text_path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            value_node = next(v for k, v in node.value if k.value == "text_file")
-            reader.error(value_node, f"cannot read archived text '{source.text_file}': "
-                                     f"{getattr(exc, 'strerror', None) or exc}")
-            reader.broken_ids.add(source.id)
-            return []
-        source = dataclasses.replace(source, text=text, yaml_file=display)
-        reader.source_id = source.id
-        records.append(source)
+            checked = False
+            fallback = _fallback_text(path, top)
+            if reader.refs:
+                records.append(model.Unchecked(tuple(reader.refs), (), reader.loc(top["source"][1]) if "source" in top
+                                               else reader.loc(root), reader.source_id))
+        else:
+            records.append(source)
     for key, (key_node, node) in top.items():
         if key == "source" and is_source:
             continue
@@ -339,10 +358,92 @@ def load_file(path: Path, display: str, problems: list[Problem], vocabularies: d
             continue
         extra = {"source": reader.source_id} if is_source else {}  # a source's records are from it
         for item in reader.sequence(node, f"section '{key}'") or []:
+            reader.refs, reader.quotes = [], []
             record = reader.record(cls, item, f"an item of '{key}'", extra)
-            if record is not None:
+            if record is not None and checked:
                 records.append(record)
+            else:
+                if record is not None and getattr(record, "id", None):
+                    broken_ids.add(record.id)
+                if reader.refs or reader.quotes:
+                    quotes = tuple(reader.quotes) if checked or fallback[0] else ()
+                    records.append(model.Unchecked(tuple(reader.refs), quotes, reader.loc(item), reader.source_id,
+                                                   *fallback))
     return records
+
+
+def _fallback_text(path: Path, top: dict) -> tuple[str, str]:
+    """(text, text_file) of a source file whose source record failed, when its `text_file`
+    can still be read, so that its records' quotes are checked all the same."""
+    entry = top.get("source")
+    if entry is None or not isinstance(entry[1], yaml.MappingNode):
+        return "", ""
+    name = next((v.value for k, v in entry[1].value if k.value == "text_file" and isinstance(v, yaml.ScalarNode)), "")
+    if not name.strip() or "/" in name or "\\" in name:
+        return "", ""
+    try:
+        return (path.parent / name).read_text(encoding="utf-8"), name
+    except (OSError, UnicodeDecodeError):
+        return "", ""
+
+
+def _read_source(reader, path: Path, display: str, root, top) -> Source | None:
+    """The source record of a source file, with its archived text, or None (after an error)."""
+    if "source" not in top:
+        reader.error(root, "a source file must start with a 'source:' section")
+        return None
+    key_node, node = top["source"]
+    if isinstance(node, yaml.MappingNode):  # its records are this source's even if it fails
+        sid = next((v.value for k, v in node.value if k.value == "id" and isinstance(v, yaml.ScalarNode)), "")
+        reader.source_id = sid if SLUG_RE.match(sid) else ""
+    source = reader.record(Source, node, "'source'")
+    if source is None:
+        return None
+    text_path = path.parent / source.text_file
+    try:
+        text = text_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        value_node = next(v for k, v in node.value if k.value == "text_file")
+        reader.error(value_node, f"cannot read archived text '{source.text_file}': "
+                                 f"{getattr(exc, 'strerror', None) or exc}")
+        reader.broken_ids.add(source.id)
+        return None
+    if source.sha256 is not None:
+        import hashlib
+
+        actual = hashlib.sha256(text_path.read_bytes()).hexdigest()
+        if actual != source.sha256.strip().lower():
+            value_node = next(v for k, v in node.value if k.value == "sha256")
+            reader.error(value_node, f"archived text '{source.text_file}' has SHA-256 {actual}, not the one "
+                                     "recorded: the text changed since it was archived",
+                         "archived texts stay byte for byte as received; restore it, or archive the new "
+                         "version as a new source")
+            reader.broken_ids.add(source.id)
+            return None
+    return dataclasses.replace(source, text=text, yaml_file=display)
+
+
+_ID_LINE = re.compile(r"""(?:^|[{,\s])id\s*:\s*["']?([a-z0-9]+(?:-[a-z0-9]+)*)["']?\s*(?:[,}#]|$)""", re.M)
+
+
+def _ids_in_text(path: Path) -> tuple:
+    """The ids a file that could not be read seems to define (its `id:` lines)."""
+    try:
+        return tuple(sorted(set(_ID_LINE.findall(path.read_text(encoding="utf-8", errors="replace")))))
+    except OSError:
+        return ()
+
+
+def vocab_hint(text: str, scheme: str, concepts: dict, synonyms: dict) -> str:
+    """'did you mean' by meaning (a concept's hidden or alternative labels) or by spelling,
+    then the allowed values."""
+    allowed = f"allowed: {', '.join(sorted(concepts))}"
+    key = " ".join(text.replace("-", " ").replace("_", " ").casefold().split())
+    meant = synonyms.get(scheme, {}).get(key)
+    if meant is None and key.replace(" ", "-") in concepts:
+        meant = key.replace(" ", "-")
+    hint = f"did you mean '{meant}'?" if meant else did_you_mean(text, concepts)
+    return f"{hint} {allowed}" if hint else allowed
 
 
 def kb_files(kb_dir: Path) -> list[tuple[str, Path, bool]]:

@@ -182,6 +182,8 @@ class Source:
     date_note: str | None = spec("str")
     language: str = spec("str", default="en")
     text_file: str = spec("str", required=True, doc="archived text, beside the YAML")
+    sha256: str | None = spec("str", doc="the archived text's SHA-256 (hex); when given, the build "
+                                         "checks the text is still byte for byte the one archived")
     note: str | None = spec("str")
     loc: SourceLocation = _loc()
     text: str = field(default="", compare=False, repr=False)
@@ -299,6 +301,21 @@ class Difference:
     description: str = spec("str", required=True)
     claims: tuple = spec("items:Claim", required=True)
     loc: SourceLocation = _loc()
+
+
+@dataclass(frozen=True)
+class Unchecked:
+    """What is left of a record that had problems (or whose source had): its references,
+    (Ref, kinds) pairs, and its quotes, so that they are checked in the same run; it compiles
+    to nothing. `text` is the archived text to check the quotes against when the source
+    record itself failed (else the source's own text is used)."""
+
+    refs: tuple
+    quotes: tuple = ()
+    loc: SourceLocation = _loc()
+    source: str = ""
+    text: str = field(default="", repr=False)
+    text_file: str = ""
 
 
 # Top-level sections of each kind of file, and the class each item is read as.

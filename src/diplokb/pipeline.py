@@ -84,8 +84,8 @@ class Project:
     def validate(self, compiled: CompiledKB | None = None, *, engine: str = "fast") -> ValidationReport:
         """SHACL validation: `engine` 'fast' (diplokb's own) or 'pyshacl' (the reference)."""
         compiled = compiled or self.compile()
-        return validate(compiled.triples, compiled.locations, self.shapes_file, self.ontology_files,
-                        engine=engine)
+        return _with_advice(validate(compiled.triples, compiled.locations, self.shapes_file,
+                                     self.ontology_files, engine=engine), self.kb)
 
     def object_properties(self) -> set[str]:
         """Local names of the ontology's object properties (IRI-valued in JSON-LD)."""
@@ -165,6 +165,7 @@ class Project:
             if full is not None:
                 full.cancel()
         report, by_focus = _report(rows, locations)
+        report = _with_advice(report, self.kb)  # not cached: read again at every build
 
         def write_exports():  # the cache is saved meanwhile (_beside)
             t = time.perf_counter()
@@ -261,6 +262,13 @@ def _report(rows: list, locations) -> tuple[ValidationReport, dict]:
                                   + (f", path {r.path}" if r.path else "") + ")",
                                   severity="violation") for r in report.violations])
     return report, by_focus
+
+
+def _with_advice(report: ValidationReport, kb: Path) -> ValidationReport:
+    """The report with the curation warnings (advice.py) among its results."""
+    from .advice import warnings
+
+    return ValidationReport(results=tuple(sorted((*report.results, *warnings(kb)))))
 
 
 def _row(r: ValidationResult) -> tuple:
