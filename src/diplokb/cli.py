@@ -268,7 +268,7 @@ def serve(out, **settings):
 
     project = _project(None, out)
     try:
-        run_server(project.out, project.queries_dir, Settings(**settings),
+        run_server(project.out, project.queries_dir, Settings(**settings), kb=project.kb,
                    ready=lambda srv: click.echo(f"serving {project.out} at "
                                                 f"http://{srv.server_address[0]}:{srv.server_address[1]}/ "
                                                 "(Ctrl-C to stop)"))
