@@ -4,7 +4,7 @@ ontology's properties, so new kinds of facts show up under "Also linked from".""
 from __future__ import annotations
 
 from .context import FACT_CLASSES, PageContext
-from .facts import events_info, meetings, quotes_for, quotes_html, status_tag, values
+from .facts import all_events, events_info, meetings, when_html, when_key, quotes_for, quotes_html, status_tag, values
 from .html import (DKB, RDF_TYPE, RDFS, SCHEMA, SKOS, PageError, esc, fmt_when, link, local, page,
                    path_of, short, table, sort_date)
 
@@ -166,11 +166,11 @@ def _events(ctx, iri: str, incoming, handled: set) -> str:
         if bits:
             roles.setdefault(sol["e"].value, []).append(" ".join(bits))
     rows = []
-    for e in sorted(events, key=lambda e: info[e].key if e in info else ("9999", e)):
+    for e in sorted(events, key=lambda e: when_key(ctx, e)):
         handled.add(e)
         i = info.get(e)
         how = ", ".join(sorted(ctx.prop_label(p) for p in rels[e]))
-        rows.append([i.when() if i else "", link(ctx, e) + (f" <span class=kind>{esc(ctx.label(i.kind))}</span>" if i and i.kind else ""),
+        rows.append([when_html(ctx, e), link(ctx, e) + (f" <span class=kind>{esc(ctx.label(i.kind))}</span>" if i and i.kind else ""),
                      link(ctx, i.place) if i and i.place else "", status_tag(ctx, i) if i else "",
                      "; ".join(roles.get(e, [])) or esc(how)])
     return "<h2>Events</h2>" + table(["date", "event", "place", "status", "role or link"], rows)
@@ -209,8 +209,8 @@ def _statements(ctx, iri: str, incoming, handled: set) -> str:
         for s in sorted(items, key=lambda s: (ctx.label(detail[s]["kind"]) if detail[s]["kind"] else "", s)):
             d = detail[s]
             who = (", ".join(link(ctx, w) for w in sorted(d["speakers"])) + ": ") if show_speaker and d["speakers"] else ""
-            how = f" <span class=muted>({esc(', '.join(sorted(ctx.prop_label(p) for p in about.get(s, ()))))})</span>" \
-                if not show_speaker or s in about and s not in made else ""
+            how = (f" <span class=muted>({esc(', '.join(sorted(ctx.prop_label(p) for p in about[s])))})</span>"
+                   if show_speaker and about.get(s) else "")
             at = f" <span class=muted>at {link(ctx, d['at'])}</span>" if d["at"] else ""
             kinds.setdefault(ctx.label(d["kind"]) if d["kind"] else "other", []).append(
                 f"<li>{who}<a href='{esc(path_of(s))}'>{esc(d['sum'] or ctx.label(s))}</a>{how}{at}"
@@ -231,12 +231,12 @@ def counterparts_html(ctx, iri: str) -> str:
                     met.setdefault(other, []).append(m.event)
     if not met:
         return ""
-    info = events_info(ctx, {e for es in met.values() for e in es})
+    info = all_events(ctx)
     rows = []
     for other in sorted(met, key=ctx.label):
-        evs = sorted(met[other], key=lambda e: info[e].key if e in info else ("9999", e))
+        evs = sorted(met[other], key=lambda e: when_key(ctx, e))
         rows.append([link(ctx, other), "<br>".join(
-            f"{link(ctx, e)} <span class=muted>{info[e].when() if e in info else ''}</span> {status_tag(ctx, info[e]) if e in info else ''}"
+            f"{link(ctx, e)} <span class=muted>{when_html(ctx, e)}</span> {status_tag(ctx, info[e]) if e in info else ''}"
             for e in evs)])
     return ("<h2>Counterparts met</h2><p class=muted>People with whom this person took part in a meeting "
             "(see also <a href='/network'>who met whom</a>).</p>" + table(["counterpart", "meetings"], rows))

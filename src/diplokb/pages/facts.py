@@ -101,12 +101,52 @@ def meetings(ctx) -> list[Meeting]:
                          "{ ?e dkb:participant|dkb:host ?a } UNION { ?e dkb:participation/dkb:agent ?a } "
                          "?a a dkb:Person . FILTER NOT EXISTS { ?sub dkb:subEventOf ?e } }"):
             people.setdefault(sol["e"].value, set()).add(sol["a"].value)
-        info = events_info(ctx, [e for e, ps in people.items() if len(ps) > 1])
         out = []
         for e, ps in sorted(people.items()):
             if len(ps) > 1:
-                i = info.get(e)
-                d = i and (i.date or i.start)
-                out.append(Meeting(e, tuple(sorted(ps)), d[:4] if d else None))
+                out.append(Meeting(e, tuple(sorted(ps)), year_of(ctx, e)))
         return out
     return ctx._cached("meetings", make)
+
+
+def all_events(ctx) -> dict[str, EventInfo]:
+    return ctx._cached("events", lambda: events_info(ctx))
+
+
+def _dated_parent(ctx, i: EventInfo) -> EventInfo | None:
+    """The nearest enclosing event with a date, for an event with none of its own."""
+    seen = set()
+    events = all_events(ctx)
+    while i is not None and not (i.date or i.start or i.end):
+        if i.iri in seen or i.parent is None:
+            return None
+        seen.add(i.iri)
+        i = events.get(i.parent)
+    return i
+
+
+def when_html(ctx, e: str) -> str:
+    i = all_events(ctx).get(e)
+    if i is None:
+        return ""
+    if i.date or i.start or i.end:
+        return i.when()
+    p = _dated_parent(ctx, i)
+    if p is None:
+        return "<span class=muted>date not given</span>"
+    return f"<span class=muted>no date of its own; during</span> {p.when()}"
+
+
+def when_key(ctx, e: str) -> tuple:
+    i = all_events(ctx).get(e)
+    if i is None:
+        return ("9999", e)
+    p = _dated_parent(ctx, i)
+    return (sort_date(p.date, p.start) if p else "9999", e)
+
+
+def year_of(ctx, e: str) -> str | None:
+    i = all_events(ctx).get(e)
+    p = _dated_parent(ctx, i) if i else None
+    d = p and (p.date or p.start or p.end)
+    return d[:4] if d else None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from .facts import events_info, meetings
+from .facts import meetings, when_html, when_key
 from .html import PageError, esc, link, page, path_of, table
 
 PALETTE = ("#2457a6", "#b3261e", "#2e7d32", "#6a1b9a", "#8a4b00", "#00695c", "#ad1457", "#455a64")
@@ -74,12 +74,10 @@ def network_page(ctx, params: dict) -> str:
     nav = ["<a href='/network'>all years</a>" if year else "<b>all years</b>"]
     nav += [f"<b>{y}</b>" if y == year else f"<a href='/network?year={esc(y)}'>{esc(y)}</a>" for y in ys]
     es = edges(ctx, year)
-    info = events_info(ctx, {e for v in es.values() for e in v})
     rows = []
     for (a, b), evs in sorted(es.items(), key=lambda x: (ctx.label(x[0][0]), ctx.label(x[0][1]))):
         rows.append([link(ctx, a), link(ctx, b), "<br>".join(
-            f"{link(ctx, e)} <span class=muted>{info[e].when() if e in info else ''}</span>" for e in
-            sorted(evs, key=lambda e: info[e].key if e in info else ("9999", e)))])
+            f"{link(ctx, e)} <span class=muted>{when_html(ctx, e)}</span>" for e in sorted(evs, key=lambda e: when_key(ctx, e)))])
     body = (f"<p>People are linked when both took part in the same meeting (an event with two or more people "
             f"that is not only a group of sub-events). Show: {' · '.join(nav)}</p>{network_svg(ctx, year)}"
             f"<h2>Meetings by pair <span class=muted>({len(rows)})</span></h2>" + table(["person", "person", "meetings"], rows))

@@ -23,24 +23,30 @@ def _wrap(text: str, n: int) -> list[str]:
     return lines + [cur] if cur else lines
 
 
+def _dated(i: EventInfo) -> bool:
+    return bool(i.date or i.start or i.end)
+
+
 def ordered(ctx) -> tuple[list[tuple[EventInfo, int]], list[EventInfo]]:
-    """([(event, depth)] dated events in date order with sub-events after their parent;
-    undated events)."""
+    """([(event, depth)] in date order, each event's sub-events after it (those without a
+    date of their own too); events with no date, under no dated event)."""
     info = events_info(ctx)
-    dated = {e: i for e, i in info.items() if i.date or i.start or i.end}
     children: dict[str | None, list[EventInfo]] = {}
-    for i in dated.values():
-        parent = i.parent if i.parent in dated else None
-        children.setdefault(parent, []).append(i)
+    for i in info.values():
+        children.setdefault(i.parent if i.parent in info else None, []).append(i)
     out: list[tuple[EventInfo, int]] = []
+    placed: set[str] = set()
 
     def walk(parent, depth):
         for i in sorted(children.get(parent, []), key=lambda i: i.key):
+            if i.iri in placed or (depth == 0 and not _dated(i)):
+                continue
+            placed.add(i.iri)
             out.append((i, depth))
-            if depth < 8:
-                walk(i.iri, depth + 1)
+            walk(i.iri, depth + 1)
+
     walk(None, 0)
-    undated = sorted((i for e, i in info.items() if e not in dated), key=lambda i: ctx.label(i.iri))
+    undated = sorted((i for e, i in info.items() if e not in placed), key=lambda i: ctx.label(i.iri))
     return out, undated
 
 
@@ -49,28 +55,41 @@ def timeline_svg(ctx) -> str:
     if not rows:
         return "<p>No dated events.</p>"
     spans = []
-    for i, _ in rows:
-        first = bounds(i.date or i.start or i.end)[0]
-        last = bounds(i.date or i.end or i.start)[1]
+    for i, _ in rows:  # an event without a date of its own is drawn across its parent's span
+        if _dated(i):
+            first = bounds(i.date or i.start or i.end)[0]
+            last = bounds(i.date or i.end or i.start)[1]
+        else:
+            first, last = spans[-1] if spans else (None, None)
+            k = len(spans) - 1
+            while k >= 0 and rows[k][0].iri != i.parent:
+                k -= 1
+            if k >= 0:
+                first, last = spans[k]
         spans.append((first, last))
-    lo = min(s for s, _ in spans).replace(day=1)
-    hi_day = max(e for _, e in spans)
+    lo = min(s for s, _ in spans if s).replace(day=1)
+    hi_day = max(e for _, e in spans if e)
     hi = bounds(f"{hi_day.year}-{hi_day.month:02d}")[1]
     span = max(hi.toordinal() - lo.toordinal(), 1)
     x = lambda d: AXIS0 + (d.toordinal() - lo.toordinal()) * (AXIS1 - AXIS0) / span  # noqa: E731
-    top = 70
+    top = 104
     items, y = [], top
     for (i, depth), (first, last) in zip(rows, spans):
         indent = depth * 16
         label = ctx.label(i.iri)
         when = _when_text(i)
-        lines = _wrap(f"{when} — {label}" + (f" ({ctx.label(i.status)})" if i.announced else ""),
+        status = f" ({ctx.label(i.status)})" if i.announced else ""
+        lines = _wrap((f"{when} — {label}" if _dated(i) else f"{label} · no date of its own") + status,
                       int((LABEL_W - indent) / 6.3))
         h = max(1, len(lines)) * LINE + 6
         mid = y + 11
         color = PLANNED if i.announced else TOOK
         fill = "#fff" if i.announced else color
-        shape = _marker(i, first, last, x, mid, color, fill)
+        if _dated(i):
+            shape = _marker(i, first, last, x, mid, color, fill)
+        else:
+            shape = (f"<line x1='{x(first):.1f}' x2='{max(x(last), x(first) + 4):.1f}' y1='{mid}' y2='{mid}' "
+                     f"stroke='{color}' stroke-width='2' stroke-dasharray='3 3'/>")
         text = "".join(f"<tspan x='{8 + indent}' dy='{0 if k == 0 else LINE}'>{esc(t)}</tspan>" for k, t in enumerate(lines))
         weight = " font-weight='600'" if depth == 0 and any(d > 0 for _, d in rows) else ""
         items.append(f"<a href='{esc(path_of(i.iri))}'><text y='{y + 14}' font-size='12.5'{weight} fill='#1d1d1d'>{text}</text>"
@@ -100,7 +119,9 @@ def timeline_svg(ctx) -> str:
               f"(placed mid-period, precision written)</text>"
               f"<circle cx='14' cy='40' r='5' fill='#fff' stroke='{PLANNED}' stroke-width='2'/>"
               f"<text x='24' y='44'>announced or planned, not reported as held</text>"
-              f"<circle cx='330' cy='40' r='5' fill='{TOOK}'/><text x='340' y='44'>took place</text></g>")
+              f"<circle cx='330' cy='40' r='5' fill='{TOOK}'/><text x='340' y='44'>took place</text>"
+              f"<line x1='430' x2='456' y1='40' y2='40' stroke='{TOOK}' stroke-width='2' stroke-dasharray='3 3'/>"
+              f"<text x='462' y='44'>part of the event above, no date of its own</text></g>")
     return (f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {WIDTH} {height}' width='100%' "
             f"aria-label='Timeline of events from {esc(fmt_date(lo.isoformat()[:7]))} to {esc(fmt_date(hi.isoformat()[:7]))}'>"
             f"{legend}{''.join(axis)}{''.join(items)}</svg>")
@@ -114,7 +135,9 @@ def _when_text(i: EventInfo) -> str:
         return one(i.date)
     if i.start and i.end:
         return f"{one(i.start)} – {one(i.end)}"
-    return ("from " + one(i.start)) if i.start else ("until " + one(i.end))
+    if i.start or i.end:
+        return ("from " + one(i.start)) if i.start else ("until " + one(i.end))
+    return "no date of its own"
 
 
 def _marker(i: EventInfo, first, last, x, mid, color, fill) -> str:
@@ -138,7 +161,9 @@ def _marker(i: EventInfo, first, last, x, mid, color, fill) -> str:
 
 def timeline_page(ctx, params: dict | None = None) -> str:
     rows, undated = ordered(ctx)
-    body = [f"<p>{len(rows)} dated events; sub-events are indented under the visit they belong to. "
+    dated = sum(1 for i, _ in rows if _dated(i))
+    body = [f"<p>{dated} dated events and {len(rows) - dated} of their parts; sub-events are indented under the "
+            "visit they belong to. "
             "Dates are drawn at the precision the sources give.</p>", timeline_svg(ctx)]
     body.append("<details><summary>The same as a table</summary>" + table(
         ["date", "event", "status"],
