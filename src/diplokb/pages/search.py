@@ -64,9 +64,12 @@ def _rank(ctx, s: str) -> tuple:
 
 def search_page(ctx, params: dict) -> str:
     q = params.get("q", [""])[0]
-    form = ("<form method=get action='/search' role=search><label>Name <input type=search name=q "
+    form = "" if ctx.static else ("<form method=get action='/search' role=search><label>Name <input type=search name=q "
             f"value='{esc(q)}'></label> <button type=submit>Search</button></form>")
     if not q.strip():
+        if ctx.static:
+            return page(ctx, "Names", "<p>Every name variant of every entity, with or without honorifics, "
+                        "by first letter (accents ignored).</p>" + _letters(ctx))
         return page(ctx, "Search", form + "<p>Type any name variant: with or without accents, honorifics "
                     "or capitals (“prak sokhonn”, “Samdech Techo”, “CPP”).</p>" + _letters(ctx))
     hits, suggestions = search(ctx, q)
