@@ -140,9 +140,9 @@ def question_page(ctx, name: str, params: dict) -> str:
     result = ctx.q(sparql)
     doc = _json(result)
     qs = urllib.parse.urlencode(sorted(values.items()))
-    amp = f"&{esc(qs)}" if qs else ""
-    downloads = (f"<p>Download: <a href='/query/{esc(q.name)}?format=csv{amp}'>CSV</a> · "
-                 f"<a href='/query/{esc(q.name)}?format=json{amp}'>JSON</a></p>")
+    amp = f"&{qs}" if qs else ""
+    downloads = (f"<p>Download: <a href='{esc(f'/query/{q.name}?format=csv{amp}')}'>CSV</a> · "
+                 f"<a href='{esc(f'/query/{q.name}?format=json{amp}')}'>JSON</a></p>")
     desc = f"<p>{esc(q.description)}</p>" if q.description else ""
     asked = ""
     if values:
