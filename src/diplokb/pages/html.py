@@ -195,6 +195,8 @@ def html_table(ctx, doc: dict) -> str:
                 cells.append("")
             elif t["type"] == "uri":
                 cells.append(link(ctx, t["value"]))
+            elif ID + t["value"] in ctx.types and ctx.is_a(ID + t["value"], "SourceDocument"):
+                cells.append(link(ctx, ID + t["value"]))  # a source named by its id: shown by its title
             else:
                 cells.append(esc(t["value"]))
         body.append(cells)
