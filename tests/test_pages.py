@@ -40,7 +40,7 @@ def test_source_reader_highlights_every_quote_and_links_both_ways(ctx, store):
     assert len(evidence) > 10
     for ev in evidence:
         key = ev.rsplit("/", 1)[-1]
-        assert page.count(f"id='q-{key}'") == 1, key  # its span in the text
+        assert page.count(f"id='q-{key}' href='#f-{key}'") == 1, key  # its span in the text, numbered
         assert f"<li id='f-{key}'><a href='#q-{key}'>" in page  # the fact list links back
         assert f"href='#f-{key}'" in page  # the highlight links to its facts
     # laid out as the document: headings and paragraphs, markup remnants visible as such

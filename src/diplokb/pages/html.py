@@ -48,7 +48,9 @@ header.top nav a{margin-right:.8rem}header.top form{margin-left:auto}
 article.doc{background:#fffdf7;border:1px solid #e5dfcc;padding:.5rem 1.5rem;max-width:48rem}
 article.doc h3{font-size:16px;margin:.9rem 0 .3rem}
 a.q{color:inherit;text-decoration:none}a.q mark{background:#fff0a8;border-bottom:2px solid #d9b600}
-a.q.q2 mark{background:#ffe066}a.q:focus mark,:target mark,mark:target{outline:2px solid #0645ad}
+a.q.q2 mark{background:#ffe066}a.q:focus mark{outline:2px solid #0645ad}
+a.qn{font-size:10px;vertical-align:super;line-height:0;padding:0 2px;margin-right:1px;color:#fff;background:#6b5900;border-radius:3px;text-decoration:none}
+a.qn:target{outline:3px solid #0645ad;background:#0645ad}
 .markup{color:#6b6b6b;font-family:monospace;font-size:12px}
 li:target,:target>blockquote{background:#e8f0ff}
 .claims{display:grid;grid-template-columns:repeat(auto-fit,minmax(15rem,1fr));gap:.6rem}

@@ -52,7 +52,8 @@ def source_page(ctx, iri: str) -> str:
         share = _coverage(text, spans)
         body.append(f"<h2>Text</h2><p class=muted>{len(spans)} quoted spans, covering {share:.0%} of the text. "
                     "Each highlight links to the facts it supports.</p>")
-        body.append("<article class=doc aria-label='Archived text'>" + render_text(text, spans) + "</article>")
+        body.append("<article class=doc aria-label='Archived text'>" + render_text(text, spans, numbers(evidence, spans))
+                    + "</article>")
     body.append(_facts(ctx, evidence, spans))
     return page(ctx, title or ctx.label(iri), "".join(body),
                 heading=esc(title) if title else f"<i>Untitled</i> <span class=muted>{esc(one(DKB + 'archivedText') or '')}</span>")
@@ -120,7 +121,16 @@ def _plain(segment: str) -> str:
     return re.sub(r"[ \t]*\n", "<br>", "".join(out))
 
 
-def render_text(text: str, spans: dict[str, tuple[int, int]]) -> str:
+def numbers(evidence, spans) -> dict[str, int]:
+    """evidence -> its number: quotes in the order they start in the text (unlocated last)."""
+    order = sorted(evidence, key=lambda e: (spans.get(e, (10**12,))[0], -spans.get(e, (0, 0))[1], e))
+    return {e: k for k, e in enumerate(order, 1)}
+
+
+def render_text(text: str, spans: dict[str, tuple[int, int]], number: dict[str, int]) -> str:
+    """The text in blocks (headings, paragraphs). Each quote starts with its number, a link
+    to the facts it supports (and the `#q-` anchor facts link to); highlighted text links to
+    the facts of the shortest quote covering it."""
     blocks = []
     last = 0
     for m in _BLANK.finditer(text):
@@ -141,7 +151,9 @@ def render_text(text: str, spans: dict[str, tuple[int, int]]) -> str:
         points = sorted({b0, b1, *(c for c in cuts if b0 < c < b1), *(s for s in starts if b0 <= s < b1)})
         parts = []
         for a, z in zip(points, points[1:]):
-            ids = "".join(f"<span class=qa id='{esc(anchor(ev))}'></span>" for ev in sorted(starts.get(a, ())))
+            ids = "".join(f"<a class=qn id='{esc(anchor(ev))}' href='#{esc(fact_anchor(ev))}' "
+                          f"aria-label='quote {number[ev]}: the facts it supports'>{number[ev]}</a>"
+                          for ev in sorted(starts.get(a, ()), key=lambda e: number[e]))
             cover = sorted((e - s, ev) for ev, (s, e) in spans.items() if s <= a and z <= e)
             seg = _plain(text[a:z])
             if cover:
@@ -161,7 +173,8 @@ def _facts(ctx, evidence, spans) -> str:
         return "<h2>Facts from this source</h2><p>No fact cites this source.</p>"
     claims = {s["c"].value: s["d"].value for s in ctx.q(
         "SELECT ?c ?d WHERE { ?d dkb:claim ?c }")} if any(ctx.is_a(f, "Claim") for _, fs in evidence.values() for f in fs) else {}
-    order = sorted(evidence, key=lambda e: (spans.get(e, (10**12,))[0], e))
+    number = numbers(evidence, spans)
+    order = sorted(evidence, key=lambda e: number[e])
     items = []
     for ev in order:
         quote, facts = evidence[ev]
