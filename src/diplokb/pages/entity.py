@@ -209,9 +209,9 @@ def _statements(ctx, iri: str, incoming, handled: set) -> str:
         for s in sorted(items, key=lambda s: (ctx.label(detail[s]["kind"]) if detail[s]["kind"] else "", s)):
             d = detail[s]
             who = (", ".join(link(ctx, w) for w in sorted(d["speakers"])) + ": ") if show_speaker and d["speakers"] else ""
-            how = (f" <span class=muted>({esc(', '.join(sorted(ctx.prop_label(p) for p in about[s])))})</span>"
-                   if show_speaker and about.get(s) else "")
-            at = f" <span class=muted>at {link(ctx, d['at'])}</span>" if d["at"] else ""
+            rel = sorted(ctx.prop_label(p) for p in about.get(s, ()) if p != DKB + "madeAt")
+            how = f" <span class=muted>({esc(', '.join(rel))})</span>" if show_speaker and rel else ""
+            at = f" <span class=muted>at {link(ctx, d['at'])}</span>" if d["at"] and d["at"] != iri else ""
             kinds.setdefault(ctx.label(d["kind"]) if d["kind"] else "other", []).append(
                 f"<li>{who}<a href='{esc(path_of(s))}'>{esc(d['sum'] or ctx.label(s))}</a>{how}{at}"
                 f"{quotes_html(ctx, quotes.get(s, []))}</li>")
@@ -219,7 +219,9 @@ def _statements(ctx, iri: str, incoming, handled: set) -> str:
             f"<h3>{esc(k.capitalize())} <span class=muted>({len(v)})</span></h3><ul class=facts>{''.join(v)}</ul>"
             for k, v in kinds.items())
 
-    return group("Statements made", made, False) + group("Statements addressed to or naming it", set(about) - made, True)
+    made_at = {s for s, ps in about.items() if ps == {DKB + "madeAt"}} - made
+    return (group("Statements made", made, False) + group("Statements made at this event", made_at, True)
+            + group("Statements addressed to or naming it", set(about) - made - made_at, True))
 
 
 def counterparts_html(ctx, iri: str) -> str:

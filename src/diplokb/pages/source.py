@@ -2,6 +2,7 @@
 highlighted and linked to the facts it supports, each fact linking back (`#q-...`)."""
 from __future__ import annotations
 
+import bisect
 import re
 
 from ..stats import is_heading
@@ -48,12 +49,10 @@ def source_page(ctx, iri: str) -> str:
         body.append(f"<h2>Text</h2><p class=error>{esc(problem)}</p>")
         spans = {}
     else:
-        spans = locate(text, {e: q for e, (q, _) in evidence.items()})
-        share = _coverage(text, spans)
+        spans, share, article = ctx._cached(("source", iri), lambda: _laid_out(text, evidence))
         body.append(f"<h2>Text</h2><p class=muted>{len(spans)} quoted spans, covering {share:.0%} of the text. "
                     "Each highlight links to the facts it supports.</p>")
-        body.append("<article class=doc aria-label='Archived text'>" + render_text(text, spans, numbers(evidence, spans))
-                    + "</article>")
+        body.append(article)
     body.append(_facts(ctx, evidence, spans))
     return page(ctx, title or ctx.label(iri), "".join(body),
                 heading=esc(title) if title else f"<i>Untitled</i> <span class=muted>{esc(one(DKB + 'archivedText') or '')}</span>")
@@ -71,43 +70,43 @@ def _evidence(ctx, iri: str) -> dict[str, tuple[str, list[str]]]:
     return out
 
 
-def normalized(text: str) -> tuple[str, list[int]]:
-    """The text with whitespace runs as one space (as quotes are compared), and for each of
-    its characters the offset it came from."""
-    chars: list[str] = []
-    pos: list[int] = []
-    gap = False
-    for i, ch in enumerate(text):
-        if ch.isspace():
-            if chars and not gap:
-                chars.append(" ")
-                pos.append(i)
-            gap = True
-        else:
-            chars.append(ch)
-            pos.append(i)
-            gap = False
-    return "".join(chars), pos
+_WORD = re.compile(r"\S+")
 
 
 def locate(text: str, quotes: dict[str, str]) -> dict[str, tuple[int, int]]:
-    """evidence -> (start, end) offsets of its quote's first occurrence in the text."""
-    norm, pos = normalized(text)
+    """evidence -> (start, end) offsets of its quote's first occurrence in the text, the
+    quote and the text compared with whitespace runs as one space (as the compiler does)."""
+    words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    norm_starts, pos = [], 0  # where each word starts in the normalised text
+    for a, z in words:
+        norm_starts.append(pos)
+        pos += z - a + 1
+    norm = " ".join(text[a:z] for a, z in words)
+
+    def original(k: int) -> int:  # offset in the text of the normalised text's k-th character
+        w = bisect.bisect_right(norm_starts, k) - 1
+        return words[w][0] + (k - norm_starts[w])
+
     out = {}
     for ev, quote in quotes.items():
         q = " ".join(quote.split())
         k = norm.find(q) if q else -1
         if k >= 0:
-            out[ev] = (pos[k], pos[k + len(q) - 1] + 1)
+            out[ev] = (original(k), original(k + len(q) - 1) + 1)
     return out
 
 
 def _coverage(text: str, spans) -> float:
-    mask = bytearray(len(text))
-    for s, e in spans.values():
-        mask[s:e] = b"\x01" * (e - s)
-    visible = [i for i, ch in enumerate(text) if not ch.isspace()]
-    return sum(mask[i] for i in visible) / len(visible) if visible else 0.0
+    """The share of the text's non-space characters inside a quote."""
+    merged: list[list[int]] = []
+    for a, z in sorted(spans.values()):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], z)
+        else:
+            merged.append([a, z])
+    visible = len(text) - sum(1 for _ in re.finditer(r"\s", text))
+    covered = sum(z - a - sum(1 for _ in re.finditer(r"\s", text[a:z])) for a, z in merged)
+    return covered / visible if visible else 0.0
 
 
 def _plain(segment: str) -> str:
@@ -119,6 +118,14 @@ def _plain(segment: str) -> str:
         last = m.end()
     out.append(esc(segment[last:]))
     return re.sub(r"[ \t]*\n", "<br>", "".join(out))
+
+
+def _laid_out(text: str, evidence) -> tuple[dict, float, str]:
+    """(quote spans, share of the text covered, the text as HTML): made once per source."""
+    spans = locate(text, {e: q for e, (q, _) in evidence.items()})
+    article = ("<article class=doc aria-label='Archived text'>" + render_text(text, spans, numbers(evidence, spans))
+               + "</article>")
+    return spans, _coverage(text, spans), article
 
 
 def numbers(evidence, spans) -> dict[str, int]:
