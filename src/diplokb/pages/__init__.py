@@ -22,6 +22,7 @@ __all__ = ["PageContext", "PageError", "render", "is_page", "bound_query", "enti
 _FIXED = {"/": home_page, "/id/": index_page, "/timeline": timeline_page, "/network": network_page,
           "/differences": differences_page, "/vocab/": vocab_index, "/ontology": ontology_page,
           "/search": search_page, "/search/": search_page}
+_WHOLE_KB = {"/", "/id/", "/timeline", "/network", "/differences", "/vocab/", "/ontology"}
 _NO_PARAMS = {"/", "/id/", "/timeline", "/differences", "/vocab/", "/ontology", "/search/"}
 
 
@@ -37,6 +38,12 @@ def render(ctx: PageContext, path: str, params: dict | None = None) -> str:
         extra = sorted(k for k in params if k != "format")
         if extra:
             raise PageError(400, f"unknown parameter(s) {', '.join(extra)} for {path}")
+    if path in _WHOLE_KB:  # depends on the (read-only) KB alone: made once, then kept
+        key = ("page", path, tuple(sorted((k, tuple(v)) for k, v in params.items())))
+        if key not in ctx._cache:
+            html = _FIXED[path](ctx, params)  # raises before caching on a bad parameter
+            ctx._cache[key] = html
+        return ctx._cache[key]
     if path in _FIXED:
         return _FIXED[path](ctx, params)
     if path.startswith("/query/"):

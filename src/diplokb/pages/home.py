@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from .html import editor_form, esc, fmt_when, link, page
 from .questions import questions_list
-from .timeline import timeline_svg
+from .timeline import ordered, timeline_svg
+
+HOME_TIMELINE_ROWS = 80  # a larger KB's timeline is only linked from the home page
 
 
 def home_page(ctx, params: dict | None = None) -> str:
@@ -35,7 +37,8 @@ def home_page(ctx, params: dict | None = None) -> str:
     body = ("<p>A hand-curated, citable knowledge graph of diplomatic relations: every fact traces to a verbatim "
             "quote in an archived source document, and each source can be read with its quotes highlighted.</p>"
             f"{search}<h2>Sources</h2><ul>{''.join(sources)}</ul><h2>Browse</h2>{browse}"
-            f"<h2>Timeline</h2>{timeline_svg(ctx)}<p><a href='/timeline'>The timeline with its table and undated events</a></p>"
+            f"<h2>Timeline</h2>{timeline_svg(ctx) if len(ordered(ctx)[0]) <= HOME_TIMELINE_ROWS else ''}"
+            "<p><a href='/timeline'>The timeline with its table and undated events</a></p>"
             f"<h2>Questions</h2>{questions_list(ctx)}{'' if ctx.static else editor_form(DEFAULT_QUERY)}<h2>In the KB</h2><ul class=cols>{figures}</ul>"
             f"<h2>Downloads</h2><ul>{downloads}</ul>")
     return page(ctx, "diplokb", body)

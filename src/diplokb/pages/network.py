@@ -6,6 +6,7 @@ import math
 from .facts import meetings, when_html, when_key
 from .html import PageError, esc, link, page, path_of, table
 
+MAX_NODES = 60
 PALETTE = ("#2457a6", "#b3261e", "#2e7d32", "#6a1b9a", "#8a4b00", "#00695c", "#ad1457", "#455a64")
 
 
@@ -29,6 +30,17 @@ def network_svg(ctx, year: str | None = None) -> str:
     people = sorted({p for pair in es for p in pair})
     if not people:
         return "<p>No meetings recorded" + (f" in {esc(year)}" if year else "") + ".</p>"
+    note = ""
+    if len(people) > MAX_NODES:  # a drawing of thousands of people says nothing: the busiest only
+        degree: dict[str, int] = {}
+        for (a, b), evs in es.items():
+            degree[a] = degree.get(a, 0) + len(evs)
+            degree[b] = degree.get(b, 0) + len(evs)
+        keep = set(sorted(people, key=lambda p: (-degree[p], p))[:MAX_NODES])
+        note = (f"<p class=muted>Drawn: the {MAX_NODES} people with the most meetings, of {len(people)}; "
+                "the table below lists every pair.</p>")
+        people = sorted(keep)
+        es = {pair: evs for pair, evs in es.items() if pair[0] in keep and pair[1] in keep}
     nat = {s["p"].value: s["n"].value for s in ctx.q(
         f"SELECT ?p ?n WHERE {{ VALUES ?p {{ {' '.join(f'<{p}>' for p in people)} }} ?p dkb:nationality ?n }}")}
     groups = sorted({nat.get(p, "") for p in people})
@@ -60,7 +72,7 @@ def network_svg(ctx, year: str | None = None) -> str:
         out.append(f"<circle cx='14' cy='{ly + 20 * k}' r='6' fill='{PALETTE[k % len(PALETTE)]}'/>"
                    f"<text x='26' y='{ly + 20 * k + 4}' font-size='12' fill='#333'>{esc(ctx.label(g) if g else 'nationality not recorded')}</text>")
     out.append("</svg>")
-    return "".join(out)
+    return note + "".join(out)
 
 
 def network_page(ctx, params: dict) -> str:
