@@ -25,22 +25,28 @@ def edges(ctx, year: str | None) -> dict[tuple[str, str], list[str]]:
     return out
 
 
-def network_svg(ctx, year: str | None = None) -> str:
+def shown(ctx, year: str | None) -> tuple[dict[tuple[str, str], list[str]], str]:
+    """(the pairs to show, a note saying what was left out): with more than MAX_NODES people,
+    a drawing says nothing, so the busiest are shown (each person's page lists all theirs)."""
     es = edges(ctx, year)
+    people = {p for pair in es for p in pair}
+    if len(people) <= MAX_NODES:
+        return es, ""
+    degree: dict[str, int] = {}
+    for (a, b), evs in es.items():
+        degree[a] = degree.get(a, 0) + len(evs)
+        degree[b] = degree.get(b, 0) + len(evs)
+    keep = set(sorted(people, key=lambda p: (-degree[p], p))[:MAX_NODES])
+    note = (f"<p class=warn>Shown: the {MAX_NODES} people with the most meetings, of {len(people)}, and the "
+            "meetings among them; each person's page lists all their counterparts.</p>")
+    return {pair: evs for pair, evs in es.items() if pair[0] in keep and pair[1] in keep}, note
+
+
+def network_svg(ctx, year: str | None = None) -> str:
+    es, _ = shown(ctx, year)
     people = sorted({p for pair in es for p in pair})
     if not people:
         return "<p>No meetings recorded" + (f" in {esc(year)}" if year else "") + ".</p>"
-    note = ""
-    if len(people) > MAX_NODES:  # a drawing of thousands of people says nothing: the busiest only
-        degree: dict[str, int] = {}
-        for (a, b), evs in es.items():
-            degree[a] = degree.get(a, 0) + len(evs)
-            degree[b] = degree.get(b, 0) + len(evs)
-        keep = set(sorted(people, key=lambda p: (-degree[p], p))[:MAX_NODES])
-        note = (f"<p class=muted>Drawn: the {MAX_NODES} people with the most meetings, of {len(people)}; "
-                "the table below lists every pair.</p>")
-        people = sorted(keep)
-        es = {pair: evs for pair, evs in es.items() if pair[0] in keep and pair[1] in keep}
     nat = {s["p"].value: s["n"].value for s in ctx.q(
         f"SELECT ?p ?n WHERE {{ VALUES ?p {{ {' '.join(f'<{p}>' for p in people)} }} ?p dkb:nationality ?n }}")}
     groups = sorted({nat.get(p, "") for p in people})
@@ -72,7 +78,7 @@ def network_svg(ctx, year: str | None = None) -> str:
         out.append(f"<circle cx='14' cy='{ly + 20 * k}' r='6' fill='{PALETTE[k % len(PALETTE)]}'/>"
                    f"<text x='26' y='{ly + 20 * k + 4}' font-size='12' fill='#333'>{esc(ctx.label(g) if g else 'nationality not recorded')}</text>")
     out.append("</svg>")
-    return note + "".join(out)
+    return "".join(out)
 
 
 def network_page(ctx, params: dict) -> str:
@@ -85,13 +91,13 @@ def network_page(ctx, params: dict) -> str:
         raise PageError(400, f"no meetings in '{year}'; years with meetings: {', '.join(ys) or 'none'}")
     nav = ["<a href='/network'>all years</a>" if year else "<b>all years</b>"]
     nav += [f"<b>{y}</b>" if y == year else f"<a href='/network?year={esc(y)}'>{esc(y)}</a>" for y in ys]
-    es = edges(ctx, year)
+    es, note = shown(ctx, year)
     rows = []
     for (a, b), evs in sorted(es.items(), key=lambda x: (ctx.label(x[0][0]), ctx.label(x[0][1]))):
         rows.append([link(ctx, a), link(ctx, b), "<br>".join(
             f"{link(ctx, e)} <span class=muted>{when_html(ctx, e)}</span>" for e in sorted(evs, key=lambda e: when_key(ctx, e)))])
     body = (f"<p>People are linked when both took part in the same meeting (an event with two or more people "
-            f"that is not only a group of sub-events). Show: {' · '.join(nav)}</p>{network_svg(ctx, year)}"
+            f"that is not only a group of sub-events). Show: {' · '.join(nav)}</p>{note}{network_svg(ctx, year)}"
             f"<h2>Meetings by pair <span class=muted>({len(rows)})</span></h2>" + table(["person", "person", "meetings"], rows))
     return page(ctx, "Who met whom" + (f" in {year}" if year else ""), body)
 

@@ -3,7 +3,6 @@ field for a date), the answer as a table linking entities and sources, CSV/JSON 
 An unknown or invalid parameter is an error (400), never dropped."""
 from __future__ import annotations
 
-import json
 import re
 import urllib.parse
 from dataclasses import dataclass
@@ -137,8 +136,7 @@ def _form(ctx, q, values: dict[str, str]) -> str:
 def question_page(ctx, name: str, params: dict) -> str:
     q, values = check(ctx, name, params)
     sparql = bound_query(ctx, name, params)
-    result = ctx.q(sparql)
-    doc = _json(result)
+    doc, total = _answer(ctx.q(sparql))
     qs = urllib.parse.urlencode(sorted(values.items()))
     amp = f"&{qs}" if qs else ""
     downloads = (f"<p>Download: <a href='{esc(f'/query/{q.name}?format=csv{amp}')}'>CSV</a> · "
@@ -149,17 +147,36 @@ def question_page(ctx, name: str, params: dict) -> str:
         asked = "<p class=muted>Asked with " + ", ".join(
             f"{esc(k)} = {link(ctx, ID + v) if ID + v in ctx.types else esc(v)}" for k, v in values.items()) + "</p>"
     editor = "" if ctx.static else (f"<p><a href='/sparql?query={esc(urllib.parse.quote(sparql))}'>Open in the SPARQL editor</a></p>")
-    return page(ctx, q.title, desc + _form(ctx, q, values) + asked + "<h2>Answer</h2>" + html_table(ctx, doc)
+    more = (f"<p class=warn>The first {len(doc['results']['bindings'])} of {total} rows are shown; the downloads "
+            "hold them all.</p>") if doc.get("results") and total > len(doc["results"]["bindings"]) else ""
+    return page(ctx, q.title, desc + _form(ctx, q, values) + asked + "<h2>Answer</h2>" + more + html_table(ctx, doc)
                 + downloads + f"<details><summary>The SPARQL query</summary><pre>{esc(sparql)}</pre></details>" + editor)
 
 
-def _json(result) -> dict:
-    from ..results import serialize
+SHOWN_ROWS = 500  # rows of an answer shown on its page; the downloads have every row
 
-    body, ctype, _ = serialize(result, "json", max_rows=10**9)
-    if not ctype.startswith("application/sparql-results+json"):
+
+def _answer(result) -> tuple[dict, int]:
+    """(the answer as SPARQL JSON results, its first SHOWN_ROWS rows; how many rows in all)."""
+    import pyoxigraph as ox
+
+    if isinstance(result, ox.QueryBoolean):
+        return {"boolean": bool(result)}, 1
+    if not isinstance(result, ox.QuerySolutions):
         raise PageError(500, "a named question must be a SELECT or ASK query")
-    return json.loads(body)
+    names = [v.value for v in result.variables]
+    rows, total = [], 0
+    for sol in result:
+        total += 1
+        if total > SHOWN_ROWS:
+            continue
+        row = {}
+        for n in names:
+            t = sol[n]
+            if t is not None:
+                row[n] = {"type": "uri" if isinstance(t, ox.NamedNode) else "literal", "value": t.value}
+        rows.append(row)
+    return {"head": {"vars": names}, "results": {"bindings": rows}}, total
 
 
 def questions_list(ctx) -> str:

@@ -44,8 +44,7 @@ def search(ctx, q: str) -> tuple[list[tuple[str, list[str]]], list[str]]:
         ((s, n) for s, n in partial.items() if s not in exact), key=lambda x: _rank(ctx, x[0]))
     suggestions: list[str] = []
     if not hits:
-        pool = sorted({f for f, _, _ in names(ctx)})
-        words = sorted({w for f in pool for w in f.split()})
+        pool, words = _near(ctx, want)
         close = difflib.get_close_matches(want, pool, n=5, cutoff=0.6)
         close += [w for w in difflib.get_close_matches(want, words, n=5, cutoff=0.75) if w not in close]
         shown = {f: n for f, n, _ in reversed(names(ctx))}
@@ -60,6 +59,30 @@ def _rank(ctx, s: str) -> tuple:
     """People first, then organizations, places, posts, things, events, sources; then by name."""
     rank = next((k for k, c in enumerate(_ORDER) if ctx.instance_of(s, c)), len(_ORDER))
     return (rank, ctx.label(s).casefold(), s)
+
+
+def _grams(text: str) -> set[str]:
+    padded = f"  {text} "
+    return {padded[i:i + 3] for i in range(len(padded) - 2)}
+
+
+def _near(ctx, want: str, keep: int = 300) -> tuple[list[str], list[str]]:
+    """The names and the words of names that share the most three-letter pieces with `want`
+    (so that "did you mean" compares a few hundred candidates, not every name)."""
+    def make():
+        index: dict[str, set[str]] = {}
+        for f in {f for f, _, _ in names(ctx)} | {w for f, _, _ in names(ctx) for w in f.split()}:
+            for g in _grams(f):
+                index.setdefault(g, set()).add(f)
+        return index
+    index = ctx._cached("grams", make)
+    score: dict[str, int] = {}
+    for g in _grams(want):
+        for f in index.get(g, ()):
+            score[f] = score.get(f, 0) + 1
+    best = sorted(score, key=lambda f: (-score[f], f))[:keep]
+    return [f for f in best if " " in f or f in ctx._cached("folded", lambda: {f for f, _, _ in names(ctx)})], \
+        [f for f in best if " " not in f]
 
 
 def search_page(ctx, params: dict) -> str:

@@ -73,6 +73,7 @@ def timeline_svg(ctx) -> str:
     span = max(hi.toordinal() - lo.toordinal(), 1)
     x = lambda d: AXIS0 + (d.toordinal() - lo.toordinal()) * (AXIS1 - AXIS0) / span  # noqa: E731
     top = 104
+    nested = any(d > 0 for _, d in rows)
     items, y = [], top
     for (i, depth), (first, last) in zip(rows, spans):
         indent = depth * 16
@@ -91,7 +92,7 @@ def timeline_svg(ctx) -> str:
             shape = (f"<line x1='{x(first):.1f}' x2='{max(x(last), x(first) + 4):.1f}' y1='{mid}' y2='{mid}' "
                      f"stroke='{color}' stroke-width='2' stroke-dasharray='3 3'/>")
         text = "".join(f"<tspan x='{8 + indent}' dy='{0 if k == 0 else LINE}'>{esc(t)}</tspan>" for k, t in enumerate(lines))
-        weight = " font-weight='600'" if depth == 0 and any(d > 0 for _, d in rows) else ""
+        weight = " font-weight='600'" if depth == 0 and nested else ""
         items.append(f"<a href='{esc(path_of(i.iri))}'><text y='{y + 14}' font-size='12.5'{weight} fill='#1d1d1d'>{text}</text>"
                      f"{shape}<title>{esc(label)}: {esc(when)}</title></a>")
         items.append(f"<line x1='{8 + indent}' x2='{AXIS1}' y1='{y + h - 2}' y2='{y + h - 2}' stroke='#eee'/>")
