@@ -150,6 +150,9 @@ class App:
         from .pages import PageContext
 
         self.pages = PageContext(self.store, self.named, tuple(self.downloads), kb)
+        from .pages import warm
+
+        threading.Thread(target=warm, args=(self.pages,), daemon=True).start()  # indexes, whole-KB pages
 
     def close(self) -> None:
         self.pool.close()

@@ -16,7 +16,7 @@ from .source import source_page
 from .timeline import timeline_page, timeline_svg
 from .vocab import ontology_page, vocab_index
 
-__all__ = ["PageContext", "PageError", "render", "is_page", "bound_query", "entity_page", "home_page",
+__all__ = ["PageContext", "PageError", "render", "warm", "is_page", "bound_query", "entity_page", "home_page",
            "ontology_page", "timeline_svg", "source_page", "html_table", "link", "page"]
 
 _FIXED = {"/": home_page, "/id/": index_page, "/timeline": timeline_page, "/network": network_page,
@@ -53,3 +53,15 @@ def render(ctx: PageContext, path: str, params: dict | None = None) -> str:
     if path.startswith(("/id/", "/vocab/")):
         return entity_page(ctx, BASE + path.lstrip("/"), params)
     raise PageError(404, f"no page at {path}")
+
+
+def warm(ctx: PageContext) -> None:
+    """Builds the shared indexes and the whole-KB pages ahead of the first request (the
+    server runs this in a background thread at start-up)."""
+    from .facts import meetings
+    from .search import names
+
+    names(ctx)
+    meetings(ctx)
+    for path in sorted(_WHOLE_KB):
+        render(ctx, path)
