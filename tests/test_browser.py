@@ -182,3 +182,34 @@ def test_accessibility_of_every_page_kind(site, browser):
                   if v["impact"] in ("serious", "critical")]
     context.close()
     assert not found, found
+
+
+def test_static_site_from_a_sub_path(built, browser, tmp_path):
+    """The static site opened from a folder two levels down (as a sub-path of a host would
+    be): links followed by clicking, a quote to its span, and axe on the source page."""
+    from click.testing import CliRunner
+
+    from diplokb.cli import main
+
+    p, _ = built
+    out = tmp_path / "group" / "kb"
+    result = CliRunner().invoke(main, ["site", str(out), "--out", str(p.out)])
+    assert result.exit_code == 0, result.output
+    pg = browser.new_page()
+    pg.goto((out / "index.html").as_uri())
+    pg.click("header nav a:has-text('Index')")
+    pg.click("main a:text-is('Prak Sokhonn') >> nth=0")
+    assert pg.locator("h1").inner_text() == "Prak Sokhonn"
+    pg.click("blockquote a:has-text('in the text') >> nth=0")
+    assert "/group/kb/id/src-" in pg.url and "#q-" in pg.url
+    anchor = pg.url.split("#", 1)[1]
+    assert pg.locator(f"a.qn[id='{anchor}']").count() == 1
+    pg.click("header nav a:has-text('diplokb')")
+    assert pg.url.endswith("/group/kb/index.html")
+    if AXE.is_file():
+        pg.goto((out / "id" / "src-000.html").as_uri())
+        pg.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+        bad = pg.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+            .filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => v.id)""")
+        assert bad == []
+    pg.close()

@@ -146,8 +146,10 @@ def _marker(i: EventInfo, first, last, x, mid, color, fill) -> str:
     def diamond(t):
         a, b = bounds(t)
         cx = (x(a) + x(b)) / 2
+        side = "start" if cx + 44 < WIDTH else "end"  # the precision's word never leaves the drawing
+        tx = cx + 10 if side == "start" else cx - 10
         return (f"<path d='M{cx:.1f} {mid - 7} l7 7 l-7 7 l-7 -7 z' fill='{fill}'{stroke}/>"
-                f"<text x='{cx + 10:.1f}' y='{mid + 4}' font-size='10' fill='#555'>{precision(t)}</text>")
+                f"<text x='{tx:.1f}' y='{mid + 4}' font-size='10' text-anchor='{side}' fill='#555'>{precision(t)}</text>")
     if i.date:
         if precision(i.date) == "day":
             return f"<circle cx='{x(first):.1f}' cy='{mid}' r='5' fill='{fill}'{stroke}/>"
