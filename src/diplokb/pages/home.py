@@ -14,7 +14,7 @@ def home_page(ctx, params: dict | None = None) -> str:
         c = ctx.main_class(s)
         if c and c.startswith("https://w3id.org/diplokb/ontology#"):
             counts[c] = counts.get(c, 0) + 1
-    figures = "".join(f"<li><b>{n}</b> {esc(ctx.class_label(c))}</li>"
+    figures = "".join(f"<li>{esc(ctx.class_label(c).capitalize())}: <b>{n}</b></li>"
                       for c, n in sorted(counts.items(), key=lambda x: -x[1]))
     sources = []
     for sol in ctx.q("SELECT ?s ?t ?d ?a ?b ?pub WHERE { ?s a dkb:SourceDocument OPTIONAL { ?s dcterms:title ?t } "
