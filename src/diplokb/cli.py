@@ -335,6 +335,25 @@ def _setting_options(func):
 
 
 @main.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@out_option
+def site(directory, out):
+    """Write the pages as a static site into DIRECTORY (relative links: any host, any sub-path)."""
+    from .pages import PageContext
+    from .query import named_queries
+    from .site import write_site
+
+    project = _project(None, out)
+    try:
+        downloads = tuple(sorted(f.name for f in project.out.iterdir() if f.is_file() and not f.name.startswith(".")))
+        ctx = PageContext(project.store(), named_queries(project.queries_dir), downloads, project.kb, static=True)
+        report = write_site(ctx, project.out, directory)
+    except DiplokbError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {report.pages} pages ({report.files} files) to {report.out}")
+
+
+@main.command()
 @out_option
 @_setting_options
 def serve(out, **settings):
@@ -343,7 +362,7 @@ def serve(out, **settings):
 
     project = _project(None, out)
     try:
-        run_server(project.out, project.queries_dir, Settings(**settings),
+        run_server(project.out, project.queries_dir, Settings(**settings), kb=project.kb,
                    ready=lambda srv: click.echo(f"serving {project.out} at "
                                                 f"http://{srv.server_address[0]}:{srv.server_address[1]}/ "
                                                 "(Ctrl-C to stop)"))

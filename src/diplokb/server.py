@@ -22,8 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from .errors import QueryError
-from .rdf import ID, curie
-from .show import label_of
+from .rdf import ID
 
 BASE = "https://w3id.org/diplokb/"
 DKB = BASE + "ontology#"
@@ -134,7 +133,7 @@ class WorkerPool:
 class App:
     """Everything the handler needs; built once at start-up from the exports folder."""
 
-    def __init__(self, exports: Path, queries_dir: Path, settings: Settings):
+    def __init__(self, exports: Path, queries_dir: Path, settings: Settings, kb: Path | None = None):
         from .pipeline import EXPORTED_ONTOLOGY
         from .query import Store, named_queries
 
@@ -148,6 +147,12 @@ class App:
         self.pool = WorkerPool(files, settings.workers)
         self.named = named_queries(queries_dir)
         self.downloads = sorted(f.name for f in exports.iterdir() if f.is_file() and not f.name.startswith("."))
+        from .pages import PageContext
+
+        self.pages = PageContext(self.store, self.named, tuple(self.downloads), kb)
+        from .pages import warm
+
+        threading.Thread(target=warm, args=(self.pages,), daemon=True).start()  # indexes, whole-KB pages
 
     def close(self) -> None:
         self.pool.close()
@@ -158,6 +163,10 @@ def make_server(app: App) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer((app.settings.host, app.settings.port), handler)
     server.daemon_threads = True
     return server
+
+
+# Pages of src/diplokb/pages/ with no content negotiation (entity pages are under /id/, /vocab/).
+_PAGES = ("/id/", "/vocab/", "/search", "/timeline", "/network", "/differences")
 
 
 class HTTPError(Exception):
@@ -202,8 +211,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self._sparql(method, params)
             if method != "GET":
                 raise HTTPError(HTTPStatus.METHOD_NOT_ALLOWED, "only GET here")
-            if path == "/":
-                return self._send_html(self._home())
+            if path == "/" or path in _PAGES or path.startswith("/search/"):
+                return self._send_html(self._render(path, params))
             if path.startswith("/query/"):
                 return self._named(path[len("/query/"):], params)
             if path.startswith("/exports/"):
@@ -303,20 +312,35 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- pages ---------------------------------------------------------------------------
     def _named(self, name: str, params: dict):
-        q = self.app.named.get(name)
-        if q is None:
-            raise HTTPError(HTTPStatus.NOT_FOUND, f"no named query '{name}'")
+        from .pages import bound_query
+
         fmt = params.get("format", [None])[0]
         if fmt or not self._wants_html():
-            return self._run(q.sparql, fmt)
-        self._send_html(self._results_page(q.title, q.sparql, q.description))
+            return self._run(self._paged(bound_query, name, params), fmt)
+        self._send_html(self._render("/query/" + name, params))
+
+    def _render(self, path: str, params: dict) -> str:
+        from .pages import render
+
+        return self._paged(render, path, params)
+
+    def _paged(self, func, *args):
+        """A page function's answer, its PageError as the HTTP error it names."""
+        from .pages import PageError
+
+        try:
+            return func(self.app.pages, *args)
+        except PageError as exc:
+            raise HTTPError(exc.status, exc.message) from None
 
     def _results_page(self, title: str, query: str, description: str | None) -> str:
         _, body, ctype, truncated = self._execute(query, ["json"])
         if not ctype.startswith("application/sparql-results+json"):
             table = f"<pre>{html.escape(body.decode('utf-8'))}</pre>"
         else:
-            table = _html_table(json.loads(body))
+            from .pages import html_table
+
+            table = html_table(self.app.pages, json.loads(body))
         note = "<p class=warn>Results truncated at the row limit.</p>" if truncated else ""
         desc = f"<p>{html.escape(description)}</p>" if description else ""
         return _page(title, desc + note + table + _editor_form(query))
@@ -352,7 +376,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._describe(construct, formats[0])
         if not self._wants_html() and not params.get("format"):
             return self._describe(construct, "ttl")
-        self._send_html(entity_page(store, iri))
+        self._send_html(self._render(path, params))
 
     def _describe(self, construct: str, fmt: str):
         """A resource's own triples: our query, run here, never capped or timed out."""
@@ -367,215 +391,36 @@ class Handler(BaseHTTPRequestHandler):
         formats = negotiate(self.headers.get("Accept"), params.get("format", [None])[0])
         graph = ID + "graph/ontology"
         if self._wants_html() and not params.get("format"):
-            return self._send_html(ontology_page(self.app.store))
+            return self._send_html(self._render("/ontology", params))
         self._describe(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}",
                        formats[0] if formats and formats[0] in ("ttl", "nt", "jsonld") else "ttl")
 
-    def _home(self) -> str:
-        return home_page(self.app)
 
-
-# ---- HTML ---------------------------------------------------------------------------------
-
-STYLE = """body{font:15px/1.5 system-ui,sans-serif;max-width:70rem;margin:1rem auto;padding:0 1rem;color:#222}
-a{color:#0645ad}table{border-collapse:collapse;width:100%;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left}
-th{background:#f4f4f4}blockquote{margin:.3rem 0 .3rem 1rem;padding-left:.6rem;border-left:3px solid #bbb;color:#333}
-.error{color:#a00}.warn{color:#a60}textarea{width:100%;font-family:monospace}dl dt{font-weight:bold;margin-top:.4rem}
-nav a{margin-right:1rem}.muted{color:#666;font-size:13px}"""
-
+# ---- pages (src/diplokb/pages/) -------------------------------------------------------
 
 def _page(title: str, body: str) -> str:
-    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)} · diplokb</title>"
-            f"<meta name=viewport content='width=device-width'><style>{STYLE}</style></head><body>"
-            f"<nav><a href='/'>diplokb</a><a href='/sparql'>SPARQL</a><a href='/ontology'>ontology</a></nav>"
-            f"<h1>{html.escape(title)}</h1>{body}</body></html>")
+    from .pages import page
+
+    return page(_PLAIN, title, body)
 
 
 def _editor_form(query: str) -> str:
-    return ("<h2>Query</h2><form method=get action='/sparql'>"
-            f"<textarea name=query rows=12 aria-label='SPARQL query'>{html.escape(query)}</textarea>"
-            "<input type=hidden name=format value=html><p><button type=submit>Run query</button></p></form>")
+    from .pages.html import editor_form
+
+    return editor_form(query)
 
 
-def _link(iri: str, label: str | None = None) -> str:
-    text = html.escape(label or curie(iri) or iri)
-    if iri.startswith(BASE):
-        return f"<a href='{html.escape(iri[len(BASE) - 1:], quote=True)}'>{text}</a>"
-    return f"<a href='{html.escape(iri, quote=True)}' rel=nofollow>{text}</a>"
+class _Plain:
+    static = False
 
 
-def _html_table(doc: dict) -> str:
-    if "boolean" in doc:
-        return f"<p>{'true' if doc['boolean'] else 'false'}</p>"
-    names = doc["head"]["vars"]
-    rows = doc["results"]["bindings"]
-    out = ["<table><tr>" + "".join(f"<th>{html.escape(n)}</th>" for n in names) + "</tr>"]
-    for r in rows:
-        cells = []
-        for n in names:
-            t = r.get(n)
-            if t is None:
-                cells.append("<td></td>")
-            elif t["type"] == "uri":
-                cells.append(f"<td>{_link(t['value'])}</td>")
-            else:
-                cells.append(f"<td>{html.escape(t['value'])}</td>")
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append(f"</table><p class=muted>{len(rows)} row(s)</p>")
-    return "".join(out)
+_PLAIN = _Plain()
 
 
-def _term_html(store, term) -> str:
-    import pyoxigraph as ox
-
-    if isinstance(term, ox.NamedNode):
-        return _link(term.value, label_of(store, term.value))
-    return html.escape(term.value)
-
-
-def entity_page(store, iri: str) -> str:
-    """Labels, name variants, every statement about it, quotes with their sources, and what
-    links to it."""
-    label = label_of(store, iri)
-    rows = []
-    for sol in store.query(f"SELECT ?p ?o WHERE {{ <{iri}> ?p ?o }} ORDER BY ?p ?o"):
-        p = sol["p"].value
-        if p == DKB + "evidence":
-            continue
-        rows.append(f"<tr><th>{_link(p, curie(p))}</th><td>{_term_html(store, sol['o'])}</td></tr>")
-    quotes = _quotes(store, iri)
-    sections: dict = {}
-    for sol in store.query(f"SELECT DISTINCT ?s ?p WHERE {{ ?s ?p <{iri}> . FILTER (?p != dkb:agent) }} ORDER BY ?p ?s"):
-        s, p = sol["s"].value, sol["p"].value
-        heading = _SECTIONS.get(p.removeprefix(DKB), "Linked from")
-        sections.setdefault(heading, []).append(
-            f"<li>{_link(s, label_of(store, s))} <span class=muted>{html.escape(curie(p) or p)}</span>"
-            + "".join(_quotes(store, s)) + "</li>")
-    incoming = [f"<h2>{html.escape(h)}</h2><ul>{''.join(items)}</ul>" for h, items in sections.items()]
-    body = (f"<p class=muted>{html.escape(iri)} · <a href='?format=ttl'>Turtle</a> · "
-            f"<a href='?format=jsonld'>JSON-LD</a> · <a href='?format=nt'>N-Triples</a></p>"
-            f"<table>{''.join(rows)}</table>")
-    if quotes:
-        body += "<h2>Evidence</h2>" + "".join(quotes)
-    body += "".join(incoming)
-    return _page(label, body)
-
-
-_SECTIONS = {"holder": "Posts held", "participant": "Events", "host": "Events", "invitedBy": "Events",
-             "speaker": "Statements made", "addressee": "Statements addressed to or about it",
-             "concerns": "Mentioned in", "post": "Holders", "claim": "Claims"}
-
-
-def _quotes(store, iri: str) -> list[str]:
-    out = []
-    q = (f"SELECT ?quote ?src ?title WHERE {{ <{iri}> dkb:evidence ?e . ?e dkb:quote ?quote ; dkb:source ?src . "
-         "?src rdfs:label ?title } ORDER BY ?src ?quote")
-    for sol in store.query(q):
-        out.append(f"<blockquote>“{html.escape(' '.join(sol['quote'].value.split()))}” — "
-                   f"{_link(sol['src'].value, sol['title'].value)}</blockquote>")
-    return out
-
-
-def ontology_page(store) -> str:
-    parts = ["<p><a href='?format=ttl'>Turtle</a> · <a href='?format=jsonld'>JSON-LD</a></p>"]
-    for kind, title in (("owl:Class", "Classes"), ("owl:ObjectProperty", "Object properties"),
-                        ("owl:DatatypeProperty", "Datatype properties")):
-        parts.append(f"<h2>{title}</h2><dl>")
-        q = (f"SELECT ?c ?l ?d WHERE {{ ?c a {kind} ; rdfs:label ?l . OPTIONAL {{ ?c rdfs:comment ?d }} "
-             f"FILTER STRSTARTS(STR(?c), '{DKB}') }} ORDER BY ?c")
-        for sol in store.query(q, ):
-            parts.append(f"<dt id='{html.escape(sol['c'].value.split('#')[1])}'>{html.escape(curie(sol['c'].value) or '')}"
-                         f" — {html.escape(sol['l'].value)}</dt><dd>{html.escape(sol['d'].value if sol['d'] else '')}</dd>")
-        parts.append("</dl>")
-    return _page("diplokb ontology", "".join(parts))
-
-
-def timeline_svg(store) -> str:
-    """Dated events on a time axis (SVG, no script)."""
-    from datetime import date
-
-    rows = []
-    q = ("SELECT ?e ?l ?d ?s ?end ?st WHERE { ?e a dkb:Event ; rdfs:label ?l ; dkb:status/skos:prefLabel ?st . "
-         "OPTIONAL { ?e dkb:date ?d } OPTIONAL { ?e dkb:startDate ?s ; dkb:endDate ?end } "
-         "FILTER (BOUND(?d) || BOUND(?s)) FILTER NOT EXISTS { ?e dkb:subEventOf ?parent } } ORDER BY ?l")
-
-    def when(text: str, last: bool = False) -> date:
-        parts = [int(x) for x in text.split("-")]
-        y, m, d = (parts + [None, None])[:3]
-        if m is None:
-            return date(y, 12 if last else 1, 31 if last else 1)
-        if d is None:
-            return date(y, m, 28 if last else 1)
-        return date(y, m, d)
-
-    for sol in store.query(q):
-        start = (sol["d"] or sol["s"]).value
-        end = (sol["d"] or sol["end"]).value
-        rows.append((when(start), when(end, True), sol["l"].value, sol["e"].value, sol["st"].value, start, end))
-    if not rows:
-        return "<p>No dated events.</p>"
-    rows.sort()
-    lo = min(r[0] for r in rows).toordinal() - 60
-    hi = max(r[1] for r in rows).toordinal() + 60
-    width, row_h = 900, 22
-    height = 40 + row_h * len(rows)
-    x = lambda d: 10 + (d.toordinal() - lo) * (width - 20) / (hi - lo)  # noqa: E731
-    out = [f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' width='100%' role=img "
-           f"aria-label='Timeline of events'>"]
-    for year in range(date.fromordinal(lo).year + 1, date.fromordinal(hi).year + 1):
-        xx = x(date(year, 1, 1))
-        out.append(f"<line x1='{xx:.1f}' y1='20' x2='{xx:.1f}' y2='{height}' stroke='#ddd'/>"
-                   f"<text x='{xx + 3:.1f}' y='14' font-size='11' fill='#666'>{year}</text>")
-    for i, (s, e, label, iri, status, s_txt, e_txt) in enumerate(rows):
-        y = 30 + i * row_h
-        x1, x2 = x(s), max(x(e), x(s) + 4)
-        color = "#c60" if status != "took place" else "#36c"
-        when_txt = s_txt if s_txt == e_txt else f"{s_txt} – {e_txt}"
-        anchor = "end" if x1 > width * 0.6 else "start"
-        tx = x1 - 6 if anchor == "end" else x2 + 6
-        out.append(f"<a href='{html.escape(iri[len(BASE) - 1:], quote=True)}'><rect x='{x1:.1f}' y='{y}' "
-                   f"width='{x2 - x1:.1f}' height='12' fill='{color}'><title>{html.escape(label)} ({when_txt}, "
-                   f"{html.escape(status)})</title></rect><text x='{tx:.1f}' y='{y + 10}' font-size='11' "
-                   f"text-anchor='{anchor}'>{html.escape(_clip(label, 70))} · {html.escape(when_txt)}</text></a>")
-    out.append("</svg>")
-    return "".join(out)
-
-
-def _clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def home_page(app: App) -> str:
-    store = app.store
-    counts = []
-    for cls, title in (("Person", "people"), ("Organization", "organizations"), ("Event", "events"),
-                       ("Statement", "statements"), ("PostAttestation", "post attestations"),
-                       ("SourceDocument", "sources"), ("Evidence", "evidence quotes")):
-        n = next(iter(store.query(f"SELECT (COUNT(?x) AS ?n) WHERE {{ ?x a dkb:{cls} }}")))["n"].value
-        counts.append(f"<li><b>{html.escape(n)}</b> {title}</li>")
-    triples = next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")))["n"].value
-    queries = "".join(f"<li><a href='/query/{html.escape(q.name, quote=True)}'>{html.escape(q.title)}</a>"
-                      f" <span class=muted>{html.escape(q.description)}</span></li>" for q in app.named.values())
-    downloads = "".join(f"<li><a href='/exports/{html.escape(n, quote=True)}'>{html.escape(n)}</a></li>"
-                        for n in app.downloads)
-    sources = "".join(f"<li>{_link(sol['s'].value, sol['l'].value)}</li>" for sol in store.query(
-        "SELECT ?s ?l WHERE { ?s a dkb:SourceDocument ; rdfs:label ?l } ORDER BY ?s"))
-    body = (f"<p>A hand-curated, citable knowledge graph of diplomatic relations: every fact traces to a "
-            f"verbatim quote in a source document.</p><ul>{''.join(counts)}<li><b>{html.escape(triples)}</b> triples "
-            f"(with the ontology)</li></ul><h2>Timeline</h2>{timeline_svg(store)}"
-            f"<h2>Questions</h2><ol>{queries}</ol>{_editor_form(_DEFAULT_QUERY)}"
-            f"<h2>Sources</h2><ul>{sources}</ul><h2>Downloads</h2><ul>{downloads}</ul>")
-    return _page("diplokb", body)
-
-
-_DEFAULT_QUERY = """SELECT ?person ?name WHERE {
-  ?person a dkb:Person ; rdfs:label ?name .
-} ORDER BY ?name"""
-
-
-def serve(exports: Path, queries_dir: Path, settings: Settings, ready=None) -> None:
-    """Runs until interrupted. `ready(server)` is called once it listens."""
-    app = App(exports, queries_dir, settings)
+def serve(exports: Path, queries_dir: Path, settings: Settings, ready=None, kb: Path | None = None) -> None:
+    """Runs until interrupted. `ready(server)` is called once it listens. `kb` is the KB
+    folder, where the source pages find the archived texts."""
+    app = App(exports, queries_dir, settings, kb=kb)
     server = make_server(app)
     try:
         if ready:
