@@ -62,7 +62,7 @@ def build(kb, out, check, engine, no_cache, jobs):
         result = project.build(check=check, engine=engine, jobs=jobs)
     except BuildError as exc:
         _fail(exc)
-    for w in result.report.warnings:
+    for w in (*result.notices, *result.report.warnings):
         click.echo(w.render(), err=True)
     if check:
         if result.stale:

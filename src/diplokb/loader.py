@@ -17,6 +17,7 @@ import yaml
 
 from . import model
 from .errors import BuildError, Problem, SourceLocation, did_you_mean
+from .files import MAX_TEXT_BYTES, MAX_YAML_BYTES, FileRefused, read_regular
 from .model import KB, SLUG_RE, Date, Period, Quote, Ref, Source
 
 class _Composer(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
@@ -29,8 +30,25 @@ class _Composer(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     def resolve(self, kind, value, implicit):
         return self._TAGS[kind]
 _NULLS = {"", "~", "null", "Null", "NULL"}
-_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
-_DECIMAL_RE = re.compile(r"^-?\d+(?:\.\d+)?$")
+# Lexical forms are matched whole (fullmatch: `$` would also match before a final newline) and
+# in ASCII digits only, as XSD has them; numbers are bounded in length.
+_DATE_RE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
+_INTEGER_RE = re.compile(r"[0-9]+")
+_DECIMAL_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+MAX_NUMBER_CHARS = 40
+# BCP 47 (RFC 5646) language tags: langtag, private use, or one of the grandfathered tags.
+_ALNUM = "[A-Za-z0-9]"
+_LANGTAG = (r"(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4,8})"  # language, extlangs
+            r"(?:-[A-Za-z]{4})?"  # script
+            r"(?:-(?:[A-Za-z]{2}|[0-9]{3}))?"  # region
+            rf"(?:-(?:{_ALNUM}{{5,8}}|[0-9]{_ALNUM}{{3}}))*"  # variants
+            rf"(?:-[0-9A-WYZa-wyz](?:-{_ALNUM}{{2,8}})+)*"  # extensions
+            rf"(?:-[xX](?:-{_ALNUM}{{1,8}})+)?")  # private use
+_GRANDFATHERED = ("en-GB-oed i-ami i-bnn i-default i-enochian i-hak i-klingon i-lux i-mingo i-navajo i-pwn "
+                  "i-tao i-tay i-tsu sgn-BE-FR sgn-BE-NL sgn-CH-DE art-lojban cel-gaulish no-bok no-nyn "
+                  "zh-guoyu zh-hakka zh-min zh-min-nan zh-xiang").split()
+LANGUAGE_TAG_RE = re.compile(rf"{_LANGTAG}|[xX](?:-{_ALNUM}{{1,8}})+|"
+                             + "|".join(re.escape(t) for t in _GRANDFATHERED), re.ASCII | re.IGNORECASE)
 _SAFE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
 
 
@@ -136,7 +154,7 @@ class _Reader:
         if head == "quote":
             return Quote(self.source_id, text, self.loc(node))
         if head == "slug":
-            if not SLUG_RE.match(text):
+            if not SLUG_RE.fullmatch(text):
                 self.error(node, f"'{text}' is not a valid id",
                            "use lower-case letters, digits and single hyphens, e.g. 'hun-sen'")
                 return None
@@ -151,13 +169,21 @@ class _Reader:
                 return None
             return Ref(text, self.loc(node))
         if head == "integer":
-            if not text.isdigit():
-                self.error(node, f"'{name}' must be a whole number, got '{text}'")
+            if len(text) > MAX_NUMBER_CHARS or not _INTEGER_RE.fullmatch(text):
+                self.error(node, f"'{name}' must be a whole number, got {_shown(text)}",
+                           _number_hint(text, None))
                 return None
-            return str(int(text))
+            return text.lstrip("0") or "0"
         if head == "decimal":
-            if not _DECIMAL_RE.match(text):
-                self.error(node, f"'{name}' must be a number written with digits, got '{text}'")
+            if len(text) > MAX_NUMBER_CHARS or not _DECIMAL_RE.fullmatch(text):
+                self.error(node, f"'{name}' must be a number written with digits, got {_shown(text)}",
+                           _number_hint(text, None))
+                return None
+            return text
+        if head == "lang":
+            if not LANGUAGE_TAG_RE.fullmatch(text):
+                self.error(node, f"'{name}': {_shown(text)} is not a BCP 47 language tag",
+                           "e.g. 'en', 'km', 'zh-Hans'")
                 return None
             return text
         if head == "date":
@@ -171,10 +197,11 @@ class _Reader:
             return None
         dates = []
         for part in parts:
-            m = _DATE_RE.match(part.strip())
+            part = part.strip(" ")
+            m = _DATE_RE.fullmatch(part)
             if not m:
-                self.error(node, f"'{name}': '{part}' is not a date",
-                           "write YYYY, YYYY-MM or YYYY-MM-DD, at the precision the source gives")
+                self.error(node, f"'{name}': {_shown(part)} is not a date", _number_hint(
+                    part, "write YYYY, YYYY-MM or YYYY-MM-DD, at the precision the source gives"))
                 return None
             year, month, day = m.groups()
             try:
@@ -182,7 +209,7 @@ class _Reader:
             except ValueError as exc:
                 self.error(node, f"'{name}': '{part}' is an impossible date ({exc})")
                 return None
-            dates.append(Date(part.strip()))
+            dates.append(Date(part))
         if name in ("start", "end", "year"):
             if len(dates) > 1:
                 self.error(node, f"'{name}' takes a single date, not a range")
@@ -231,18 +258,66 @@ class _Reader:
         return cls(**values, **(extra or {}), loc=self.loc(node))
 
 
+def _shown(text: str, limit: int = 40) -> str:
+    """A value as quoted in a message: control characters escaped, long ones cut."""
+    shown = text if len(text) <= limit else text[:limit]
+    shown = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in shown)
+    return f"'{shown}'" + (f"… ({len(text):,} characters)" if len(text) > limit else "")
+
+
+def _number_hint(text: str, default: str | None) -> str | None:
+    """What is wrong with a number or date that is not in its lexical form, where it can tell."""
+    import unicodedata
+
+    if len(text) > MAX_NUMBER_CHARS:
+        return f"at most {MAX_NUMBER_CHARS} characters"
+    odd = next((ch for ch in text if (ch.isdigit() or ch.isnumeric()) and ch not in "0123456789"), None)
+    if odd is not None:
+        return f"'{odd}' is {unicodedata.name(odd, 'a non-ASCII digit')}: write the ASCII digits 0-9"
+    if text != text.strip():
+        return "remove the spaces or line breaks around it"
+    return default
+
+
 @lru_cache(maxsize=None)
 def _yaml_fields(cls) -> dict:
     """The fields of a model class that are read from YAML, by name."""
     return {f.name: f for f in dataclasses.fields(cls) if "yaml" in f.metadata}
 
 
-def compose_file(path: Path, problems: list[Problem], display: str):
-    """The root node of a YAML file, or None after recording a syntax error."""
+def decode(data: bytes, display: str, problems: list[Problem]) -> str | None:
+    """UTF-8 bytes as text with its line breaks made "\n" (as reading in text mode does), or
+    None after recording where the first byte that is not UTF-8 is (line and column)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        problems.append(Problem(SourceLocation(display), f"not UTF-8 text ({exc.reason})"))
+        line = data.count(b"\n", 0, exc.start) + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        column = len(data[line_start:exc.start].decode("utf-8", errors="replace")) + 1
+        problems.append(Problem(SourceLocation(display, line, column),
+                                f"not UTF-8 text: byte 0x{data[exc.start]:02x} ({exc.reason})",
+                                hint="save the file as UTF-8"))
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def read_kb_file(path: Path, root: Path, display: str, problems: list[Problem], *,
+                 limit: int = MAX_YAML_BYTES, what: str = "KB file") -> bytes | None:
+    """The bytes of a KB file (a regular file inside `root`, at most `limit` bytes), or None
+    after recording why it cannot be read."""
+    try:
+        return read_regular(path, root, limit)
+    except FileRefused as exc:
+        problems.append(Problem(SourceLocation(display), f"{what} refused: {exc.reason}"))
+    except OSError as exc:
+        problems.append(Problem(SourceLocation(display), f"cannot read {what}: {exc.strerror or exc}"))
+    return None
+
+
+def compose_file(data: bytes, problems: list[Problem], display: str):
+    """The root node of a YAML file's bytes, or None after recording a syntax error."""
+    text = decode(data, display, problems)
+    if text is None:
         return None
     try:
         if "*" in text:  # report each alias where it is used, before composing shares nodes
@@ -292,15 +367,24 @@ def load_vocabularies(path: Path) -> dict:
 
 
 def load_file(path: Path, display: str, problems: list[Problem], vocabularies: dict,
-              is_source: bool, broken_ids: set | None = None) -> list:
-    """Every record of one YAML file (a Source first for a source file)."""
-    root = compose_file(path, problems, display)
-    if root is None:
+              is_source: bool, broken_ids: set | None = None, *, data: bytes | None = None,
+              root: Path | None = None, text_data: tuple | None = None) -> list:
+    """Every record of one YAML file (a Source first for a source file). `data`: the file's
+    bytes, where the caller has read them already (the bytes it hashed are the bytes compiled);
+    `root`: the KB folder, which every file read must be inside (default: the folder above the
+    file's); `text_data`: (text_file, its bytes) read already by the caller."""
+    root = Path(root) if root is not None else path.parent.parent
+    if data is None:
+        data = read_kb_file(path, root, display, problems)
+        if data is None:
+            return []
+    root_node = compose_file(data, problems, display)
+    if root_node is None:
         return []
     reader = _Reader(display, problems, vocabularies)
     if broken_ids is not None:
         reader.broken_ids = broken_ids
-    top = reader.mapping(root, "a KB file")
+    top = reader.mapping(root_node, "a KB file")
     if top is None:
         return []
     sections = model.SOURCE_SECTIONS if is_source else model.ENTITY_SECTIONS
@@ -308,19 +392,14 @@ def load_file(path: Path, display: str, problems: list[Problem], vocabularies: d
     records: list = []
     if is_source:
         if "source" not in top:
-            reader.error(root, "a source file must start with a 'source:' section")
+            reader.error(root_node, "a source file must start with a 'source:' section")
             return []
         key_node, node = top["source"]
         source = reader.record(Source, node, "'source'")
         if source is None:
             return []
-        text_path = path.parent / source.text_file
-        try:
-            text = text_path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            value_node = next(v for k, v in node.value if k.value == "text_file")
-            reader.error(value_node, f"cannot read archived text '{source.text_file}': "
-                                     f"{getattr(exc, 'strerror', None) or exc}")
+        text = read_text_file(path, root, source, node, reader, text_data)
+        if text is None:
             reader.broken_ids.add(source.id)
             return []
         source = dataclasses.replace(source, text=text, yaml_file=display)
@@ -345,13 +424,44 @@ def load_file(path: Path, display: str, problems: list[Problem], vocabularies: d
     return records
 
 
+def read_text_file(path: Path, root: Path, source: Source, node, reader: _Reader, text_data=None) -> str | None:
+    """The archived text a source names: a regular file inside the KB folder, named by a path
+    relative to the YAML file, at most MAX_TEXT_BYTES, in UTF-8; None after an error."""
+    value_node = next(v for k, v in node.value if k.value == "text_file")
+    name = source.text_file
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith(("/", "\\")) or os.path.isabs(name) or ".." in parts or "\0" in name:
+        reader.error(value_node, f"text_file {_shown(name)} must be a path relative to this YAML file, "
+                                 "inside the KB folder (no '..', not absolute)", "e.g. '000_report.txt'")
+        return None
+    text_path = path.parent / name
+    display = os.path.join(os.path.dirname(reader.path), name)  # as the YAML file's path is shown
+    if text_data is not None and text_data[0] == name:
+        data = text_data[1]
+    else:
+        try:
+            data = read_regular(text_path, root, MAX_TEXT_BYTES)
+        except FileRefused as exc:
+            reader.error(value_node, f"archived text {_shown(name)} refused: {exc.reason}",
+                         f"archived texts are regular files inside the KB folder, at most {MAX_TEXT_BYTES:,} bytes")
+            return None
+        except OSError as exc:
+            reader.error(value_node, f"cannot read archived text '{name}': {exc.strerror or exc}")
+            return None
+    return decode(data, display, reader.problems)
+
+
 def kb_files(kb_dir: Path) -> list[tuple[str, Path, bool]]:
     """(path relative to the KB, path, is it a source file): entities first, in name order."""
     if not kb_dir.is_dir():
         raise BuildError([Problem(SourceLocation(str(kb_dir)), "KB directory not found")])
-    return [(f"{sub}/{path.name}", path, is_source)
-            for sub, is_source in (("entities", False), ("sources", True))
-            for path in sorted((kb_dir / sub).glob("*.yaml"))]
+    files = [(f"{sub}/{path.name}", path, is_source)
+             for sub, is_source in (("entities", False), ("sources", True))
+             for path in sorted((kb_dir / sub).glob("*.yaml"))]
+    if not any(is_source for _, _, is_source in files):  # it would write empty exports over good ones
+        raise BuildError([Problem(SourceLocation(str(kb_dir)), "no source files in this KB folder: nothing to build",
+                                  hint=f"a KB holds sources/*.yaml (and entities/*.yaml); is '{kb_dir}' the right folder?")])
+    return files
 
 
 def stray_files(kb_dir: Path, base: Path) -> list[Problem]:
@@ -377,7 +487,7 @@ def load(kb_dir: str | os.PathLike, vocabularies_file: str | os.PathLike, *,
     sources: list = []
     broken: set = set()
     for _, path, is_source in files:
-        for rec in load_file(path, _display(path, base), problems, vocabularies, is_source, broken):
+        for rec in load_file(path, _display(path, base), problems, vocabularies, is_source, broken, root=kb_dir):
             (sources if isinstance(rec, Source) else records).append(rec)
     problems += stray_files(kb_dir, base)
     return KB(root=str(kb_dir), sources=tuple(sources), records=tuple(records),
