@@ -62,6 +62,8 @@ def build(kb, out, check, engine, no_cache, jobs):
         result = project.build(check=check, engine=engine, jobs=jobs)
     except BuildError as exc:
         _fail(exc)
+    except DiplokbError as exc:  # e.g. the exports could not be written (they were left as they were)
+        raise click.ClickException(str(exc)) from None
     for w in (*result.notices, *result.report.warnings):
         click.echo(w.render(), err=True)
     if check:

@@ -155,7 +155,7 @@ class _Reader:
             return Quote(self.source_id, text, self.loc(node))
         if head == "slug":
             if not SLUG_RE.fullmatch(text):
-                self.error(node, f"'{text}' is not a valid id",
+                self.error(node, f"{_shown(text)} is not a valid id",
                            "use lower-case letters, digits and single hyphens, e.g. 'hun-sen'")
                 return None
             return text
@@ -164,7 +164,7 @@ class _Reader:
         if head == "vocab":
             concepts = self.vocabularies.get(arg, {})
             if text not in concepts:
-                self.error(node, f"unknown {arg} '{text}'",
+                self.error(node, f"unknown {arg} {_shown(text)}",
                            did_you_mean(text, concepts) or f"one of: {', '.join(sorted(concepts))}")
                 return None
             return Ref(text, self.loc(node))
@@ -302,11 +302,11 @@ def decode(data: bytes, display: str, problems: list[Problem]) -> str | None:
 
 
 def read_kb_file(path: Path, root: Path, display: str, problems: list[Problem], *,
-                 limit: int = MAX_YAML_BYTES, what: str = "KB file") -> bytes | None:
+                 limit: int | None = None, what: str = "KB file") -> bytes | None:
     """The bytes of a KB file (a regular file inside `root`, at most `limit` bytes), or None
     after recording why it cannot be read."""
     try:
-        return read_regular(path, root, limit)
+        return read_regular(path, root, limit or MAX_YAML_BYTES)
     except FileRefused as exc:
         problems.append(Problem(SourceLocation(display), f"{what} refused: {exc.reason}"))
     except OSError as exc:

@@ -179,7 +179,12 @@ class Project:
             stale = sorted(n for n, data in files.items()
                            if not (self.out / n).is_file() or (self.out / n).read_bytes() != data)
             if write and not check:
-                _files.write_atomically(self.out, {n: files[n] for n in stale}, known=tuple(files))
+                try:
+                    _files.write_atomically(self.out, {n: files[n] for n in stale}, known=tuple(files))
+                except OSError as exc:
+                    raise DiplokbError(f"cannot write the exports in {self.out}: {exc.strerror or exc}"
+                                       + (f" ({exc.filename})" if exc.filename else "")
+                                       + "; the exports were left as they were") from exc
             timings["write"] = time.perf_counter() - t
             return figures, counts, files, stale
 
