@@ -116,7 +116,7 @@ def load(path: Path, key: str) -> State:
     empty = State(key=key)
     try:
         data = Path(path).read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no state (yet)
         return empty
     except OSError as exc:
         empty.warnings.append(f"cannot read the build cache ({exc.strerror or exc}); a clean build")
