@@ -24,6 +24,7 @@ import os
 import secrets
 import shutil
 import stat
+from functools import lru_cache
 from pathlib import Path
 
 MAX_YAML_BYTES = 4 * 1024 * 1024  # a KB YAML file (the largest real one is ~40 KB)
@@ -40,18 +41,42 @@ class FileRefused(Exception):
 
 def inside(path: str | os.PathLike, root: str | os.PathLike) -> bool:
     """Whether `path`, with every symlink followed, is `root` or within it."""
-    real, base = os.path.realpath(path), os.path.realpath(root)
+    return _within(os.path.realpath(path), _real(os.path.abspath(root)))
+
+
+def _within(real: str, base: str) -> bool:
     return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+
+@lru_cache(maxsize=64)
+def _real(root: str) -> str:
+    """realpath of an absolute folder path (cached: a build asks for the KB folder's per file)."""
+    return os.path.realpath(root)
+
+
+def _opened_path(fd: int, path) -> str:
+    """The real path of an open file: what the kernel opened (Linux), else realpath(path)."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return os.path.realpath(path)
 
 
 def read_regular(path: Path, root: Path, limit: int) -> bytes:
     """The bytes of `path`, which must be a regular file inside `root` of at most `limit`
-    bytes; raises FileRefused otherwise (and OSError when it cannot be read)."""
-    if not inside(path, root):
+    bytes; raises FileRefused otherwise (and OSError when it cannot be read). Nothing that is
+    not a regular file is opened, and the file checked is the file opened (fstat, and its
+    path as the kernel gives it), so a file swapped for a symlink meanwhile is refused too."""
+    base = _real(os.path.abspath(root))
+    if os.path.islink(path) and not _within(os.path.realpath(path), base):
         raise FileRefused("it is outside the KB folder (a symlink out of it?)")
-    # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just after.
-    fd = os.open(os.path.realpath(path), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise FileRefused("it is not a regular file")
+    # O_NONBLOCK: should a FIFO replace it meanwhile, opening must not wait for a writer.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     try:
+        if not _within(_opened_path(fd, path), base):
+            raise FileRefused("it is outside the KB folder (a symlink out of it?)")
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise FileRefused("it is not a regular file")
