@@ -101,6 +101,12 @@ def test_values_are_checked_whole_and_in_ascii(kb, tmp_path, file, old, new, exp
     assert not (tmp_path / "out").exists()  # nothing written
 
 
+def test_a_reference_with_a_newline_is_reported_on_one_line(kb, tmp_path):
+    edit(tmp_path / S000, "    venue: mfaic\n", '    venue: "mfaic\\n"\n')
+    assert problems_of(tmp_path) == [
+        f"{S000}:19:12: error: unknown organization or place 'mfaic\\n' (did you mean 'mfaic'?)"]
+
+
 def test_values_in_their_lexical_forms_still_build(kb, tmp_path):
     edit(kb / "entities/things.yaml", "ordinal: 65", "ordinal: 065")  # read as 65, as before
     edit(tmp_path / S000, "  text_file:", "  language: en-GB\n  text_file:")
