@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from diplokb import BuildError, Project, files as diplokb_files
 from diplokb.cli import main
 from diplokb.errors import DiplokbError
-from diplokb.loader import LANGUAGE_TAG_RE
+from diplokb.lexical import LANGUAGE_TAG_RE
 
 ROOT = Path(__file__).resolve().parents[1]
 S000 = "kb/sources/000_2314cb523628f110.yaml"

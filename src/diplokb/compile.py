@@ -13,6 +13,7 @@ from functools import cached_property, lru_cache
 
 from . import model as m
 from .errors import BuildError, Problem, did_you_mean
+from .lexical import shown
 from .rdf import DKB, GRAPH, ID, RDF_TYPE, VOCAB, XSD, Quad, date_literal
 
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -198,7 +199,7 @@ class _Compiler:
             return None  # already reported where it is defined
         if found is None:
             candidates = [i for i, entry in self.index.items() if entry[0] in allowed]
-            self.problems.append(Problem(r.loc, f"unknown {' or '.join(sorted(allowed))} {_quoted(r.id)}",
+            self.problems.append(Problem(r.loc, f"unknown {' or '.join(sorted(allowed))} {shown(r.id, 200)}",
                                          hint=did_you_mean(r.id, candidates)))
             return None
         kind = found[0]
@@ -453,14 +454,6 @@ class _Compiler:
             self.EMIT[type(rec)](self, rec, s)
         return UnitOutput(quads=tuple(dict.fromkeys(self.quads)), locations=self.locations,
                           lookups=self.lookups, problems=tuple(self.problems))
-
-
-def _quoted(text: str) -> str:
-    """'text' for a message, with line breaks and other control characters escaped, so that a
-    problem stays on one line ('hun-sen\\n', not a broken line)."""
-    if not text.isprintable():
-        text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
-    return f"'{text}'"
 
 
 def compile_unit(records, index: dict, source_of, vocabularies: dict, broken_ids=frozenset()) -> UnitOutput:

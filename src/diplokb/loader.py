@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import yaml
 from . import model
 from .errors import BuildError, Problem, SourceLocation, did_you_mean
 from .files import MAX_TEXT_BYTES, MAX_YAML_BYTES, FileRefused, read_regular
+from .lexical import DATE_RE, DECIMAL_RE, INTEGER_RE, LANGUAGE_TAG_RE, MAX_NUMBER_CHARS, number_hint, shown
 from .model import KB, SLUG_RE, Date, Period, Quote, Ref, Source
 
 class _Composer(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
@@ -30,25 +30,6 @@ class _Composer(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     def resolve(self, kind, value, implicit):
         return self._TAGS[kind]
 _NULLS = {"", "~", "null", "Null", "NULL"}
-# Lexical forms are matched whole (fullmatch: `$` would also match before a final newline) and
-# in ASCII digits only, as XSD has them; numbers are bounded in length.
-_DATE_RE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
-_INTEGER_RE = re.compile(r"[0-9]+")
-_DECIMAL_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
-MAX_NUMBER_CHARS = 40
-# BCP 47 (RFC 5646) language tags: langtag, private use, or one of the grandfathered tags.
-_ALNUM = "[A-Za-z0-9]"
-_LANGTAG = (r"(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4,8})"  # language, extlangs
-            r"(?:-[A-Za-z]{4})?"  # script
-            r"(?:-(?:[A-Za-z]{2}|[0-9]{3}))?"  # region
-            rf"(?:-(?:{_ALNUM}{{5,8}}|[0-9]{_ALNUM}{{3}}))*"  # variants
-            rf"(?:-[0-9A-WYZa-wyz](?:-{_ALNUM}{{2,8}})+)*"  # extensions
-            rf"(?:-[xX](?:-{_ALNUM}{{1,8}})+)?")  # private use
-_GRANDFATHERED = ("en-GB-oed i-ami i-bnn i-default i-enochian i-hak i-klingon i-lux i-mingo i-navajo i-pwn "
-                  "i-tao i-tay i-tsu sgn-BE-FR sgn-BE-NL sgn-CH-DE art-lojban cel-gaulish no-bok no-nyn "
-                  "zh-guoyu zh-hakka zh-min zh-min-nan zh-xiang").split()
-LANGUAGE_TAG_RE = re.compile(rf"{_LANGTAG}|[xX](?:-{_ALNUM}{{1,8}})+|"
-                             + "|".join(re.escape(t) for t in _GRANDFATHERED), re.ASCII | re.IGNORECASE)
 _SAFE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
 
 
@@ -155,7 +136,7 @@ class _Reader:
             return Quote(self.source_id, text, self.loc(node))
         if head == "slug":
             if not SLUG_RE.fullmatch(text):
-                self.error(node, f"{_shown(text)} is not a valid id",
+                self.error(node, f"{shown(text)} is not a valid id",
                            "use lower-case letters, digits and single hyphens, e.g. 'hun-sen'")
                 return None
             return text
@@ -164,25 +145,25 @@ class _Reader:
         if head == "vocab":
             concepts = self.vocabularies.get(arg, {})
             if text not in concepts:
-                self.error(node, f"unknown {arg} {_shown(text)}",
+                self.error(node, f"unknown {arg} {shown(text)}",
                            did_you_mean(text, concepts) or f"one of: {', '.join(sorted(concepts))}")
                 return None
             return Ref(text, self.loc(node))
         if head == "integer":
-            if len(text) > MAX_NUMBER_CHARS or not _INTEGER_RE.fullmatch(text):
-                self.error(node, f"'{name}' must be a whole number, got {_shown(text)}",
-                           _number_hint(text, None))
+            if len(text) > MAX_NUMBER_CHARS or not INTEGER_RE.fullmatch(text):
+                self.error(node, f"'{name}' must be a whole number, got {shown(text)}",
+                           number_hint(text, None))
                 return None
             return text.lstrip("0") or "0"
         if head == "decimal":
-            if len(text) > MAX_NUMBER_CHARS or not _DECIMAL_RE.fullmatch(text):
-                self.error(node, f"'{name}' must be a number written with digits, got {_shown(text)}",
-                           _number_hint(text, None))
+            if len(text) > MAX_NUMBER_CHARS or not DECIMAL_RE.fullmatch(text):
+                self.error(node, f"'{name}' must be a number written with digits, got {shown(text)}",
+                           number_hint(text, None))
                 return None
             return text
         if head == "lang":
             if not LANGUAGE_TAG_RE.fullmatch(text):
-                self.error(node, f"'{name}': {_shown(text)} is not a BCP 47 language tag",
+                self.error(node, f"'{name}': {shown(text)} is not a BCP 47 language tag",
                            "e.g. 'en', 'km', 'zh-Hans'")
                 return None
             return text
@@ -198,9 +179,9 @@ class _Reader:
         dates = []
         for part in parts:
             part = part.strip(" ")
-            m = _DATE_RE.fullmatch(part)
+            m = DATE_RE.fullmatch(part)
             if not m:
-                self.error(node, f"'{name}': {_shown(part)} is not a date", _number_hint(
+                self.error(node, f"'{name}': {shown(part)} is not a date", number_hint(
                     part, "write YYYY, YYYY-MM or YYYY-MM-DD, at the precision the source gives"))
                 return None
             year, month, day = m.groups()
@@ -256,27 +237,6 @@ class _Reader:
                 self.broken_ids.add(values["id"])
             return None
         return cls(**values, **(extra or {}), loc=self.loc(node))
-
-
-def _shown(text: str, limit: int = 40) -> str:
-    """A value as quoted in a message: control characters escaped, long ones cut."""
-    shown = text if len(text) <= limit else text[:limit]
-    shown = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in shown)
-    return f"'{shown}'" + (f"… ({len(text):,} characters)" if len(text) > limit else "")
-
-
-def _number_hint(text: str, default: str | None) -> str | None:
-    """What is wrong with a number or date that is not in its lexical form, where it can tell."""
-    import unicodedata
-
-    if len(text) > MAX_NUMBER_CHARS:
-        return f"at most {MAX_NUMBER_CHARS} characters"
-    odd = next((ch for ch in text if (ch.isdigit() or ch.isnumeric()) and ch not in "0123456789"), None)
-    if odd is not None:
-        return f"'{odd}' is {unicodedata.name(odd, 'a non-ASCII digit')}: write the ASCII digits 0-9"
-    if text != text.strip():
-        return "remove the spaces or line breaks around it"
-    return default
 
 
 @lru_cache(maxsize=None)
@@ -431,7 +391,7 @@ def read_text_file(path: Path, root: Path, source: Source, node, reader: _Reader
     name = source.text_file
     parts = name.replace("\\", "/").split("/")
     if name.startswith(("/", "\\")) or os.path.isabs(name) or ".." in parts or "\0" in name:
-        reader.error(value_node, f"text_file {_shown(name)} must be a path relative to this YAML file, "
+        reader.error(value_node, f"text_file {shown(name)} must be a path relative to this YAML file, "
                                  "inside the KB folder (no '..', not absolute)", "e.g. '000_report.txt'")
         return None
     text_path = path.parent / name
@@ -442,7 +402,7 @@ def read_text_file(path: Path, root: Path, source: Source, node, reader: _Reader
         try:
             data = read_regular(text_path, root, MAX_TEXT_BYTES)
         except FileRefused as exc:
-            reader.error(value_node, f"archived text {_shown(name)} refused: {exc.reason}",
+            reader.error(value_node, f"archived text {shown(name)} refused: {exc.reason}",
                          f"archived texts are regular files inside the KB folder, at most {MAX_TEXT_BYTES:,} bytes")
             return None
         except OSError as exc:
