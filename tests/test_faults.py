@@ -267,6 +267,14 @@ def test_a_failed_write_leaves_the_old_exports_whole(tmp_path, monkeypatch, exch
     assert _contents(out) == {**OLD, **{k: v for k, v in NEW.items() if k != "b.ttl"}, "keep.txt": b"not ours\n"}
 
 
+def test_a_folder_that_holds_folders_is_not_replaced(kb, tmp_path):
+    (tmp_path / "kb" / "exports.ttl").write_text("not an export")
+    with pytest.raises(DiplokbError, match=r"it holds folders \(entities, sources\), so it is not a folder of "
+                                           "exports only"):
+        Project.find(ROOT, kb=tmp_path / "kb", out=tmp_path / "kb", cache=False).build(jobs=1)
+    assert sorted(p.name for p in (tmp_path / "kb").iterdir()) == ["entities", "exports.ttl", "sources"]
+
+
 def test_unchanged_exports_keep_their_files_and_the_exchange_is_one_step(tmp_path):
     out = tmp_path / "exports"
     diplokb_files.write_atomically(out, OLD)

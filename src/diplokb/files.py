@@ -193,8 +193,6 @@ class _Lock:
 def _link_or_copy(src: Path, dst: Path) -> None:
     if src.is_symlink():
         os.symlink(os.readlink(src), dst)
-    elif src.is_dir():
-        shutil.copytree(src, dst, symlinks=True, copy_function=_link_or_copy)
     else:
         try:
             os.link(src, dst)  # the same file: its bytes and mtime are kept
@@ -217,6 +215,11 @@ def write_atomically(out_dir: Path, files: dict[str, bytes], known: tuple = ()) 
             _remove(left)
         if not files and target.is_dir():
             return
+        folders = sorted(e.name for e in target.iterdir() if e.is_dir() and not e.is_symlink()) \
+            if target.is_dir() else []
+        if folders:  # e.g. --out . : the folder is not a folder of exports
+            raise OSError(errno.EISDIR, f"it holds folders ({', '.join(folders[:3])}), so it is not a folder of "
+                                        "exports only; give the exports a folder of their own", str(target))
         new = parent / f".{target.name}.new-{secrets.token_hex(6)}"
         os.mkdir(new, 0o777)  # the umask gives the mode
         try:
