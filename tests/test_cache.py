@@ -52,7 +52,10 @@ KEY = key()
 
 
 def frame(value) -> bytes:
-    payload = marshal.dumps(value)
+    return raw_frame(marshal.dumps(value))
+
+
+def raw_frame(payload: bytes) -> bytes:
     return len(payload).to_bytes(8, "little") + hashlib.sha256(payload).digest() + payload
 
 
@@ -93,8 +96,10 @@ def test_a_flipped_bit_is_a_warning_and_never_reaches_the_exports(kb, tmp_path, 
     + frame({}) + frame(None),
     cache.MAGIC + frame((cache.FORMAT, KEY, 0, 1)) + frame({}) + frame({"f": "not rows"}) + frame({}),
     cache.MAGIC + frame((cache.FORMAT, KEY, 0, 1)) + frame({}) + frame(None) + frame({"s": ("nt", 1)}),
+    cache.MAGIC + frame((cache.FORMAT, KEY, 0, 1)) + frame({}) + frame(None) + raw_frame(b"[\xff\xff\xff\x7f"),
 ], ids=["empty", "garbage", "pickle", "magic-only", "truncated-frame", "code-object", "huge-count",
-        "missing-frames", "unit-of-the-wrong-shape", "results-of-the-wrong-shape", "rendered-of-the-wrong-shape"])
+        "missing-frames", "unit-of-the-wrong-shape", "results-of-the-wrong-shape", "rendered-of-the-wrong-shape",
+        "list-of-2**31-items"])
 def test_a_crafted_cache_file_is_a_warning_not_a_traceback(kb, tmp_path, content):
     cached(tmp_path).build(jobs=1)
     path = state_file(tmp_path)

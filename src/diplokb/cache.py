@@ -102,7 +102,7 @@ def _value(payload: bytes, ok: bool, check):
         return _BAD
     try:
         value = marshal.loads(payload)
-    except (EOFError, ValueError, TypeError):
+    except (EOFError, ValueError, TypeError, MemoryError):  # MemoryError: a crafted count (_bounded)
         return _BAD
     try:
         return value if check(value) else _BAD
@@ -110,9 +110,54 @@ def _value(payload: bytes, ok: bool, check):
         return _BAD
 
 
+class _bounded:
+    """Bounds the memory the process may map while a state is decoded (Linux: RLIMIT_AS), so
+    that a crafted count in a frame (a list of 2**31 items in five bytes, which marshal would
+    allocate before reading it) fails at once with MemoryError instead of taking seconds and
+    gigabytes. A real state needs far less than 64 times its size."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.old = None
+
+    def __enter__(self):
+        try:
+            import resource
+
+            with open("/proc/self/status", encoding="ascii") as fh:
+                vm = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
+            soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        except (ImportError, OSError, StopIteration, ValueError):
+            return self
+        limit = vm + 64 * self.size + (512 << 20)
+        unlimited = resource.RLIM_INFINITY
+        if (soft == unlimited or limit < soft) and (hard == unlimited or limit <= hard):
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+            self.old = (soft, hard)
+        return self
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, self.old)
+
+
 def load(path: Path, key: str) -> State:
     """The saved state, or an empty one when there is none or its key differs; with warnings
     (`State.warnings`) for what could not be used."""
+    with _bounded(_size(path)):
+        return _load(path, key)
+
+
+def _size(path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _load(path: Path, key: str) -> State:
     empty = State(key=key)
     try:
         data = Path(path).read_bytes()
