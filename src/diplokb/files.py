@@ -226,10 +226,14 @@ def write_atomically(out_dir: Path, files: dict[str, bytes], known: tuple = ()) 
             mode = 0o666 & ~umask()
             if target.is_dir():
                 for entry in sorted(target.iterdir()):
-                    if entry.name not in files:
+                    if entry.name in files:
+                        continue
+                    if (entry.name in known and not entry.is_symlink() and entry.is_file()
+                            and stat.S_IMODE(entry.stat().st_mode) != mode):
+                        shutil.copy2(entry, new / entry.name)  # e.g. -rw------- of an earlier writer:
+                        os.chmod(new / entry.name, mode)  # a copy, so the old set stays as it was
+                    else:
                         _link_or_copy(entry, new / entry.name)
-                        if entry.name in known and not entry.is_symlink() and entry.is_file():
-                            os.chmod(new / entry.name, mode)  # e.g. -rw------- of an earlier writer
             for name, data in sorted(files.items()):
                 fd = os.open(new / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
                 with os.fdopen(fd, "wb") as fh:
