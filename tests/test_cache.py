@@ -176,6 +176,33 @@ def test_units_are_keyed_by_the_bytes_compiled(kb, tmp_path, monkeypatch):
     assert again.files == clean_files(tmp_path)
 
 
+def test_a_text_read_to_check_a_cached_unit_is_the_text_compiled(kb, tmp_path, monkeypatch):
+    """differences.yaml quotes source 000: when it is compiled again, 000's text (unchanged, so
+    000 comes from the cache) is what the build read and hashed, even if it changes meanwhile."""
+    cached(tmp_path).build(jobs=1)
+    text = tmp_path / "kb/sources/000_2314cb523628f110.txt"
+    edit_target = tmp_path / "kb/entities/differences.yaml"
+    edit_target.write_text(edit_target.read_text().replace(
+        "named differently by 000 and 002.", "named differently by 000 and by 002."))
+    expected = clean_files(tmp_path)
+    original = text.read_bytes()
+    real = incremental.Build.unchanged
+
+    def then_the_text_changes(self, rel, data):
+        found = real(self, rel, data)
+        if rel == "sources/000_2314cb523628f110.yaml":
+            text.write_bytes(b"Replaced while the build ran.\n")
+        return found
+
+    monkeypatch.setattr(incremental.Build, "unchanged", then_the_text_changes)
+    result = cached(tmp_path).build(jobs=1)
+    assert result.recompiled == ("entities/differences.yaml",)
+    assert result.files == expected
+    monkeypatch.undo()
+    text.write_bytes(original)
+    assert cached(tmp_path).build(jobs=1).files == expected
+
+
 def test_check_compares_with_a_clean_build_not_with_the_cache(kb, tmp_path):
     cached(tmp_path).build(jobs=1)
     path = state_file(tmp_path)
