@@ -65,8 +65,10 @@ def build(kb, out, check, engine, no_cache, jobs, sarif_file):
     except BuildError as exc:
         _write_sarif(sarif_file, project, problems=exc.problems)
         _fail(exc)
+    except DiplokbError as exc:  # e.g. the exports could not be written (they were left as they were)
+        raise click.ClickException(str(exc)) from None
     _write_sarif(sarif_file, project, results=result.report.results)
-    for w in result.report.warnings:
+    for w in (*result.notices, *result.report.warnings):
         click.echo(w.render(), err=True)
     if check:
         if result.stale:

@@ -13,6 +13,7 @@ from functools import cached_property, lru_cache
 
 from . import model as m
 from .errors import BuildError, Problem, did_you_mean
+from .lexical import shown
 from .quotes import typographic_hint
 from .rdf import DKB, GRAPH, ID, RDF_TYPE, VOCAB, XSD, Quad, date_literal
 
@@ -206,7 +207,7 @@ class _Compiler:
         if found is None:
             candidates = [i for i, entry in self.index.items() if entry[0] in allowed]
             candidates += [b for b in self.broken_ids if isinstance(b, str)] + list(self.failed)
-            self.problems.append(Problem(r.loc, f"unknown {' or '.join(sorted(allowed))} '{r.id}'",
+            self.problems.append(Problem(r.loc, f"unknown {' or '.join(sorted(allowed))} {shown(r.id, 200)}",
                                          hint=did_you_mean(r.id, candidates)))
             return None
         kind = found[0]

@@ -63,9 +63,10 @@ KINDS = {
     "text": "quote(s): a string or a list of strings",
     "strs": "list of texts",
     "slug": "id (lower-case letters, digits, single hyphens)",
-    "date": "date: YYYY, YYYY-MM or YYYY-MM-DD, or a range start/end",
-    "integer": "whole number (digits)",
-    "decimal": "number (digits, optional decimals)",
+    "date": "date: YYYY, YYYY-MM or YYYY-MM-DD (ASCII digits), or a range start/end",
+    "integer": "whole number (ASCII digits 0-9, at most 40)",
+    "decimal": "number (ASCII digits, optional decimals, at most 40 characters)",
+    "lang": "language tag (BCP 47, e.g. `en`, `km`, `zh-Hans`)",
 }
 
 

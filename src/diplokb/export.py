@@ -1,4 +1,4 @@
-"""Deterministic writers: N-Triples, Turtle, TriG, JSON-LD, VoID/DCAT; atomic replacement.
+"""Deterministic writers: N-Triples, Turtle, TriG, JSON-LD, VoID/DCAT (files.py writes them).
 
 The writers are ours, not rdflib's: they sort subjects, predicates and objects, so the same
 KB always gives byte-identical files (and they are much faster than rdflib's serializers).
@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import enum
 import json
-import os
-import tempfile
 from collections import defaultdict
-from pathlib import Path
 
 from .rdf import DKB, ID, PREFIXES, RDF_TYPE, XSD, IRI, Literal, curie, escape, nt, sort_key
 
@@ -315,26 +312,3 @@ def void_description(figures: dict, counts: dict, source_ids, files: dict) -> st
         add(dist, dcat + "byteSize", Literal(str(size), XSD + "integer"))
     prefixes = dict(PREFIXES, void=void, dcat=dcat)
     return to_turtle(t, prefixes)
-
-
-# ---- writing ----------------------------------------------------------------------------
-
-def write_atomically(out_dir: Path, files: dict[str, bytes]) -> None:
-    """Writes every file to a temporary place first, then moves them all in: nothing in
-    `out_dir` changes unless every file was written. (Callers pass only the files that
-    changed, so unchanged files keep their mtimes.)
-    """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staged = []
-    try:
-        for name, data in sorted(files.items()):
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
-            staged.append((tmp, out_dir / name))
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-    except BaseException:
-        for tmp, _ in staged:
-            os.unlink(tmp)
-        raise
-    for tmp, target in staged:
-        os.replace(tmp, target)

@@ -21,7 +21,8 @@ from . import cache, export, workers
 from . import model as m
 from .compile import build_index, compile_unit, defines
 from .errors import BuildError, Problem, SourceLocation
-from .loader import _display, kb_files, load_file, load_vocabularies, stray_files
+from .files import MAX_TEXT_BYTES, FileRefused, read_regular
+from .loader import _display, kb_files, load_file, load_vocabularies, read_kb_file, stray_files
 from .rdf import DKB, RDF_TYPE, nt
 
 HOPS = 3
@@ -57,6 +58,11 @@ class Build:
         self._vocabularies = None
         self.jsonld = export.JsonLdNodes(object_properties)
         self.groups: dict = {}  # subject -> its triples grouped, once grouped() ran
+        # The bytes of each file as read (and hashed) once: what is compiled is what was hashed,
+        # even if a file changes during the build. rel -> YAML bytes (None: unreadable, reported),
+        # and rel -> (text_file, its bytes) for the archived texts read to check a cached unit.
+        self.data: dict = {}
+        self.text_data: dict = {}
 
     # -- loading -------------------------------------------------------------------------
     @property
@@ -71,8 +77,13 @@ class Build:
     def load_unit(self, rel: str, problems: list | None = None) -> list:
         if rel not in self.records:
             path, is_source = self.paths[rel]
+            data = self.data.pop(rel, None)
+            if data is None:  # unreadable: reported when it was read (run)
+                self.records[rel] = []
+                return self.records[rel]
             self.records[rel] = load_file(path, self.display(rel), self.problems if problems is None else problems,
-                                          self.vocabularies, is_source, self.broken)
+                                          self.vocabularies, is_source, self.broken, data=data, root=self.kb_dir,
+                                          text_data=self.text_data.pop(rel, None))
         return self.records[rel]
 
     def unchanged(self, rel: str, data: bytes) -> bool:
@@ -81,9 +92,12 @@ class Build:
             return False
         if old["text"]:
             try:
-                text = (self.paths[rel][0].parent / old["text"]).read_bytes()
-            except OSError:
-                return False
+                raw = read_regular(self.paths[rel][0].parent / old["text"], self.kb_dir, MAX_TEXT_BYTES)
+            except (OSError, FileRefused):
+                return False  # loading it reports why
+            self.text_data[rel] = (old["text"], raw)
+            # the digest is of the text as compiled: line breaks made "\n" (loader.decode)
+            text = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in raw else raw
             return old["text_digest"] == cache.digest(text)
         return True
 
@@ -97,9 +111,9 @@ class Build:
         t = time.perf_counter()
         digests, to_load = {}, []
         for rel, path, _ in self.files:
-            data = path.read_bytes()
-            digests[rel] = cache.digest(data)
-            if not self.unchanged(rel, data):
+            data = self.data[rel] = read_kb_file(path, self.kb_dir, self.display(rel), self.problems)
+            digests[rel] = cache.digest(data) if data is not None else ""
+            if data is None or not self.unchanged(rel, data):
                 to_load.append(rel)
         self.problems += stray_files(self.kb_dir, self.base)
         self.theirs: frozenset = frozenset()
@@ -157,6 +171,9 @@ class Build:
                 touched.update(self.old.units[rel]["contrib"])
             touched.update(new_units[rel]["contrib"])
         self.units = {rel: new_units[rel] if rel in new_units else self.old.units[rel] for rel, _, _ in self.files}
+        if not self.old.complete:  # the cache's rendered texts were thrown away: render everything
+            for unit in self.units.values():
+                touched.update(unit["contrib"])
         self.owners = defaultdict(list)
         for rel, unit in self.units.items():
             for s in unit["contrib"]:

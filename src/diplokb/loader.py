@@ -17,6 +17,8 @@ import yaml
 
 from . import model
 from .errors import BuildError, Problem, SourceLocation, did_you_mean
+from .files import MAX_TEXT_BYTES, MAX_YAML_BYTES, FileRefused, read_regular
+from .lexical import DATE_RE, DECIMAL_RE, INTEGER_RE, LANGUAGE_TAG_RE, MAX_NUMBER_CHARS, number_hint, shown
 from .model import KB, SLUG_RE, Date, Period, Quote, Ref, Source
 
 class _Composer(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
@@ -29,8 +31,6 @@ class _Composer(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     def resolve(self, kind, value, implicit):
         return self._TAGS[kind]
 _NULLS = {"", "~", "null", "Null", "NULL"}
-_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
-_DECIMAL_RE = re.compile(r"^-?\d+(?:\.\d+)?$")
 _SAFE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
 
 
@@ -140,8 +140,8 @@ class _Reader:
             self.quotes.append(quote)
             return quote
         if head == "slug":
-            if not SLUG_RE.match(text):
-                self.error(node, f"'{text}' is not a valid id",
+            if not SLUG_RE.fullmatch(text):
+                self.error(node, f"{shown(text)} is not a valid id",
                            "use lower-case letters, digits and single hyphens, e.g. 'hun-sen'")
                 return None
             return text
@@ -152,18 +152,26 @@ class _Reader:
         if head == "vocab":
             concepts = self.vocabularies.get(arg, {})
             if text not in concepts:
-                self.error(node, f"unknown {arg} '{text}'",
+                self.error(node, f"unknown {arg} {shown(text)}",
                            vocab_hint(text, arg, concepts, getattr(self.vocabularies, "synonyms", {})))
                 return None
             return Ref(text, self.loc(node))
         if head == "integer":
-            if not text.isdigit():
-                self.error(node, f"'{name}' must be a whole number, got '{text}'")
+            if len(text) > MAX_NUMBER_CHARS or not INTEGER_RE.fullmatch(text):
+                self.error(node, f"'{name}' must be a whole number, got {shown(text)}",
+                           number_hint(text, None))
                 return None
-            return str(int(text))
+            return text.lstrip("0") or "0"
         if head == "decimal":
-            if not _DECIMAL_RE.match(text):
-                self.error(node, f"'{name}' must be a number written with digits, got '{text}'")
+            if len(text) > MAX_NUMBER_CHARS or not DECIMAL_RE.fullmatch(text):
+                self.error(node, f"'{name}' must be a number written with digits, got {shown(text)}",
+                           number_hint(text, None))
+                return None
+            return text
+        if head == "lang":
+            if not LANGUAGE_TAG_RE.fullmatch(text):
+                self.error(node, f"'{name}': {shown(text)} is not a BCP 47 language tag",
+                           "e.g. 'en', 'km', 'zh-Hans'")
                 return None
             return text
         if head == "date":
@@ -177,10 +185,11 @@ class _Reader:
             return None
         dates = []
         for part in parts:
-            m = _DATE_RE.match(part.strip())
+            part = part.strip(" ")
+            m = DATE_RE.fullmatch(part)
             if not m:
-                self.error(node, f"'{name}': '{part}' is not a date",
-                           "write YYYY, YYYY-MM or YYYY-MM-DD, at the precision the source gives")
+                self.error(node, f"'{name}': {shown(part)} is not a date", number_hint(
+                    part, "write YYYY, YYYY-MM or YYYY-MM-DD, at the precision the source gives"))
                 return None
             year, month, day = m.groups()
             try:
@@ -188,7 +197,7 @@ class _Reader:
             except ValueError as exc:
                 self.error(node, f"'{name}': '{part}' is an impossible date ({exc})")
                 return None
-            dates.append(Date(part.strip()))
+            dates.append(Date(part))
         if name in ("start", "end", "year"):
             if len(dates) > 1:
                 self.error(node, f"'{name}' takes a single date, not a range")
@@ -243,12 +252,39 @@ def _yaml_fields(cls) -> dict:
     return {f.name: f for f in dataclasses.fields(cls) if "yaml" in f.metadata}
 
 
-def compose_file(path: Path, problems: list[Problem], display: str):
-    """The root node of a YAML file, or None after recording a syntax error."""
+def decode(data: bytes, display: str, problems: list[Problem]) -> str | None:
+    """UTF-8 bytes as text with its line breaks made "\n" (as reading in text mode does), or
+    None after recording where the first byte that is not UTF-8 is (line and column)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        problems.append(Problem(SourceLocation(display), f"not UTF-8 text ({exc.reason})"))
+        line = data.count(b"\n", 0, exc.start) + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        column = len(data[line_start:exc.start].decode("utf-8", errors="replace")) + 1
+        problems.append(Problem(SourceLocation(display, line, column),
+                                f"not UTF-8 text: byte 0x{data[exc.start]:02x} ({exc.reason})",
+                                hint="save the file as UTF-8"))
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def read_kb_file(path: Path, root: Path, display: str, problems: list[Problem], *,
+                 limit: int | None = None, what: str = "KB file") -> bytes | None:
+    """The bytes of a KB file (a regular file inside `root`, at most `limit` bytes), or None
+    after recording why it cannot be read."""
+    try:
+        return read_regular(path, root, limit or MAX_YAML_BYTES)
+    except FileRefused as exc:
+        problems.append(Problem(SourceLocation(display), f"{what} refused: {exc.reason}"))
+    except OSError as exc:
+        problems.append(Problem(SourceLocation(display), f"cannot read {what}: {exc.strerror or exc}"))
+    return None
+
+
+def compose_file(data: bytes, problems: list[Problem], display: str):
+    """The root node of a YAML file's bytes, or None after recording a syntax error."""
+    text = decode(data, display, problems)
+    if text is None:
         return None
     try:
         if "*" in text:  # report each alias where it is used, before composing shares nodes
@@ -315,20 +351,31 @@ def load_vocabularies(path: Path) -> Vocabularies:
 
 
 def load_file(path: Path, display: str, problems: list[Problem], vocabularies: dict,
-              is_source: bool, broken_ids: set | None = None) -> list:
+              is_source: bool, broken_ids: set | None = None, *, data: bytes | None = None,
+              root: Path | None = None, text_data: tuple | None = None) -> list:
     """Every record of one YAML file (a Source first for a source file).
+
+    `data`: the file's bytes, where the caller has read them already (the bytes it hashed are
+    the bytes compiled); `root`: the KB folder, which every file read must be inside (default:
+    the folder above the file's); `text_data`: (text_file, its bytes) read already by the caller.
 
     A record with problems is left out, but the references it holds come back as a
     `model.Unchecked`, so that they are checked in the same run. A file that cannot be read
     at all adds `("failed", display, ids)` to `broken_ids`, where `ids` are the ids its text
     seems to define: references to them are reported as not checkable, not as unknown."""
     broken_ids = set() if broken_ids is None else broken_ids
-    root = compose_file(path, problems, display)
+    root = Path(root) if root is not None else path.parent.parent
+    if data is None:
+        data = read_kb_file(path, root, display, problems)
+        if data is None:
+            broken_ids.add(("failed", display, ()))
+            return []
+    root_node = compose_file(data, problems, display)
     reader = _Reader(display, problems, vocabularies)
     reader.broken_ids = broken_ids
-    top = None if root is None else reader.mapping(root, "a KB file")
+    top = None if root_node is None else reader.mapping(root_node, "a KB file")
     if top is None:
-        broken_ids.add(("failed", display, _ids_in_text(path)))
+        broken_ids.add(("failed", display, _ids_in_text(data)))
         return []
     sections = model.SOURCE_SECTIONS if is_source else model.ENTITY_SECTIONS
     allowed = list(sections) + (["source"] if is_source else [])
@@ -336,15 +383,16 @@ def load_file(path: Path, display: str, problems: list[Problem], vocabularies: d
     checked = True  # False: the source record failed; its records' quotes are checked against `fallback`
     fallback = ("", "")  # (text, text_file) of a source whose record failed, if the text is readable
     if is_source:
-        source = _read_source(reader, path, display, root, top)
+        source = _read_source(reader, path, display, root, root_node, top, text_data)
         if source is None:
             checked = False
-            fallback = _fallback_text(path, top)
+            fallback = _fallback_text(path, root, top)
             if reader.refs:
                 records.append(model.Unchecked(tuple(reader.refs), (), reader.loc(top["source"][1]) if "source" in top
-                                               else reader.loc(root), reader.source_id))
+                                               else reader.loc(root_node), reader.source_id))
         else:
             records.append(source)
+
     for key, (key_node, node) in top.items():
         if key == "source" and is_source:
             continue
@@ -372,46 +420,43 @@ def load_file(path: Path, display: str, problems: list[Problem], vocabularies: d
     return records
 
 
-def _fallback_text(path: Path, top: dict) -> tuple[str, str]:
+def _fallback_text(path: Path, root: Path, top: dict) -> tuple[str, str]:
     """(text, text_file) of a source file whose source record failed, when its `text_file`
-    can still be read, so that its records' quotes are checked all the same."""
+    can still be read (under the same rules as any archived text), so that its records'
+    quotes are checked all the same."""
     entry = top.get("source")
     if entry is None or not isinstance(entry[1], yaml.MappingNode):
         return "", ""
     name = next((v.value for k, v in entry[1].value if k.value == "text_file" and isinstance(v, yaml.ScalarNode)), "")
-    if not name.strip() or "/" in name or "\\" in name:
+    if not name.strip() or "/" in name or "\\" in name or name.startswith("."):
         return "", ""
     try:
-        return (path.parent / name).read_text(encoding="utf-8"), name
-    except (OSError, UnicodeDecodeError):
+        return read_regular(path.parent / name, root, MAX_TEXT_BYTES).decode("utf-8"), name
+    except (OSError, FileRefused, UnicodeDecodeError):
         return "", ""
 
 
-def _read_source(reader, path: Path, display: str, root, top) -> Source | None:
+def _read_source(reader, path: Path, display: str, root: Path, root_node, top, text_data) -> Source | None:
     """The source record of a source file, with its archived text, or None (after an error)."""
     if "source" not in top:
-        reader.error(root, "a source file must start with a 'source:' section")
+        reader.error(root_node, "a source file must start with a 'source:' section")
         return None
     key_node, node = top["source"]
     if isinstance(node, yaml.MappingNode):  # its records are this source's even if it fails
         sid = next((v.value for k, v in node.value if k.value == "id" and isinstance(v, yaml.ScalarNode)), "")
-        reader.source_id = sid if SLUG_RE.match(sid) else ""
+        reader.source_id = sid if SLUG_RE.fullmatch(sid) else ""
     source = reader.record(Source, node, "'source'")
     if source is None:
         return None
-    text_path = path.parent / source.text_file
-    try:
-        text = text_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        value_node = next(v for k, v in node.value if k.value == "text_file")
-        reader.error(value_node, f"cannot read archived text '{source.text_file}': "
-                                 f"{getattr(exc, 'strerror', None) or exc}")
+    read = read_text_file(path, root, source, node, reader, text_data)
+    if read is None:
         reader.broken_ids.add(source.id)
         return None
+    text, data = read
     if source.sha256 is not None:
         import hashlib
 
-        actual = hashlib.sha256(text_path.read_bytes()).hexdigest()
+        actual = hashlib.sha256(data).hexdigest()
         if actual != source.sha256.strip().lower():
             value_node = next(v for k, v in node.value if k.value == "sha256")
             reader.error(value_node, f"archived text '{source.text_file}' has SHA-256 {actual}, not the one "
@@ -420,18 +465,44 @@ def _read_source(reader, path: Path, display: str, root, top) -> Source | None:
                          "version as a new source")
             reader.broken_ids.add(source.id)
             return None
+    reader.source_id = source.id
     return dataclasses.replace(source, text=text, yaml_file=display)
 
 
 _ID_LINE = re.compile(r"""(?:^|[{,\s])id\s*:\s*["']?([a-z0-9]+(?:-[a-z0-9]+)*)["']?\s*(?:[,}#]|$)""", re.M)
 
 
-def _ids_in_text(path: Path) -> tuple:
+def _ids_in_text(data: bytes) -> tuple:
     """The ids a file that could not be read seems to define (its `id:` lines)."""
-    try:
-        return tuple(sorted(set(_ID_LINE.findall(path.read_text(encoding="utf-8", errors="replace")))))
-    except OSError:
-        return ()
+    return tuple(sorted(set(_ID_LINE.findall(data.decode("utf-8", errors="replace")))))
+
+
+def read_text_file(path: Path, root: Path, source: Source, node, reader: _Reader, text_data=None) -> tuple[str, bytes] | None:
+    """The archived text a source names: a regular file inside the KB folder, named by a path
+    relative to the YAML file, at most MAX_TEXT_BYTES, in UTF-8: (its text, its bytes); None after an error."""
+    value_node = next(v for k, v in node.value if k.value == "text_file")
+    name = source.text_file
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith(("/", "\\")) or os.path.isabs(name) or ".." in parts or "\0" in name:
+        reader.error(value_node, f"text_file {shown(name)} must be a path relative to this YAML file, "
+                                 "inside the KB folder (no '..', not absolute)", "e.g. '000_report.txt'")
+        return None
+    text_path = path.parent / name
+    display = os.path.join(os.path.dirname(reader.path), name)  # as the YAML file's path is shown
+    if text_data is not None and text_data[0] == name:
+        data = text_data[1]
+    else:
+        try:
+            data = read_regular(text_path, root, MAX_TEXT_BYTES)
+        except FileRefused as exc:
+            reader.error(value_node, f"archived text {shown(name)} refused: {exc.reason}",
+                         f"archived texts are regular files inside the KB folder, at most {MAX_TEXT_BYTES:,} bytes")
+            return None
+        except OSError as exc:
+            reader.error(value_node, f"cannot read archived text '{name}': {exc.strerror or exc}")
+            return None
+    text = decode(data, display, reader.problems)
+    return None if text is None else (text, data)
 
 
 def vocab_hint(text: str, scheme: str, concepts: dict, synonyms: dict) -> str:
@@ -450,9 +521,13 @@ def kb_files(kb_dir: Path) -> list[tuple[str, Path, bool]]:
     """(path relative to the KB, path, is it a source file): entities first, in name order."""
     if not kb_dir.is_dir():
         raise BuildError([Problem(SourceLocation(str(kb_dir)), "KB directory not found")])
-    return [(f"{sub}/{path.name}", path, is_source)
-            for sub, is_source in (("entities", False), ("sources", True))
-            for path in sorted((kb_dir / sub).glob("*.yaml"))]
+    files = [(f"{sub}/{path.name}", path, is_source)
+             for sub, is_source in (("entities", False), ("sources", True))
+             for path in sorted((kb_dir / sub).glob("*.yaml"))]
+    if not any(is_source for _, _, is_source in files):  # it would write empty exports over good ones
+        raise BuildError([Problem(SourceLocation(str(kb_dir)), "no source files in this KB folder: nothing to build",
+                                  hint=f"a KB holds sources/*.yaml (and entities/*.yaml); is '{kb_dir}' the right folder?")])
+    return files
 
 
 def stray_files(kb_dir: Path, base: Path) -> list[Problem]:
@@ -478,7 +553,7 @@ def load(kb_dir: str | os.PathLike, vocabularies_file: str | os.PathLike, *,
     sources: list = []
     broken: set = set()
     for _, path, is_source in files:
-        for rec in load_file(path, _display(path, base), problems, vocabularies, is_source, broken):
+        for rec in load_file(path, _display(path, base), problems, vocabularies, is_source, broken, root=kb_dir):
             (sources if isinstance(rec, Source) else records).append(rec)
     problems += stray_files(kb_dir, base)
     return KB(root=str(kb_dir), sources=tuple(sources), records=tuple(records),

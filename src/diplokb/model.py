@@ -10,6 +10,7 @@ reference of the YAML format (see docs/yaml-format.md for prose and an example):
     date       a date at the precision written: 2024, 2024-12, 2024-12-02, or a range a/b
     integer    a whole number written as digits
     decimal    a number written as digits, read exactly
+    lang       a BCP 47 language tag (en, km, zh-Hans)
     ref:K      the id of a record of kind K (several kinds separated by '|')
     refs:K     a list of such ids
     vocab:S    the id of a concept of the SKOS scheme S (ontology/vocabularies.ttl)
@@ -72,7 +73,7 @@ class Period:
         return self.end or self.start
 
 
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")  # \Z: `$` would match before a final newline
 
 
 # --- shared entities (kb/entities/*.yaml) ------------------------------------------------
@@ -180,7 +181,7 @@ class Source:
     date: Period | None = spec("date", doc="the dateline's date, or the range it must lie in")
     dateline: str | None = spec("str", doc="the dateline as printed")
     date_note: str | None = spec("str")
-    language: str = spec("str", default="en")
+    language: str = spec("lang", default="en")
     text_file: str = spec("str", required=True, doc="archived text, beside the YAML")
     sha256: str | None = spec("str", doc="the archived text's SHA-256 (hex); when given, the build "
                                          "checks the text is still byte for byte the one archived")

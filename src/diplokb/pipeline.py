@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from . import export
+from . import export, files as _files
 from .compile import CompiledKB, compile_kb
 from .errors import BuildError, DiplokbError, Problem
 from .loader import load
@@ -99,7 +99,8 @@ class Project:
 
         Raises BuildError when the YAML has problems or SHACL finds violations; in that
         case nothing is written. With `check=True`, nothing is written and
-        `result.stale` lists the export files that differ from a fresh build. With a
+        `result.stale` lists the export files that differ from a clean build (the cache is
+        neither read nor written: a damaged cache cannot make stale exports pass). With a
         `cache` folder, files unchanged since the last successful build are not read again,
         and only the focus nodes an edit can affect are validated again (incremental.py).
         `jobs`: processes to use (default: 2 where two cores are free; see workers.py); the
@@ -123,8 +124,10 @@ class Project:
 
         t0 = time.perf_counter()
         key = cache.code_key([*self.ontology_files, self.shapes_file])
-        state_file = cache.state_path(self.cache, self.kb) if self.cache else None
+        # `check` compares the exports with a clean build: the cache is not read (nor written)
+        state_file = cache.state_path(self.cache, self.kb) if self.cache and not check else None
         state = cache.load(state_file, key) if state_file else cache.State(key=key)
+        notices = [_cache_notice(state_file, w) for w in state.warnings]
         build = Build(self.kb, self.ontology_files[1], state, Path.cwd(), self.object_properties())
         build.run(jobs=jobs)
         locations = _Locations(build)
@@ -177,19 +180,26 @@ class Project:
             stale = sorted(n for n, data in files.items()
                            if not (self.out / n).is_file() or (self.out / n).read_bytes() != data)
             if write and not check:
-                export.write_atomically(self.out, {n: files[n] for n in stale})
+                try:
+                    _files.write_atomically(self.out, {n: files[n] for n in stale}, known=tuple(files))
+                except OSError as exc:
+                    raise DiplokbError(f"cannot write the exports in {self.out}: {exc.strerror or exc}"
+                                       + (f" ({exc.filename})" if exc.filename else "")
+                                       + "; the exports were left as they were") from exc
             timings["write"] = time.perf_counter() - t
             return figures, counts, files, stale
 
         if state_file:
             results = {f: tuple(found) for f, found in by_focus.items()} if engine == "fast" else None
             figures, counts, files, stale = _beside(
-                write_exports, lambda: cache.save(state_file, build.state(key, results)), fork, timings)
+                write_exports, lambda: _save(state_file, build.state(key, results)), fork, timings, notices,
+                state_file)
         else:
             figures, counts, files, stale = write_exports()
         timings["total"] = time.perf_counter() - t0
         return BuildResult(project=self, report=report, files=files, stale=tuple(stale), timings=timings,
-                           counts=counts, triples=figures["triples"], recompiled=tuple(build.compiled))
+                           counts=counts, triples=figures["triples"], recompiled=tuple(build.compiled),
+                           notices=tuple(notices))
 
     def _files(self, texts: dict, figures: dict, counts: dict, source_ids) -> dict[str, bytes]:
         """Every export file's name and bytes."""
@@ -215,23 +225,41 @@ class Project:
             import tempfile
             files = self.build(write=False).files
             with tempfile.TemporaryDirectory(prefix="diplokb-") as tmp:
-                export.write_atomically(Path(tmp), {n: files[n] for n in names})
+                _files.write_atomically(Path(tmp), {n: files[n] for n in names})
                 return Store([Path(tmp) / n for n in names])
         if not (self.out / names[0]).is_file():
             raise DiplokbError(f"no exports in {self.out}: run 'diplokb build' first")
         return Store([self.out / n for n in names])
 
 
-def _beside(main, save, fork: bool, timings: dict):
+def _cache_notice(state_file, message: str) -> Problem:
+    from .errors import SourceLocation
+
+    return Problem(SourceLocation(str(state_file)), message, severity="warning")
+
+
+def _save(state_file, state) -> str | None:
+    """Saves the cache; returns why it could not (the cache is an optimisation: a warning)."""
+    from . import cache
+
+    try:
+        cache.save(state_file, state)
+    except OSError as exc:
+        return f"the build cache was not saved ({exc.strerror or exc}); the next build is a clean build"
+    return None
+
+
+def _beside(main, save, fork: bool, timings: dict, notices: list, where):
     """`main()`, while `save()` (the cache) runs in a second process if `fork` (after it, if
     not); returns what `main` returned. If `main` fails, `save` is still let finish, so that it
-    leaves no half-written temporary file; a state never decides what is written (cache.py)."""
+    leaves no half-written temporary file; a state never decides what is written (cache.py).
+    A save that fails, whatever the reason, adds a warning to `notices`: never a failed build."""
     from .workers import Forked
 
     def timed():
         t = time.perf_counter()
-        save()
-        return time.perf_counter() - t
+        failed = save()
+        return time.perf_counter() - t, failed
 
     saving = Forked(timed, fork=fork)
     try:
@@ -243,8 +271,13 @@ def _beside(main, save, fork: bool, timings: dict):
             pass
         raise
     t = time.perf_counter()
-    timings["save cache"] = saving.result()
+    try:
+        timings["save cache"], failed = saving.result()
+    except Exception as exc:  # noqa: BLE001 - the exports are written: the cache is only an optimisation
+        failed = f"the build cache was not saved ({type(exc).__name__}: {exc}); the next build is a clean build"
     timings["save cache (waited)"] = time.perf_counter() - t
+    if failed:
+        notices.append(_cache_notice(where, failed))
     return out
 
 
@@ -296,6 +329,7 @@ class BuildResult:
     counts: dict = field(default_factory=dict)  # class local name -> number of instances
     triples: int = 0
     recompiled: tuple = ()  # the KB files compiled in this build (the others came from the cache)
+    notices: tuple = ()  # warnings about the build itself (a damaged or unwritable cache), as Problems
 
     @cached_property
     def compiled(self) -> CompiledKB:
