@@ -129,7 +129,7 @@ def publish_graphs(graphs: dict[str, bytes], store: str, *, timeout: float = 120
         state += "; graphs written so far are listed in the pointer graph and the next publish removes them"
         managed = old.managed | {g for g, _ in old.graphs} | set(new)
         live = old.build == build and dict(old.graphs) == dict(counts) and s.holds(new)
-        publication = old.publication
+        publication, last = old.publication, old
         if not live:
             s.put_pointer(replace(old, managed=managed))
             for g, data in new.items():
@@ -139,7 +139,8 @@ def publish_graphs(graphs: dict[str, bytes], store: str, *, timeout: float = 120
             publication = old.publication + 1
             state = ("the switch to the new build may or may not have been applied (readers see one build "
                      "or the other); run publish again")
-            s.put_pointer(Pointer(build, publication, counts, managed))
+            last = Pointer(build, publication, counts, managed)
+            s.put_pointer(last)
         stale = sorted(managed - set(new))
         state = (f"the new build <{build}> is live and verified; graphs of earlier publishes may remain, "
                  "listed in the pointer graph, and the next publish removes them")
@@ -148,7 +149,7 @@ def publish_graphs(graphs: dict[str, bytes], store: str, *, timeout: float = 120
         for g in stale:
             s.check_gone(g)
         final = Pointer(build, publication, counts, frozenset(new))
-        if final != old or not live:
+        if final != last:
             s.put_pointer(final)
     except DeadlineError as exc:
         raise DeadlineError(f"{exc} (the whole publish is limited by --timeout); {state}") from None
