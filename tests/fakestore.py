@@ -6,7 +6,7 @@ the connection is closed without an answer and nothing applied, as when the publ
 or the network dies; "applied-then-drop": applied, then the connection is closed), `lie` answers
 200 (empty) to everything and stores nothing, `lossy` stores each data graph (not the pointer) without its last triple,
 `delay` sleeps before each answer, `trickle` answers one byte at a time forever, `redirect`
-answers a request with a 307 to `redirect(path)` (unless None), `echo_auth` puts the request's
+answers a request with a `redirect_status` (307) to `redirect(path)` (unless None), `echo_auth` puts the request's
 Authorization header and URL in every error body.
 """
 from __future__ import annotations
@@ -28,11 +28,12 @@ class FakeStore:
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
 
     def reset(self, graphs: dict | None = None, *, fail_at=None, mode="500", lie=False, lossy=False,
-              delay=0.0, trickle=False, redirect=None, echo_auth=False):
+              delay=0.0, trickle=False, redirect=None, redirect_status=307, echo_auth=False):
         self.graphs = dict(graphs or {})
         self.requests: list[tuple[str, str | None, dict]] = []
         self.fail_at, self.mode, self.lie, self.lossy = fail_at, mode, lie, lossy
         self.delay, self.trickle, self.redirect, self.echo_auth = delay, trickle, redirect, echo_auth
+        self.redirect_status = redirect_status
         self.lock = threading.Lock()
 
     def stop(self):
@@ -61,7 +62,7 @@ class FakeStore:
             except OSError:
                 return
         if self.redirect and (where := self.redirect(h.path)):
-            return self._answer(h, 307, b"", location=where)
+            return self._answer(h, self.redirect_status, b"", location=where)
         if self.fail_at == n:
             if self.mode == "500":
                 text = b"failing on purpose"

@@ -105,22 +105,26 @@ def store_name(graph: str, digest: str) -> str:
 def publish(exports: Path, store: str, *, timeout: float = 120) -> PublishReport:
     """Publishes the built exports to a Graph Store Protocol URL; `timeout` (seconds) is a time
     limit for the whole publish. Running it twice leaves the store the same."""
-    parse_url(store)  # a bad URL is reported before anything is read
+    target = parse_url(store)  # a bad URL is reported before anything is read
+    deadline = Deadline.starting_now(timeout)
     if not (exports / "diplokb.trig").is_file():
         raise PublishError(f"no exports in {exports}: run 'diplokb build' first")
-    return publish_graphs(graphs_of(exports), store, timeout=timeout)
+    return _publish(graphs_of(exports), target, deadline)
 
 
 def publish_graphs(graphs: dict[str, bytes], store: str, *, timeout: float = 120) -> PublishReport:
     """Publishes graphs (IRI -> N-Triples, one triple a line, as `graphs_of` gives them)."""
-    target = parse_url(store)
+    return _publish(graphs, parse_url(store), Deadline.starting_now(timeout))
+
+
+def _publish(graphs: dict[str, bytes], target: Target, deadline: Deadline) -> PublishReport:
     if not graphs:
         raise PublishError("nothing to publish: the exports hold no graph")
     digest = build_digest(graphs)
     build = BUILD_PREFIX + digest
     new = {store_name(g, digest): data for g, data in graphs.items()}
     counts = tuple(sorted((g, data.count(b"\n")) for g, data in new.items()))
-    s = _Session(target, Deadline.starting_now(timeout))
+    s = _Session(target, deadline)
     state = "nothing was changed"
     try:
         old = s.read_pointer()

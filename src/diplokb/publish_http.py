@@ -7,7 +7,7 @@
 - one `Deadline` for a whole job: every request gets only the time left, and a watchdog shuts
   the socket when it runs out, so a store that trickles its answer cannot stretch it;
 - redirects are followed only within the same origin (scheme, host, port), and only when they
-  keep the method (307/308; 301/302 for GET); any other redirect is refused with the reason.
+  keep the method (307/308; 301/302/303 for GET); any other redirect is refused with the reason.
 """
 from __future__ import annotations
 
@@ -77,6 +77,9 @@ class Target:
 def parse_url(url: str, what: str = "store") -> Target:
     """Checks and splits a store or endpoint URL; PublishError if it is not http(s)."""
     shown = _hide_userinfo(url)
+    if re.search(r"[^\x21-\x7e]", url):
+        raise PublishError(f"the {what} URL {shown!r} holds a space, a control or a non-ASCII character; "
+                           "percent-encode it (and give an internationalized host name in its xn-- form)")
     try:
         parts = urllib.parse.urlsplit(url)
         port = parts.port
@@ -158,7 +161,7 @@ def _follow(current: Target, method: str, resp: Response) -> Target:
                            "give the store's final URL if it is the one you meant")
     if parts.username is not None:
         raise PublishError(f"{method} {current.url} was redirected to a URL with a credential; refused")
-    if resp.status == 303 or (resp.status in (301, 302) and method not in ("GET", "HEAD")):
+    if resp.status in (301, 302, 303) and method not in ("GET", "HEAD"):
         raise PublishError(f"{method} {current.url} was answered {resp.status} (redirect to {shown}), which "
                            f"would turn {method} into GET; give the final URL")
     return current.at((parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
@@ -213,7 +216,7 @@ def _once(target: Target, method: str, deadline: Deadline, data, headers: dict, 
             raise TimeoutError
         return Response(resp.status, b"".join(chunks), resp.getheader("Content-Type", "") or "",
                         resp.getheader("Location"))
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: a header or URL http.client refuses
         if fired.is_set() or deadline.left() <= 0:
             raise DeadlineError(f"the time limit of {deadline.seconds:g} s ran out during {what}") from None
         reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
