@@ -113,6 +113,28 @@ def test_queries_read_only_the_live_build_whatever_else_the_store_holds(built, o
             f"{oxigraph}/store?graph={urllib.parse.quote(orphan, safe='')}", method="DELETE"), timeout=10)
 
 
+def test_with_the_endpoint_unlisted_graphs_of_an_older_diplokb_are_removed_too(built, oxigraph):
+    """An older diplokb killed half-way left graphs that no pointer lists: the Graph Store
+    Protocol cannot find them, the query endpoint can."""
+    p, _ = built
+    orphan = "https://w3id.org/diplokb/id/graph/src-777"
+    foreign = "https://example.org/someone-elses-graph"
+    for g in (orphan, foreign):
+        urllib.request.urlopen(urllib.request.Request(
+            f"{oxigraph}/store?graph={urllib.parse.quote(g, safe='')}", b"<urn:a> <urn:b> <urn:c> .\n",
+            {"Content-Type": "application/n-triples"}, method="PUT"), timeout=10)
+    plain = publish(p.out, f"{oxigraph}/store")
+    assert orphan in store_graphs(oxigraph) and not plain.listed
+    report = publish(p.out, f"{oxigraph}/store", endpoint=f"{oxigraph}/query")
+    assert report.listed and orphan in report.removed
+    held = store_graphs(oxigraph)
+    assert foreign in held  # not diplokb's: never touched
+    held.pop(foreign)
+    assert {g: n for g, n in held.items() if g != POINTER_GRAPH} == dict(report.graphs)
+    urllib.request.urlopen(urllib.request.Request(
+        f"{oxigraph}/store?graph={urllib.parse.quote(foreign, safe='')}", method="DELETE"), timeout=10)
+
+
 def test_unreachable_store_is_a_clear_error(built):
     p, _ = built
     with pytest.raises(PublishError, match="cannot reach http://127.0.0.1:9/store"):

@@ -9,7 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from diplokb.publish import PublishError, remote_query
+from fakestore import FakeStore
+
+from diplokb.publish import PublishError, publish_graphs, remote_query
 
 BUILD = "https://w3id.org/diplokb/id/build/"
 
@@ -18,8 +20,8 @@ class FakeEndpoint:
     """Answers the pointer query with the next of `pointers` (a build digest and a publication
     number, or None for no pointer; the last one repeats) and any other query with one row."""
 
-    def __init__(self, pointers):
-        self.pointers, self.queries = list(pointers), []
+    def __init__(self, pointers, listing=None):
+        self.pointers, self.queries, self.listing = list(pointers), [], listing
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,6 +37,10 @@ class FakeEndpoint:
                          "g": {"type": "uri", "value": f"{BUILD}{state[0]}/graph/{name}"}}
                         for name in ("entities", "src-000")]
                     body = {"head": {"vars": ["build", "n", "g"]}, "results": {"bindings": rows}}
+                elif fake.listing is not None and "STRSTARTS" in form["query"][0]:
+                    rows = [{"g": {"type": "uri", "value": g}, "n": {"type": "literal", "value": str(n)}}
+                            for g, n in fake.listing.items()]
+                    body = {"head": {"vars": ["g", "n"]}, "results": {"bindings": rows}}
                 else:
                     fake.queries.append(form)
                     body = {"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "literal", "value": "1"}}]}}
@@ -89,3 +95,24 @@ def test_a_store_republished_during_every_attempt_is_an_error_not_an_answer(endp
 def test_a_store_without_a_diplokb_pointer_is_queried_as_it_is(endpoint):
     assert len(list(remote_query(endpoint.url, "SELECT ?x WHERE { ?x ?p ?o }"))) == 1
     assert "default-graph-uri" not in endpoint.queries[0] and "named-graph-uri" not in endpoint.queries[0]
+
+
+def test_an_endpoint_whose_graph_list_disagrees_fails_the_publish():
+    """The Graph Store Protocol side holds the build; the endpoint given for it lists one graph
+    with a triple missing (or answers something else entirely): the publish is not reported."""
+    graph = "https://w3id.org/diplokb/id/graph/src-000"
+    data = b"<urn:a> <urn:b> <urn:c> .\n<urn:a> <urn:b> <urn:d> .\n"
+    store, endpoint = FakeStore(), FakeEndpoint([None], listing={})
+    try:
+        report = publish_graphs({graph: data}, store.url)
+        (name, n), = report.graphs
+        endpoint.listing = {name: n - 1}
+        with pytest.raises(PublishError, match=rf"lists 1 diplokb graph\(s\) besides the pointer, 1 expected; "
+                                               rf"first difference: <{name}> holds 1 triples there, 2 expected"):
+            publish_graphs({graph: data}, store.url, endpoint=endpoint.url)
+        endpoint.listing = None  # answers ?x = 1 to every query
+        with pytest.raises(PublishError, match="did not answer the list of graphs"):
+            publish_graphs({graph: data}, store.url, endpoint=endpoint.url)
+    finally:
+        store.stop()
+        endpoint.stop()

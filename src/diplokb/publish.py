@@ -46,6 +46,7 @@ class PublishReport:
     graphs: tuple  # (graph IRI in the store, triples) of the live build
     removed: tuple  # graph IRIs of earlier publishes (complete or not) that are gone now
     written: bool  # False when the store already held this build, verified: nothing was sent
+    listed: bool = False  # the endpoint's list of graphs was checked too (see publish's `endpoint`)
 
 
 @dataclass(frozen=True)
@@ -102,22 +103,28 @@ def store_name(graph: str, digest: str) -> str:
     return f"{BUILD_PREFIX}{digest}/graph/{graph[len(GRAPH_PREFIX):]}"
 
 
-def publish(exports: Path, store: str, *, timeout: float = 120) -> PublishReport:
+def publish(exports: Path, store: str, *, timeout: float = 120, endpoint: str | None = None) -> PublishReport:
     """Publishes the built exports to a Graph Store Protocol URL; `timeout` (seconds) is a time
-    limit for the whole publish. Running it twice leaves the store the same."""
+    limit for the whole publish. Running it twice leaves the store the same. With the store's
+    SPARQL `endpoint`, graphs under diplokb's namespace that no pointer lists (left by an older
+    diplokb) are removed too, and the list of graphs with their counts is checked there."""
     target = parse_url(store)  # a bad URL is reported before anything is read
+    query = parse_url(endpoint, "endpoint") if endpoint else None
     deadline = Deadline.starting_now(timeout)
     if not (exports / "diplokb.trig").is_file():
         raise PublishError(f"no exports in {exports}: run 'diplokb build' first")
-    return _publish(graphs_of(exports), target, deadline)
+    return _publish(graphs_of(exports), target, deadline, query)
 
 
-def publish_graphs(graphs: dict[str, bytes], store: str, *, timeout: float = 120) -> PublishReport:
+def publish_graphs(graphs: dict[str, bytes], store: str, *, timeout: float = 120,
+                   endpoint: str | None = None) -> PublishReport:
     """Publishes graphs (IRI -> N-Triples, one triple a line, as `graphs_of` gives them)."""
-    return _publish(graphs, parse_url(store), Deadline.starting_now(timeout))
+    return _publish(graphs, parse_url(store), Deadline.starting_now(timeout),
+                    parse_url(endpoint, "endpoint") if endpoint else None)
 
 
-def _publish(graphs: dict[str, bytes], target: Target, deadline: Deadline) -> PublishReport:
+def _publish(graphs: dict[str, bytes], target: Target, deadline: Deadline,
+             endpoint: Target | None = None) -> PublishReport:
     if not graphs:
         raise PublishError("nothing to publish: the exports hold no graph")
     digest = build_digest(graphs)
@@ -145,13 +152,16 @@ def _publish(graphs: dict[str, bytes], target: Target, deadline: Deadline) -> Pu
                      "or the other); run publish again")
             last = Pointer(build, publication, counts, managed)
             s.put_pointer(last)
-        stale = sorted(managed - set(new))
         state = (f"the new build <{build}> is live and verified; graphs of earlier publishes may remain, "
                  "listed in the pointer graph, and the next publish removes them")
+        unlisted = set(_ours(endpoint, deadline)) - set(new) - {POINTER_GRAPH} if endpoint else set()
+        stale = sorted((managed - set(new)) | unlisted)
         for g in stale:
             s.delete(g)
         for g in stale:
             s.check_gone(g)
+        if endpoint:
+            _check_list(endpoint, deadline, dict(counts))
         final = Pointer(build, publication, counts, frozenset(new))
         if final != last:
             s.put_pointer(final)
@@ -160,7 +170,29 @@ def _publish(graphs: dict[str, bytes], target: Target, deadline: Deadline) -> Pu
     except PublishError as exc:
         raise PublishError(f"{exc}; {state}") from None
     return PublishReport(store=target.url, build=build, graphs=counts, removed=tuple(stale),
-                         written=not live or bool(stale))
+                         written=not live or bool(stale), listed=endpoint is not None)
+
+
+def _ours(endpoint: Target, deadline: Deadline) -> dict[str, int]:
+    """Every non-empty named graph under diplokb's namespace that the endpoint lists, with its
+    number of triples (the namespace is diplokb's: such a graph was written by a diplokb)."""
+    sparql = (f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER STRSTARTS(STR(?g), \"{ID}\") }} "
+              "GROUP BY ?g")
+    try:
+        return {r["g"].value: int(r["n"].value) for r in _run(endpoint, deadline, sparql, ())}
+    except (KeyError, ValueError, TypeError, AttributeError):
+        raise PublishError(f"the endpoint {endpoint.url} did not answer the list of graphs with ?g and a "
+                           "count ?n: is it the store's SPARQL query URL?") from None
+
+
+def _check_list(endpoint: Target, deadline: Deadline, counts: dict[str, int]) -> None:
+    held = _ours(endpoint, deadline)
+    held.pop(POINTER_GRAPH, None)
+    if held != counts:
+        wrong = sorted(g for g in set(held) | set(counts) if held.get(g) != counts.get(g))
+        raise PublishError(f"the endpoint {endpoint.url} lists {len(held)} diplokb graph(s) besides the pointer, "
+                           f"{len(counts)} expected; first difference: <{wrong[0]}> holds {held.get(wrong[0], 0)} "
+                           f"triples there, {counts.get(wrong[0], 0)} expected")
 
 
 @dataclass(frozen=True)
