@@ -295,19 +295,31 @@ def review(source, kb, out_dir):
 @click.option("--store", "store_url", required=True, metavar="URL",
               help="Graph Store Protocol URL, e.g. http://localhost:7878/store (Oxigraph), "
                    "http://localhost:3030/ds/data (Fuseki).")
+@click.option("--endpoint", metavar="URL", default=None,
+              help="The store's SPARQL query URL: also remove graphs under diplokb's namespace that no "
+                   "publish recorded, and check the list of graphs there.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True,
+              help="Time limit in seconds for the whole publish.")
 @out_option
-def publish(store_url, out):
-    """Load the built KB into a triple store: one named graph per source, plus the ontology."""
+def publish(store_url, endpoint, timeout, out):
+    """Load the built KB into a triple store: one named graph per source, plus the ontology,
+    under names keyed by the build's digest; then switch a pointer graph to them, remove the
+    graphs of earlier publishes and read everything back (see docs/publish.md)."""
     from .publish import publish as do_publish
 
     project = _project(None, out)
     try:
-        report = do_publish(project.out, store_url)
+        report = do_publish(project.out, store_url, timeout=timeout, endpoint=endpoint)
     except DiplokbError as exc:
         raise click.ClickException(str(exc)) from None
     total = sum(n for _, n in report.graphs)
-    click.echo(f"published {total} triples in {len(report.graphs)} graphs to {store_url}"
-               + (f"; removed {len(report.removed)} graph(s) of an earlier publish" if report.removed else ""))
+    digest = report.build.rsplit("/", 1)[1]
+    if not report.written:
+        click.echo(f"{report.store} already holds build {digest} ({total} triples in {len(report.graphs)} graphs, "
+                   "verified); nothing written")
+        return
+    click.echo(f"published build {digest}: {total} triples in {len(report.graphs)} graphs to {report.store}, "
+               "verified" + (" (graph list too)" if report.listed else "") + (f"; removed {len(report.removed)} graph(s) of earlier publishes" if report.removed else ""))
 
 
 @main.command()
