@@ -1,0 +1,138 @@
+"""What a SPARQL request asks for, read from a real parse of it (rdflib's SPARQL 1.1 grammar).
+
+The endpoint refuses updates and SERVICE, and takes its dataset from FROM / FROM NAMED: each is
+decided here on the parse tree, never on the text, so no quoting, comment or escape trick can
+hide a SERVICE from the check (docs/endpoint.md says why rdflib's parser, and what it costs).
+Results are values (`Analysis` or `Refusal`) and are cached by query text.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+from dataclasses import dataclass
+
+BASE_IRI = "https://w3id.org/diplokb/"  # relative IRIs in queries resolve against it
+MAX_NESTING = 400  # groups/parentheses a query may nest (deeper is refused, not parsed)
+_STACK_BYTES = 64 * 1024 * 1024  # virtual: only the pages the parse touches are used
+_RECURSION = 20_000
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A read-only query: its form and the dataset it names (absolute IRIs, in order)."""
+
+    form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
+    default_graphs: tuple[str, ...] = ()  # FROM
+    named_graphs: tuple[str, ...] = ()  # FROM NAMED
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request is not run; `kind` is 'update', 'service', 'syntax' or 'nesting'."""
+
+    kind: str
+    message: str
+
+
+_FORMS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT",
+          "DescribeQuery": "DESCRIBE"}
+
+
+def analyse(sparql: str, prefixes: dict[str, str] | None = None) -> Analysis | Refusal:
+    """The query's form and dataset, or why it is refused. Cached by (text, prefixes)."""
+    return _cached(sparql, tuple(sorted((prefixes or {}).items())))
+
+
+@functools.lru_cache(maxsize=512)
+def _cached(sparql: str, prefixes: tuple) -> Analysis | Refusal:
+    depth = _nesting(sparql)
+    if depth > MAX_NESTING:
+        return Refusal("nesting", f"the query nests groups or parentheses {depth} deep; "
+                                  f"at most {MAX_NESTING} levels are accepted")
+    box: list = []
+    # pyparsing recurses once per grammar rule: a thread with a big stack parses deep queries
+    old = threading.stack_size(_STACK_BYTES)
+    try:
+        t = threading.Thread(target=lambda: box.append(_analyse(sparql, dict(prefixes))))
+        t.start()
+        t.join()
+    finally:
+        threading.stack_size(old)
+    return box[0]
+
+
+def _analyse(sparql: str, prefixes: dict) -> Analysis | Refusal:
+    from pyparsing import ParseException
+
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _RECURSION))
+    try:
+        try:
+            tree = parseQuery(sparql)
+        except ParseException as exc:
+            try:
+                parseUpdate(sparql)
+            except Exception:  # noqa: BLE001 - not an update either: report the query error
+                return Refusal("syntax", f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: "
+                                         f"{exc.msg}")
+            return Refusal("update", "updates are not allowed: the KB is read-only")
+        except RecursionError:
+            return Refusal("nesting", "the query nests too deeply to be parsed")
+        prologue, query = tree[0], tree[1]
+        if _has_service(query):
+            return Refusal("service", "SERVICE (federated query) is not allowed: "
+                                      "the KB answers from itself only")
+        return _dataset(prologue, query, prefixes)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _nesting(sparql: str) -> int:
+    """An upper bound of how deep brackets nest (brackets in strings and comments count too)."""
+    depth = deepest = 0
+    for ch in sparql:
+        if ch in "({[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")}]":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def _has_service(node) -> bool:
+    """Any ServiceGraphPattern anywhere in the parse tree (iterative walk: no depth limit)."""
+    from rdflib.plugins.sparql.parserutils import CompValue
+    from pyparsing import ParseResults
+
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, CompValue):
+            if n.name == "ServiceGraphPattern":
+                return True
+            todo.extend(n.values())
+        elif isinstance(n, (list, tuple, ParseResults)):
+            todo.extend(n)
+        elif isinstance(n, dict):
+            todo.extend(n.values())
+    return False
+
+
+def _dataset(prologue, query, prefixes: dict) -> Analysis | Refusal:
+    from rdflib.plugins.sparql.algebra import translatePrologue
+
+    try:
+        p = translatePrologue(prologue, BASE_IRI, initNs=prefixes)
+        default, named = [], []
+        # CompValue.get(key) gives the key itself when it is missing: test membership instead
+        for clause in (query["datasetClause"] if "datasetClause" in query else ()):
+            if "default" in clause:
+                default.append(str(p.absolutize(clause["default"])))
+            else:
+                named.append(str(p.absolutize(clause["named"])))
+    except Exception as exc:  # noqa: BLE001 - e.g. an undeclared prefix in FROM
+        return Refusal("syntax", f"SPARQL error in the dataset clause: {exc}")
+    return Analysis(_FORMS.get(query.name, query.name), tuple(default), tuple(named))
