@@ -185,6 +185,9 @@ class WorkerPool:
             proc.join(1)
             reason = _death(proc)
             self._replace(proc, conn)
+            if proc.exitcode == -signal.SIGABRT and self.memory_mb:
+                raise Stopped(503, f"query stopped: it needed more memory than the worker limit of "
+                                   f"{self.memory_mb} MB (the worker aborted on a failed allocation)") from None
             raise Stopped(500, f"the query worker crashed ({reason}) while running this query; "
                                "the query was not answered and a new worker is starting") from None
         self._replace(proc, conn)

@@ -70,13 +70,18 @@ class App:
         self.pool = WorkerPool(files, settings.workers, settings.worker_memory_mb)
         self.gate = ClientGate(settings.client_queries, max(1, settings.workers - 1))
         self.named = named_queries(queries_dir)
-        root = exports.resolve()
-        # regular files directly in the folder, symlinks only if they stay inside it
-        self.downloads = sorted(f.name for f in exports.iterdir() if not f.name.startswith(".")
-                                and f.is_file() and f.resolve().parent == root)
+        self.downloads = downloads(exports)
 
     def close(self) -> None:
         self.pool.close()
+
+
+def downloads(exports: Path) -> list[str]:
+    """The files served under /exports/: regular files of the folder; a symlink only if it
+    stays inside it."""
+    root = exports.resolve()
+    return sorted(f.name for f in exports.iterdir() if not f.name.startswith(".")
+                  and f.is_file() and f.resolve().parent == root)
 
 
 class ClientGate:
