@@ -158,11 +158,16 @@ class WorkerPool:
     def run(self, job: Job, timeout: float, wait_for: float, client: socket.socket | None = None) -> Reply:
         """The query's reply; `Stopped` if it timed out, crashed, its client left, or no worker
         was free within `wait_for` seconds."""
-        try:
-            proc, conn = self.idle.get(timeout=wait_for)
-        except queue.Empty:
-            raise Stopped(503, "all query workers are busy; try again shortly",
-                          retry_after=max(1, round(timeout))) from None
+        give_up = time.monotonic() + wait_for
+        while True:
+            try:
+                proc, conn = self.idle.get(timeout=max(0.0, give_up - time.monotonic()))
+            except queue.Empty:
+                raise Stopped(503, "all query workers are busy; try again shortly",
+                              retry_after=max(1, round(timeout))) from None
+            if proc.is_alive():
+                break
+            self._replace(proc, conn)  # died while idle: not this query's doing
         deadline = time.monotonic() + timeout
         watch = [conn] + ([client] if client is not None else [])
         try:
