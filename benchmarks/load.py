@@ -112,12 +112,68 @@ def load(port: int, path: str, query: str, concurrency: int, seconds: float) -> 
             "mean": statistics.fmean(lat) * 1000 if lat else float("nan")}
 
 
+HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+def attack(port: int, seconds: float) -> dict:
+    """A trivial ASK's latency from 127.0.0.1 while other addresses attack: 50 parallel heavy
+    queries (127.0.0.2), 300 slowloris connections (127.0.0.3), 10 clients that never read
+    (127.0.0.4)."""
+    stop = time.monotonic() + seconds
+    held: list[socket.socket] = []
+
+    def heavy():
+        body = HEAVY.encode()
+        while time.monotonic() < stop:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=30, source_address=("127.0.0.2", 0)) as s:
+                    s.sendall(b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                              b"Content-Type: application/sparql-query\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+                    while s.recv(65536):
+                        pass
+            except OSError:
+                time.sleep(0.05)
+
+    def slowloris():
+        while time.monotonic() < stop:
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=2, source_address=("127.0.0.3", 0))
+                s.sendall(b"GET /sparql?query=ASK")
+                held.append(s)
+            except OSError:
+                pass
+            time.sleep(0.01)
+
+    def never_read():
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=2, source_address=("127.0.0.4", 0))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(b"GET /exports/diplokb.nt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 50)
+            held.append(s)
+        except OSError:
+            pass
+
+    threads = [threading.Thread(target=heavy) for _ in range(50)] + [threading.Thread(target=slowloris)]
+    threads += [threading.Thread(target=never_read) for _ in range(10)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    result = load(port, "/sparql", "ASK {}", 1, max(1.0, seconds - 2))
+    for t in threads:
+        t.join()
+    for s in held:
+        s.close()
+    return result
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--exports", type=Path, default=ROOT / "exports")
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--queries", nargs="*", default=["02-who-met-whom", "01-timeline"])
+    ap.add_argument("--attack", type=float, default=8.0, metavar="SECONDS",
+                    help="Then measure a trivial ASK while attacks run for this long (0: skip).")
     args = ap.parse_args()
 
     from diplokb.query import named_queries
@@ -143,6 +199,11 @@ def main() -> None:
                 err = f" ({a['errors']}/{b['errors']} errors)" if a["errors"] or b["errors"] else ""
                 print(f"| {name} | {conc} | {a['rps']:.0f} | {a['p50']:.2f} | {a['p95']:.2f} | {b['rps']:.0f} | "
                       f"{b['p50']:.2f} | {b['p95']:.2f} | {b['rps'] / max(a['rps'], 1e-9):.1f}x{err} |", flush=True)
+        if args.attack:
+            a = attack(dport, args.attack)
+            print(f"\nASK {{}} at concurrency 1 under attack (50 heavy queries, slowloris, never-reading "
+                  f"clients, from other addresses): {a['rps']:.0f} req/s, p50 {a['p50']:.2f} ms, "
+                  f"p95 {a['p95']:.2f} ms, {a['errors']} errors", flush=True)
     finally:
         for p in servers:
             p.terminate()

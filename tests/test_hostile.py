@@ -23,7 +23,7 @@ SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?
 @pytest.fixture(scope="module")
 def served(built):
     p, _ = built
-    settings = Settings(port=0, timeout=3.0, max_rows=100_000, max_request_bytes=4000, workers=2,
+    settings = Settings(port=0, timeout=4.0, max_rows=100_000, max_request_bytes=4000, workers=2,
                         max_reply_bytes=50_000, worker_memory_mb=700, client_queries=4,
                         client_connections=12, request_timeout=1.5)
     app = App(p.out, p.queries_dir, settings)
@@ -142,7 +142,7 @@ def test_disconnect_cancels_the_query(served):
               b"Content-Length: %d\r\n\r\n" % len(body) + body)
     time.sleep(0.5)
     s.close()
-    deadline = time.monotonic() + 2.5  # well before the 3 s time limit
+    deadline = time.monotonic() + 3.0  # before the 4 s time limit
     while time.monotonic() < deadline and {p.pid for p in app.pool.procs} >= pids:
         time.sleep(0.05)
     assert not pids <= {p.pid for p in app.pool.procs}, "the worker running the query was not stopped"
@@ -158,7 +158,7 @@ def test_one_client_flooding_gets_503_with_retry_after_and_no_reset(served):
         except OSError as exc:  # a reset or refused connection
             errors.append(exc)
 
-    threads = [threading.Thread(target=one) for _ in range(30)]
+    threads = [threading.Thread(target=one) for _ in range(50)]
     for t in threads:
         t.start()
     time.sleep(0.3)
@@ -169,9 +169,9 @@ def test_one_client_flooding_gets_503_with_retry_after_and_no_reset(served):
         t.join(30)
     assert not errors
     statuses = [s for s, _ in results]
-    assert statuses.count(503) >= 20
+    assert statuses.count(503) >= 40 and len(statuses) == 50
     refused = [out for s, out in results if s == 503 and b"time limit" not in out]
-    assert len(refused) >= 20 and all(b"Retry-After:" in out for out in refused)
+    assert len(refused) >= 40 and all(b"Retry-After:" in out for out in refused)
 
 
 def test_a_crashed_worker_is_reported_as_a_crash(served):

@@ -265,6 +265,10 @@ def test_service_hidden_from_a_regex_is_refused_and_nothing_is_fetched(server):
          "?s ?p 'dkb:b\\'' }" % port)
     status, _, body = get(f"{server}/sparql?query={urllib.parse.quote(q)}")
     assert status == 400 and "SERVICE" in body
+    # a codepoint escape is expanded before parsing, as SPARQL says: still SERVICE
+    q = "SELECT * WHERE { SERVI\\u0043E <http://127.0.0.1:%d/> { ?s ?p ?o } }" % port
+    status, _, body = get(f"{server}/sparql?query={urllib.parse.quote(q)}")
+    assert status == 400 and "SERVICE" in body
     with pytest.raises(socket.timeout):
         canary.accept()
     canary.close()

@@ -8,6 +8,7 @@ Results are values (`Analysis` or `Refusal`) and are cached by query text.
 from __future__ import annotations
 
 import functools
+import re
 import sys
 import threading
 from dataclasses import dataclass
@@ -39,17 +40,28 @@ _FORMS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRU
           "DescribeQuery": "DESCRIBE"}
 
 
-def analyse(sparql: str, prefixes: dict[str, str] | None = None) -> Analysis | Refusal:
-    """The query's form and dataset, or why it is refused. Cached by (text, prefixes)."""
+# A query whose text has none of these (in any case) can name neither SERVICE nor a dataset:
+# SPARQL keywords are spelt with these letters or with \\u escapes, which a parser expands
+# first. Such a query need not be parsed here; an update in it fails pyoxigraph's query parser,
+# and Store.query then asks `analyse(..., parse=True)` why, for the message.
+_MAY_NAME_SERVICE_OR_DATASET = re.compile(r"(?i)service|from|\\[uU]").search
+_BRACKETS = re.compile(r"[^(){}\[\]]+")
+
+
+def analyse(sparql: str, prefixes: dict[str, str] | None = None, *, parse: bool = False) -> Analysis | Refusal:
+    """The query's form and dataset, or why it is refused. Cached by (text, prefixes).
+    The form is '' when the text needed no parse (see above) and `parse` is false."""
+    depth = _nesting(sparql)
+    if depth > MAX_NESTING:
+        return Refusal("nesting", f"the query nests groups or parentheses {depth} deep; "
+                                  f"at most {MAX_NESTING} levels are accepted")
+    if not parse and _MAY_NAME_SERVICE_OR_DATASET(sparql) is None:
+        return Analysis("")
     return _cached(sparql, tuple(sorted((prefixes or {}).items())))
 
 
 @functools.lru_cache(maxsize=512)
 def _cached(sparql: str, prefixes: tuple) -> Analysis | Refusal:
-    depth = _nesting(sparql)
-    if depth > MAX_NESTING:
-        return Refusal("nesting", f"the query nests groups or parentheses {depth} deep; "
-                                  f"at most {MAX_NESTING} levels are accepted")
     box: list = []
     # pyparsing recurses once per grammar rule: a thread with a big stack parses deep queries
     old = threading.stack_size(_STACK_BYTES)
@@ -93,7 +105,7 @@ def _analyse(sparql: str, prefixes: dict) -> Analysis | Refusal:
 def _nesting(sparql: str) -> int:
     """An upper bound of how deep brackets nest (brackets in strings and comments count too)."""
     depth = deepest = 0
-    for ch in sparql:
+    for ch in _BRACKETS.sub("", sparql):
         if ch in "({[":
             depth += 1
             deepest = max(deepest, depth)

@@ -106,6 +106,8 @@ class Store:
         try:
             return self.store.query(sparql, prefixes=PREFIXES, base_iri=BASE_IRI, **kw)
         except SyntaxError as exc:
+            if not plan.form:  # not parsed before: an update, or only a syntax error?
+                analyse_or_raise(sparql, parse=True)
             first = str(exc).splitlines()[0] if str(exc) else "invalid query"
             raise QueryError(f"SPARQL syntax error: {first[:300]}") from None
         except (OSError, ValueError, RuntimeError) as exc:
@@ -129,11 +131,11 @@ class Store:
         return {"use_default_graph_as_union": True}
 
 
-def analyse_or_raise(sparql: str):
+def analyse_or_raise(sparql: str, parse: bool = False):
     """The query's `Analysis`, or QueryError for an update, SERVICE or a syntax error."""
     from .analysis import Refusal, analyse
 
-    plan = analyse(sparql, PREFIXES)
+    plan = analyse(sparql, PREFIXES, parse=parse)
     if isinstance(plan, Refusal):
         raise QueryError(plan.message)
     return plan
@@ -141,7 +143,7 @@ def analyse_or_raise(sparql: str):
 
 def check_read_only(sparql: str) -> None:
     """Refuses updates and federated queries (SERVICE), on a real parse of the query."""
-    analyse_or_raise(sparql)
+    analyse_or_raise(sparql, parse=True)
 
 
 def rows(result) -> tuple[list[str], list[list]]:
@@ -186,6 +188,11 @@ def _from_ox(t):
             plain = dt in ("http://www.w3.org/2001/XMLSchema#string",
                            "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString")
             return Literal(x.value, None if plain else dt, x.language)
+        from . import rdf
+
+        bnode = getattr(rdf, "BNODE", None)  # the writers spell a blank node "_:label" (rdf.BNODE)
+        if bnode is not None and isinstance(x, ox.BlankNode):
+            return bnode + x.value
         raise QueryError("blank nodes in a CONSTRUCT result are not supported")
 
     return conv(t.subject), conv(t.predicate), conv(t.object)
