@@ -231,3 +231,14 @@ socket.socketpair()  # the worker's own pipe kind still works
     with pytest.raises(socket.timeout):
         canary.accept()
     canary.close()
+
+
+def test_malformed_requests_get_json_errors_without_banner(served):
+    _, port = served
+    for data, status in [(b"GARBAGE\r\n\r\n", 400), (b"TRACE /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 501),
+                         (b"GET /sparql HTTP/1.1\r\n" + b"X: y\r\n" * 200 + b"\r\n", 431)]:
+        out = raw(port, data)
+        head, _, body = out.partition(b"\r\n\r\n")
+        assert status_of(out) == status, out[:200]
+        assert b"Server: diplokb\r\n" in head and b"Python" not in head
+        assert json.loads(body)["error"]["status"] == status

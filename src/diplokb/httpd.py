@@ -16,6 +16,7 @@ import queue
 import socket
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .errors import QueryError
@@ -146,21 +147,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def respond(self, status: int, body: bytes, headers: list[tuple[str, str]], head: bool = False):
         """Status line, headers and body in one write."""
-        self.send_response_only(status)
-        self.send_header("Date", self.date_time_string())
-        self.send_header("Server", "diplokb")
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = ""
+        lines = [f"HTTP/1.1 {status} {phrase}", f"Date: {self.date_time_string()}", "Server: diplokb"]
+        lines += [f"{k}: {v}" for k, v in headers]
+        lines.append(f"Content-Length: {len(body)}")
         if self.close_connection:
-            self.send_header("Connection", "close")
-        self._headers_buffer.append(b"\r\n")
-        if not head:
-            self._headers_buffer.append(body)
+            lines.append("Connection: close")
+        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
         self.connection.settimeout(self.request_timeout)  # a client that never reads is dropped
-        data = b"".join(self._headers_buffer)
-        self._headers_buffer = []
-        self.wfile.write(data)
+        self.wfile.write(data if head else data + body)
 
 
 class _Writer(io.RawIOBase):

@@ -234,7 +234,8 @@ class Handler(BaseHandler):
         self._send(status, page.encode("utf-8"), "text/html; charset=utf-8")
 
     def _wants_html(self) -> bool:
-        accept = self.headers.get("Accept", "") if self.headers else ""
+        headers = getattr(self, "headers", None)
+        accept = headers.get("Accept", "") if headers else ""
         return "text/html" in accept
 
     def _error(self, status: int, message: str, headers: dict | None = None):
