@@ -104,7 +104,9 @@ class Store:
         plan = analyse_or_raise(sparql)
         kw = self.dataset(plan, tuple(default_graphs), tuple(named_graphs))
         try:
-            return self.store.query(sparql, prefixes=PREFIXES, base_iri=BASE_IRI, **kw)
+            # only the predeclared prefixes the text can use: pyoxigraph parses each one given
+            prefixes = {p: iri for p, iri in PREFIXES.items() if p + ":" in sparql}
+            return self.store.query(sparql, prefixes=prefixes, base_iri=BASE_IRI, **kw)
         except SyntaxError as exc:
             if not plan.form:  # not parsed before: an update, or only a syntax error?
                 analyse_or_raise(sparql, parse=True)
