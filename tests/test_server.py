@@ -24,7 +24,8 @@ def server(built, tmp_path_factory):
     trig = exports / "diplokb.trig"
     trig.write_text(trig.read_text(encoding="utf-8").replace(
         'rdfs:label "Mao Ning"', 'rdfs:label "Mao Ning<script>alert(1)</script>"'), encoding="utf-8")
-    settings = Settings(port=0, timeout=2.0, max_rows=5, max_request_bytes=4000, workers=1)
+    settings = Settings(port=0, timeout=2.0, max_rows=5, max_request_bytes=4000, workers=1,
+                        allowed_hosts="kb.example")
     app = App(exports, p.queries_dir, settings)
     srv = make_server(app)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
@@ -321,7 +322,7 @@ def test_foreign_host_is_refused_on_loopback(server):
     import http.client
 
     port = int(server.rsplit(":", 1)[1])
-    for host, expected in [("evil.example", 403), ("evil.example:%d" % port, 403),
+    for host, expected in [("evil.example", 403), ("evil.example:%d" % port, 403), ("kb.example", 200),
                            ("localhost:%d" % port, 200), ("127.0.0.1", 200)]:
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         c.putrequest("GET", "/sparql?query=ASK%7B%7D", skip_host=True)

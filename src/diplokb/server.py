@@ -48,6 +48,9 @@ class Settings:
     client_connections: int = field(default=64, metadata={"help": "Open connections per client address."})
     request_timeout: float = field(default=10.0, metadata={
         "help": "Seconds a connection may take to send a whole request (or to read a reply)."})
+    allowed_hosts: str = field(default="", metadata={
+        "help": "Host names answered besides localhost with a loopback bind, comma-separated "
+                "(e.g. the public name a reverse proxy passes on)."})
 
 
 # ---- the application --------------------------------------------------------------------
@@ -188,11 +191,12 @@ class Handler(BaseHandler):
             return False
         host = (self.headers.get("Host") or "").strip().lower()
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        if is_loopback(name):
+        allowed = {h.strip().lower() for h in self.app.settings.allowed_hosts.split(",") if h.strip()}
+        if is_loopback(name) or name in allowed or host in allowed:
             return False
         self.close_connection = True
         self._error(HTTPStatus.FORBIDDEN, f"Host '{host[:100]}' is not served here: this server listens "
-                                          "on loopback and answers only localhost / 127.0.0.1")
+                                          "on loopback and answers only localhost / 127.0.0.1 (and --allowed-hosts)")
         return True
 
     def _dispatch(self, method: str, head: bool = False):
