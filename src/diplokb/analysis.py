@@ -67,15 +67,21 @@ def analyse(sparql: str, prefixes: dict[str, str] | None = None, *, parse: bool 
 @functools.lru_cache(maxsize=512)
 def _cached(sparql: str, prefixes: tuple) -> Analysis | Refusal:
     box: list = []
-    # pyparsing recurses once per grammar rule: a thread with a big stack parses deep queries
-    old = threading.stack_size(_STACK_BYTES)
-    try:
-        t = threading.Thread(target=lambda: box.append(_analyse(sparql, dict(prefixes))))
-        t.start()
+    # pyparsing recurses once per grammar rule: a thread with a big stack parses deep queries.
+    # Stack size and recursion limit are process-wide: one parse at a time (it holds the GIL
+    # anyway), so that two parses cannot undo each other's settings.
+    with _PARSING:
+        old = threading.stack_size(_STACK_BYTES)
+        try:
+            t = threading.Thread(target=lambda: box.append(_analyse(sparql, dict(prefixes))))
+            t.start()
+        finally:
+            threading.stack_size(old)
         t.join()
-    finally:
-        threading.stack_size(old)
     return box[0]
+
+
+_PARSING = threading.Lock()
 
 
 def _analyse(sparql: str, prefixes: dict) -> Analysis | Refusal:

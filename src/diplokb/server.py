@@ -192,7 +192,7 @@ class Handler(BaseHandler):
         host = (self.headers.get("Host") or "").strip().lower()
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
         allowed = {h.strip().lower() for h in self.app.settings.allowed_hosts.split(",") if h.strip()}
-        if is_loopback(name) or name in allowed or host in allowed:
+        if not host or is_loopback(name) or name in allowed or host in allowed:  # no Host: HTTP/1.0
             return False
         self.close_connection = True
         self._error(HTTPStatus.FORBIDDEN, f"Host '{host[:100]}' is not served here: this server listens "
