@@ -17,6 +17,7 @@ BASE_IRI = "https://w3id.org/diplokb/"  # relative IRIs in queries resolve again
 MAX_NESTING = 400  # groups/parentheses a query may nest (deeper is refused, not parsed)
 _STACK_BYTES = 64 * 1024 * 1024  # virtual: only the pages the parse touches are used
 _RECURSION = 20_000
+_INLINE_NESTING = 12  # shallower queries parse in the caller's thread, at its recursion limit
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,10 @@ def analyse(sparql: str, prefixes: dict[str, str] | None = None, *, parse: bool 
 
 @functools.lru_cache(maxsize=512)
 def _cached(sparql: str, prefixes: tuple) -> Analysis | Refusal:
+    if _nesting(sparql) <= _INLINE_NESTING:
+        found = _analyse(sparql, dict(prefixes), deep=False)
+        if not (isinstance(found, Refusal) and found.kind == "nesting"):
+            return found  # else: parse again below, with room to recurse
     box: list = []
     # pyparsing recurses once per grammar rule: a thread with a big stack parses deep queries.
     # Stack size and recursion limit are process-wide: one parse at a time (it holds the GIL
@@ -73,7 +78,7 @@ def _cached(sparql: str, prefixes: tuple) -> Analysis | Refusal:
     with _PARSING:
         old = threading.stack_size(_STACK_BYTES)
         try:
-            t = threading.Thread(target=lambda: box.append(_analyse(sparql, dict(prefixes))))
+            t = threading.Thread(target=lambda: box.append(_analyse(sparql, dict(prefixes), deep=True)))
             t.start()
         finally:
             threading.stack_size(old)
@@ -84,13 +89,14 @@ def _cached(sparql: str, prefixes: tuple) -> Analysis | Refusal:
 _PARSING = threading.Lock()
 
 
-def _analyse(sparql: str, prefixes: dict) -> Analysis | Refusal:
+def _analyse(sparql: str, prefixes: dict, deep: bool) -> Analysis | Refusal:
     from pyparsing import ParseException
 
     from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
     limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, _RECURSION))
+    if deep:  # only in the parse thread, whose stack is big enough
+        sys.setrecursionlimit(max(limit, _RECURSION))
     try:
         try:
             tree = parseQuery(sparql)
