@@ -141,6 +141,25 @@ class Handler(BaseHTTPRequestHandler):
         self.rfile = io.BufferedReader(_DeadlineRaw(self.connection, self), 65536)
         self.wfile = _Writer(self.connection)
 
+    linger = False  # set when a request body is left unread: drain it before closing
+
+    def finish(self):
+        super().finish()
+        if self.linger:
+            # closing with unread data sends a TCP reset, which can destroy the reply in flight:
+            # stop writing, then discard what the client still sends (bounded in bytes and time)
+            try:
+                self.connection.shutdown(socket.SHUT_WR)
+                end, left = time.monotonic() + 1.0, 4_000_000
+                while left > 0 and time.monotonic() < end:
+                    self.connection.settimeout(max(0.01, end - time.monotonic()))
+                    chunk = self.connection.recv(65536)
+                    if not chunk:
+                        break
+                    left -= len(chunk)
+            except OSError:
+                pass
+
     def handle_one_request(self):
         self.deadline = time.monotonic() + self.request_timeout
         super().handle_one_request()

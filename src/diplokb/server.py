@@ -255,12 +255,12 @@ class Handler(BaseHandler):
     # -- SPARQL protocol -----------------------------------------------------------------
     def _content_length(self) -> int:
         if self.headers.get("Transfer-Encoding"):
-            self.close_connection = True
+            self.close_connection = self.linger = True
             raise HTTPError(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length "
                                                         "(chunked transfer coding is not accepted)")
         raw = self.headers.get_all("Content-Length") or ["0"]
         if len(set(raw)) != 1 or not raw[0].strip().isdigit():
-            self.close_connection = True
+            self.close_connection = self.linger = True
             raise HTTPError(HTTPStatus.BAD_REQUEST, f"invalid Content-Length: {', '.join(raw)[:50]}")
         return int(raw[0])
 
@@ -270,14 +270,14 @@ class Handler(BaseHandler):
         except HTTPError:
             return
         if length > self.app.settings.max_request_bytes:
-            self.close_connection = True
+            self.close_connection = self.linger = True
         elif length:
             self.rfile.read(length)
 
     def _read_body(self) -> bytes:
         length = self._content_length()
         if length > self.app.settings.max_request_bytes:
-            self.close_connection = True  # the body is not read: the connection cannot go on
+            self.close_connection = self.linger = True  # the body is not read: no going on
             raise HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                             f"request body over {self.app.settings.max_request_bytes} bytes")
         body = self.rfile.read(length)
