@@ -48,9 +48,12 @@ class Stopped(Exception):
 
 
 def _worker(conn, files: list[str], memory_mb: int) -> None:
-    from .sandbox import deny_network, limit_memory
+    import os
 
-    problem = deny_network() or limit_memory(memory_mb)
+    from .sandbox import deny_network, limit_memory, no_core_dumps
+
+    os.environ["RUST_BACKTRACE"] = "0"  # a crash is reported at once, not after symbolising
+    problem = deny_network() or limit_memory(memory_mb) or no_core_dumps()
     if problem:
         conn.send(("failed", problem))
         return
@@ -150,8 +153,13 @@ class WorkerPool:
             self.procs.discard(proc)
 
         def start():
-            if not self.closed:
+            if self.closed:
+                return
+            try:
                 self.idle.put(self._spawn())
+            except QueryError:
+                if not self.closed:  # the pool goes on with one worker fewer; say so
+                    raise
 
         threading.Thread(target=start, daemon=True).start()
 

@@ -78,3 +78,14 @@ def limit_memory(megabytes: int) -> str | None:
     except (ImportError, ValueError, OSError) as exc:
         return f"could not limit memory: {exc}"
     return None
+
+
+def no_core_dumps() -> str | None:
+    """A crashed worker leaves no core file (writing one delays the report, and fills disks)."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, ValueError, OSError) as exc:
+        return f"could not turn off core dumps: {exc}"
+    return None
