@@ -292,6 +292,8 @@ def test_negotiation_vary_406_and_aliases(server):
     assert status == 200 and headers["Vary"] == "Accept"
     status, _, body = get(f"{server}/sparql?query={ask}", "image/png")
     assert status == 406 and "application/sparql-results+json" in body
+    status, headers, body = get(f"{server}/sparql?query={ask}", "text/html")  # a browser's link
+    assert status == 200 and headers["Content-Type"].startswith("text/html") and "true" in body
     status, _, _ = get(f"{server}/sparql?query={ask}&format=ttl")
     assert status == 406
     c = urllib.parse.quote("CONSTRUCT { id:hun-sen rdfs:label ?n } WHERE { id:hun-sen rdfs:label ?n }")

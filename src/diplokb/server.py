@@ -322,9 +322,16 @@ class Handler(BaseHandler):
                 return self._send_html(self._editor(""))
             raise HTTPError(HTTPStatus.BAD_REQUEST, "missing 'query' parameter")
         fmt = params.get("format", [None])[0]
-        if fmt == "html":
+        if fmt == "html" or (fmt is None and self._wants_html_only()):
             return self._send_html(self._results_page("Query results", query, None))
         self._run(query, fmt, tuple(params.get("default-graph-uri", [])), tuple(params.get("named-graph-uri", [])))
+
+    def _wants_html_only(self) -> bool:
+        """Accept names HTML and no results format, nor */*: the results page, not a 406."""
+        from .results import preferences
+
+        formats, anything = preferences(self.headers.get("Accept"), None)
+        return self._wants_html() and not formats and not anything
 
     def _run(self, query: str, fmt: str | None, default_graphs: tuple = (), named_graphs: tuple = ()):
         from .results import preferences
