@@ -245,6 +245,9 @@ def test_cli_query_takes_the_dataset_from_from(built):
                                  "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"])
     assert one.exit_code == every.exit_code == 0, one.output
     assert 0 < int(one.output.split()[1]) < int(every.output.split()[1])
+    given = runner.invoke(main, ["query", "--out", str(p.out), "--format", "csv", "--default-graph", G + "src-000",
+                                 "SELECT (COUNT(*) AS ?n) FROM <%sentities> WHERE { ?s ?p ?o }" % G])
+    assert given.exit_code == 0 and given.output == one.output  # replaces the query's FROM
     bad = runner.invoke(main, ["query", "--out", str(p.out), "SELECT * FROM <http://x.example/> { ?s ?p ?o }"])
     assert bad.exit_code == 1 and "is not in the KB" in bad.output
     # a --format that does not fit the query's form is an error, not another format
