@@ -68,6 +68,13 @@ class Server(ThreadingHTTPServer):
         for _ in range(2):
             threading.Thread(target=self._refuser, daemon=True).start()
 
+    def handle_error(self, request, client_address):
+        """A client that went away or timed out is routine; anything else is printed."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
     def process_request(self, request, client_address):
         request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         ip = client_address[0]

@@ -224,6 +224,9 @@ class Handler(BaseHandler):
                 return self._resource(path, params)
             raise HTTPError(HTTPStatus.NOT_FOUND, f"no page at {path}")
         except HTTPError as exc:
+            if exc.status == 499:  # the client has gone: nobody to answer
+                self.close_connection = True
+                return
             self._error(exc.status, exc.message, exc.headers)
 
     # -- responses -----------------------------------------------------------------------
