@@ -24,7 +24,8 @@ def server(built, tmp_path_factory):
     trig = exports / "diplokb.trig"
     trig.write_text(trig.read_text(encoding="utf-8").replace(
         'rdfs:label "Mao Ning"', 'rdfs:label "Mao Ning<script>alert(1)</script>"'), encoding="utf-8")
-    settings = Settings(port=0, timeout=2.0, max_rows=5, max_request_bytes=4000, workers=1)
+    settings = Settings(port=0, timeout=2.0, max_rows=5, max_request_bytes=4000, workers=1,
+                        allowed_hosts="kb.example")
     app = App(exports, p.queries_dir, settings)
     srv = make_server(app)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
@@ -179,3 +180,182 @@ def test_errors_share_one_json_shape(server):
     status, headers, body = get(f"{server}/sparql?query=SELECT")
     assert status == 400 and headers["Content-Type"] == "application/json"
     assert set(json.loads(body)["error"]) == {"status", "message"}
+
+
+# ---- the dataset, as SPARQL defines it ----------------------------------------------------
+
+G = "https://w3id.org/diplokb/id/graph/"
+
+
+def _count(server, query, **params):
+    qs = urllib.parse.urlencode({"query": query, **params}, doseq=True)
+    status, _, body = get(f"{server}/sparql?{qs}")
+    assert status == 200, body
+    return int(json.loads(body)["results"]["bindings"][0]["n"]["value"])
+
+
+def test_from_and_protocol_graphs_define_the_dataset(server, store):
+    import pyoxigraph as ox
+
+    raw = store.store  # pyoxigraph itself, graph by graph, as the reference
+    in_graph = lambda g: len(list(raw.quads_for_pattern(None, None, None, ox.NamedNode(G + g))))  # noqa: E731
+    total = _count(server, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    src = in_graph("src-000")
+    assert 0 < src < total
+    # FROM one source's graph counts that graph only (the union used to override it)
+    assert _count(server, f"SELECT (COUNT(*) AS ?n) FROM <{G}src-000> WHERE {{ ?s ?p ?o }}") == src
+    # prefixed name and relative IRI in FROM resolve like any IRI (base: https://w3id.org/diplokb/)
+    assert _count(server, "SELECT (COUNT(*) AS ?n) FROM <id/graph/src-000> WHERE { ?s ?p ?o }") == src
+    # FROM NAMED alone: an empty default graph, and only that graph named
+    assert _count(server, f"SELECT (COUNT(*) AS ?n) FROM NAMED <{G}src-000> WHERE {{ ?s ?p ?o }}") == 0
+    assert _count(server, f"SELECT (COUNT(DISTINCT ?g) AS ?n) FROM NAMED <{G}src-000> "
+                          "WHERE { GRAPH ?g { ?s ?p ?o } }") == 1
+    # the protocol's graphs replace the query's FROM
+    both = in_graph("src-000") + in_graph("src-001")
+    assert _count(server, f"SELECT (COUNT(*) AS ?n) FROM <{G}entities> WHERE {{ ?s ?p ?o }}",
+                  **{"default-graph-uri": [G + "src-000", G + "src-001"]}) <= both
+    assert _count(server, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }",
+                  **{"default-graph-uri": G + "src-000"}) == 0  # no named graphs given: none
+    assert _count(server, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }",
+                  **{"named-graph-uri": G + "src-001"}) == in_graph("src-001")
+
+
+@pytest.mark.parametrize("query,params", [
+    ("SELECT * FROM <http://127.0.0.1:9/data.ttl> WHERE { ?s ?p ?o }", {}),
+    ("SELECT * FROM NAMED <http://example.org/g> WHERE { ?s ?p ?o }", {}),
+    ("ASK {}", {"default-graph-uri": "http://example.org/g"}),
+    ("ASK {}", {"named-graph-uri": "file:///etc/passwd"}),
+])
+def test_graphs_outside_the_kb_are_refused(server, query, params):
+    qs = urllib.parse.urlencode({"query": query, **params})
+    status, _, body = get(f"{server}/sparql?{qs}")
+    assert status == 400 and "is not in the KB" in body
+
+
+def test_cli_query_takes_the_dataset_from_from(built):
+    from click.testing import CliRunner
+
+    from diplokb.cli import main
+
+    p, _ = built
+    runner = CliRunner()
+    one = runner.invoke(main, ["query", "--out", str(p.out), "--format", "csv",
+                               f"SELECT (COUNT(*) AS ?n) FROM <{G}src-000> WHERE {{ ?s ?p ?o }}"])
+    every = runner.invoke(main, ["query", "--out", str(p.out), "--format", "csv",
+                                 "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"])
+    assert one.exit_code == every.exit_code == 0, one.output
+    assert 0 < int(one.output.split()[1]) < int(every.output.split()[1])
+    given = runner.invoke(main, ["query", "--out", str(p.out), "--format", "csv", "--default-graph", G + "src-000",
+                                 "SELECT (COUNT(*) AS ?n) FROM <%sentities> WHERE { ?s ?p ?o }" % G])
+    assert given.exit_code == 0 and given.output == one.output  # replaces the query's FROM
+    bad = runner.invoke(main, ["query", "--out", str(p.out), "SELECT * FROM <http://x.example/> { ?s ?p ?o }"])
+    assert bad.exit_code == 1 and "is not in the KB" in bad.output
+    # a --format that does not fit the query's form is an error, not another format
+    bad = runner.invoke(main, ["query", "--out", str(p.out), "--format", "ttl", "SELECT * { ?s ?p ?o } LIMIT 1"])
+    assert bad.exit_code == 1 and "format 'ttl' does not fit" in bad.output
+
+
+# ---- protocol details ----------------------------------------------------------------------
+
+def test_service_hidden_from_a_regex_is_refused_and_nothing_is_fetched(server):
+    import socket
+
+    canary = socket.socket()
+    canary.bind(("127.0.0.1", 0))
+    canary.listen()
+    canary.settimeout(1.0)
+    port = canary.getsockname()[1]
+    q = ("SELECT * WHERE { ?s ?p 'dkb:a\\'' . SERVICE <http://127.0.0.1:%d/> { ?s ?p ?o } . "
+         "?s ?p 'dkb:b\\'' }" % port)
+    status, _, body = get(f"{server}/sparql?query={urllib.parse.quote(q)}")
+    assert status == 400 and "SERVICE" in body
+    # a codepoint escape is expanded before parsing, as SPARQL says: still SERVICE
+    q = "SELECT * WHERE { SERVI\\u0043E <http://127.0.0.1:%d/> { ?s ?p ?o } }" % port
+    status, _, body = get(f"{server}/sparql?query={urllib.parse.quote(q)}")
+    assert status == 400 and "SERVICE" in body
+    with pytest.raises(socket.timeout):
+        canary.accept()
+    canary.close()
+
+
+def test_protocol_errors(server):
+    form = "application/x-www-form-urlencoded"
+    assert get(f"{server}/sparql?query=ASK%7B%7D&query=ASK%7B%7D")[0] == 400
+    assert get(f"{server}/sparql", data=b"query=ASK%7B%7D&update=CLEAR%20ALL", ctype=form)[0] == 400
+    assert get(f"{server}/sparql?query=ASK%7B%7D", data=b"ASK {}", ctype="application/sparql-query")[0] == 400
+    status, _, body = get(f"{server}/sparql", data="ASK {}".encode("utf-16"), ctype="application/sparql-query")
+    assert status == 400 and "UTF-8" in body
+    assert get(f"{server}/sparql", data=b"query=ASK%20%7B%7D%20%23%FF", ctype=form)[0] == 400
+    assert get(f"{server}/sparql", data=b"ASK {}", ctype="text/plain")[0] == 415
+
+
+def test_negotiation_vary_406_and_aliases(server):
+    ask = urllib.parse.quote("ASK {}")
+    status, headers, _ = get(f"{server}/sparql?query={ask}", "application/sparql-results+json")
+    assert status == 200 and headers["Vary"] == "Accept"
+    status, _, body = get(f"{server}/sparql?query={ask}", "image/png")
+    assert status == 406 and "application/sparql-results+json" in body
+    status, headers, body = get(f"{server}/sparql?query={ask}", "text/html")  # a browser's link
+    assert status == 200 and headers["Content-Type"].startswith("text/html") and "true" in body
+    status, _, _ = get(f"{server}/sparql?query={ask}&format=ttl")
+    assert status == 406
+    c = urllib.parse.quote("CONSTRUCT { id:hun-sen rdfs:label ?n } WHERE { id:hun-sen rdfs:label ?n }")
+    for alias, ctype in [("json-ld", "application/ld+json"), ("rdf+xml", "application/rdf+xml"),
+                         ("n-quads", "application/n-quads"), ("trig", "application/trig"),
+                         ("turtle", "text/turtle; charset=utf-8")]:
+        status, headers, body = get(f"{server}/sparql?query={c}&format={urllib.parse.quote(alias)}")
+        assert (status, headers["Content-Type"]) == (200, ctype), alias
+        assert "Hun Sen" in body
+    status, headers, _ = get(f"{server}/sparql?query={c}", "application/rdf+xml")
+    assert headers["Content-Type"] == "application/rdf+xml"
+
+
+def test_cors_preflight_allow_and_no_banner(server):
+    status, headers, _ = get(f"{server}/sparql", method="OPTIONS")
+    assert status == 204
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in headers["Access-Control-Allow-Methods"]
+    assert "Content-Type" in headers["Access-Control-Allow-Headers"]
+    status, headers, _ = get(f"{server}/sparql", method="DELETE")
+    assert status == 405 and "POST" in headers["Allow"]
+    status, headers, _ = get(f"{server}/id/hun-sen", method="PUT", data=b"x")
+    assert status == 405 and headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert headers["Server"] == "diplokb"
+
+
+def test_foreign_host_is_refused_on_loopback(server):
+    import http.client
+
+    port = int(server.rsplit(":", 1)[1])
+    for host, expected in [("evil.example", 403), ("evil.example:%d" % port, 403), ("kb.example", 200),
+                           ("localhost:%d" % port, 200), ("127.0.0.1", 200)]:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.putrequest("GET", "/sparql?query=ASK%7B%7D", skip_host=True)
+        c.putheader("Host", host)
+        c.endheaders()
+        assert c.getresponse().status == expected, host
+        c.close()
+
+
+def test_port_in_use_is_one_line_of_error(server, built):
+    from click.testing import CliRunner
+
+    from diplokb.cli import main
+
+    p, _ = built
+    port = server.rsplit(":", 1)[1]
+    result = CliRunner().invoke(main, ["serve", "--out", str(p.out), "--port", port, "--workers", "1"])
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0 and "already in use" in result.output
+
+
+def test_symlinks_out_of_the_exports_are_not_served(built, tmp_path):
+    p, _ = built
+    exports = tmp_path / "exports"
+    shutil.copytree(p.out, exports)
+    (exports / "secret.ttl").symlink_to(p.root / "pyproject.toml")
+    (exports / "inside.nt").symlink_to(exports / "diplokb.nt")
+    from diplokb.server import downloads
+
+    names = downloads(exports)
+    assert "secret.ttl" not in names and "inside.nt" in names and "diplokb.trig" in names

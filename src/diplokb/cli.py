@@ -139,7 +139,11 @@ def validate(kb, fmt, engine):
 @out_option
 @click.option("--fresh", is_flag=True, help="Build the KB in memory instead of reading exports/.")
 @click.option("--endpoint", metavar="URL", help="Run the query on this SPARQL endpoint instead.")
-def query(query_or_name, file, list_, fmt, params, out, fresh, endpoint):
+@click.option("--default-graph", "default_graphs", multiple=True, metavar="IRI",
+              help="A graph of the default graph (like the protocol's default-graph-uri; replaces FROM).")
+@click.option("--named-graph", "named_graphs", multiple=True, metavar="IRI",
+              help="A named graph (like the protocol's named-graph-uri; replaces FROM NAMED).")
+def query(query_or_name, file, list_, fmt, params, out, fresh, endpoint, default_graphs=(), named_graphs=()):
     """Run SPARQL: a query string, a file (-f) or a named query from queries/.
 
     \b
@@ -185,6 +189,8 @@ def query(query_or_name, file, list_, fmt, params, out, fresh, endpoint):
             store = project.store(fresh=fresh)
             pairs = resolve_params(store, sparql, pairs)
         sparql = bind(sparql, pairs)
+        if endpoint and (default_graphs or named_graphs):
+            raise click.UsageError("--default-graph / --named-graph apply to the local KB, not --endpoint")
         if endpoint:
             from .publish import remote_query
             result = remote_query(endpoint, sparql)
@@ -194,7 +200,7 @@ def query(query_or_name, file, list_, fmt, params, out, fresh, endpoint):
                 click.echo(writer(result), nl=False)
                 return
         else:
-            result = store.query(sparql)
+            result = store.query(sparql, default_graphs=default_graphs, named_graphs=named_graphs)
         click.echo(format_result(result, fmt), nl=False)
     except BuildError as exc:
         _fail(exc)

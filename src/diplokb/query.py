@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import QueryError
+from .analysis import BASE_IRI
 from .rdf import PREFIXES
 
 _HEADER = re.compile(r"^#\s*(title|description|param)\s*:\s*(.*)$")
@@ -72,7 +73,12 @@ def bind(sparql: str, params: dict[str, str]) -> str:
 
 
 class Store:
-    """A read-only SPARQL store over the exported KB (TriG: one graph per source)."""
+    """A read-only SPARQL store over the exported KB (TriG: one graph per source).
+
+    The dataset of a query is the one SPARQL defines: the protocol's graphs if given, else the
+    query's FROM / FROM NAMED, else (our documented default) the union of all graphs as the
+    default graph, with every graph named. Graphs outside the KB are refused, never fetched.
+    """
 
     def __init__(self, trig_files: list[Path]):
         import pyoxigraph as ox
@@ -86,55 +92,60 @@ class Store:
                 self.store.bulk_load(path=str(f), format=fmt, to_graph=graph)
             else:
                 self.store.bulk_load(path=str(f), format=fmt)
+        self.graphs = frozenset(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
 
     def __len__(self) -> int:
         return len(self.store)
 
-    def query(self, sparql: str):
-        """Runs a query with the union of all graphs as the default graph."""
-        check_read_only(sparql)
+    def query(self, sparql: str, *, default_graphs: list[str] | tuple = (),
+              named_graphs: list[str] | tuple = ()):
+        """Runs a read-only query; `default_graphs` / `named_graphs` are the protocol's
+        default-graph-uri / named-graph-uri (they replace the query's FROM, as the spec says)."""
+        plan = analyse_or_raise(sparql)
+        kw = self.dataset(plan, tuple(default_graphs), tuple(named_graphs))
         try:
-            return self.store.query(sparql, use_default_graph_as_union=True, prefixes=PREFIXES)
+            # only the predeclared prefixes the text can use: pyoxigraph parses each one given
+            prefixes = {p: iri for p, iri in PREFIXES.items() if p + ":" in sparql}
+            return self.store.query(sparql, prefixes=prefixes, base_iri=BASE_IRI, **kw)
         except SyntaxError as exc:
+            if not plan.form:  # not parsed before: an update, or only a syntax error?
+                analyse_or_raise(sparql, parse=True)
             first = str(exc).splitlines()[0] if str(exc) else "invalid query"
             raise QueryError(f"SPARQL syntax error: {first[:300]}") from None
         except (OSError, ValueError, RuntimeError) as exc:
             raise QueryError(str(exc)) from None
 
+    def dataset(self, plan, default_graphs: tuple, named_graphs: tuple) -> dict:
+        """pyoxigraph's dataset arguments for a query, after checking every graph is ours."""
+        ox = self._ox
+        given = default_graphs or named_graphs
+        wanted = (default_graphs + named_graphs) if given else (plan.default_graphs + plan.named_graphs)
+        unknown = sorted({g for g in wanted if g not in self.graphs})
+        if unknown:
+            raise QueryError(f"graph <{unknown[0]}> is not in the KB (graphs are never fetched); "
+                             f"the KB has {len(self.graphs)} named graphs, e.g. "
+                             + ", ".join(f"<{g}>" for g in sorted(self.graphs)[:3]))
+        if given:
+            return {"default_graph": [ox.NamedNode(g) for g in default_graphs],
+                    "named_graphs": [ox.NamedNode(g) for g in named_graphs]}
+        if plan.default_graphs or plan.named_graphs:
+            return {}  # pyoxigraph takes the dataset from the query's FROM / FROM NAMED
+        return {"use_default_graph_as_union": True}
 
-def _code_only(sparql: str) -> str:
-    """The query with string literals, IRIs and comments blanked out (one linear scan)."""
-    out = []
-    i, n = 0, len(sparql)
-    while i < n:
-        ch = sparql[i]
-        if ch == "#":
-            end = sparql.find("\n", i)
-            i = n if end == -1 else end
-        elif ch == "<" and re.match(r"<[^<>\"{}|^`\\\s]*>", sparql[i:i + 2048]):
-            i = sparql.index(">", i) + 1
-            out.append(" ")
-        elif ch in "\"'":
-            quote = sparql[i:i + 3] if sparql[i:i + 3] in ('"""', "'''") else ch
-            j = i + len(quote)
-            while j < n and not sparql.startswith(quote, j):
-                j += 2 if sparql[j] == "\\" else 1
-            i = j + len(quote)
-            out.append(" ")
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
+
+def analyse_or_raise(sparql: str, parse: bool = False):
+    """The query's `Analysis`, or QueryError for an update, SERVICE or a syntax error."""
+    from .analysis import Refusal, analyse
+
+    plan = analyse(sparql, PREFIXES, parse=parse)
+    if isinstance(plan, Refusal):
+        raise QueryError(plan.message)
+    return plan
 
 
 def check_read_only(sparql: str) -> None:
-    """Refuses updates and federated queries (SERVICE): the KB answers from itself only."""
-    code = _code_only(sparql)  # keywords inside strings, IRIs and comments do not count
-    body = re.sub(r"(?i)^\s*(?:(?:PREFIX\s+[\w.-]*:|BASE)\s*)*", "", code, count=1)
-    if re.match(r"(?i)(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", body):
-        raise QueryError("updates are not allowed: the KB is read-only")
-    if re.search(r"\bSERVICE\b", code, re.I):
-        raise QueryError("SERVICE (federated query) is not allowed: the KB answers from itself only")
+    """Refuses updates and federated queries (SERVICE), on a real parse of the query."""
+    analyse_or_raise(sparql, parse=True)
 
 
 def rows(result) -> tuple[list[str], list[list]]:
@@ -150,9 +161,18 @@ def format_result(result, fmt: str) -> str:
     if fmt == "table" and isinstance(result, ox.QuerySolutions):
         names, data = rows(result)
         return render_table(names, [[_display(t) for t in r] for r in data])
+    from .results import GRAPH_FORMATS, SOLUTION_FORMATS, serialize
+
     if fmt == "table":
         fmt = None  # booleans and graphs have a default text form
-    from .results import serialize
+    else:
+        graph = isinstance(result, ox.QueryTriples)
+        fitting = GRAPH_FORMATS if graph else SOLUTION_FORMATS
+        if fmt not in fitting:
+            kind = "a graph (CONSTRUCT/DESCRIBE)" if graph else (
+                "a boolean (ASK)" if isinstance(result, ox.QueryBoolean) else "solutions (SELECT)")
+            raise QueryError(f"format '{fmt}' does not fit this query's result, {kind}; "
+                             f"use one of: table, {', '.join(fitting)}")
 
     body, _, _ = serialize(result, fmt, max_rows=sys.maxsize)
     return body.decode("utf-8")
@@ -170,6 +190,11 @@ def _from_ox(t):
             plain = dt in ("http://www.w3.org/2001/XMLSchema#string",
                            "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString")
             return Literal(x.value, None if plain else dt, x.language)
+        from . import rdf
+
+        bnode = getattr(rdf, "BNODE", None)  # the writers spell a blank node "_:label" (rdf.BNODE)
+        if bnode is not None and isinstance(x, ox.BlankNode):
+            return bnode + x.value
         raise QueryError("blank nodes in a CONSTRUCT result are not supported")
 
     return conv(t.subject), conv(t.predicate), conv(t.object)

@@ -20,13 +20,22 @@ GRAPH_FORMATS = {
     "ttl": "text/turtle; charset=utf-8",
     "nt": "application/n-triples",
     "jsonld": "application/ld+json",
+    "rdfxml": "application/rdf+xml",
+    "nq": "application/n-quads",  # the triples in the default graph (N-Triples is N-Quads)
+    "trig": "application/trig",  # likewise: Turtle is TriG's default graph
 }
 MEDIA_TYPES = {  # Accept header media type -> format name
     "application/sparql-results+json": "json", "application/json": "json",
     "application/sparql-results+xml": "xml", "application/xml": "xml", "text/xml": "xml",
     "text/csv": "csv", "text/tab-separated-values": "tsv",
     "text/turtle": "ttl", "application/x-turtle": "ttl", "application/n-triples": "nt",
-    "text/plain": "nt", "application/ld+json": "jsonld",
+    "text/plain": "nt", "application/ld+json": "jsonld", "application/rdf+xml": "rdfxml",
+    "application/n-quads": "nq", "application/trig": "trig",
+}
+ALIASES = {  # format= values clients send -> format name
+    "turtle": "ttl", "ntriples": "nt", "n-triples": "nt", "json-ld": "jsonld",
+    "rdf+xml": "rdfxml", "rdf/xml": "rdfxml", "n-quads": "nq", "nquads": "nq",
+    "srj": "json", "srx": "xml",
 }
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -61,43 +70,71 @@ def _xml_term(t) -> str:
     return f"<literal>{xml_escape(t.value)}</literal>"
 
 
-def serialize(result, fmt: str | None, max_rows: int) -> tuple[bytes, str, bool]:
+def serialize(result, fmt: str | None, max_rows: int,
+              max_bytes: int | None = None) -> tuple[bytes, str, bool]:
     """(body, content type, truncated) for a pyoxigraph result. `fmt` may be None or a
-    format of the other kind of result, in which case the kind's default is used."""
+    format of the other kind of result, in which case the kind's default is used. At most
+    `max_rows` rows (triples) are kept, and fewer if the body would pass `max_bytes`."""
     import pyoxigraph as ox
 
     if isinstance(result, ox.QueryBoolean):
         fmt = fmt if fmt in SOLUTION_FORMATS else "json"
-        value = bool(result)
-        if fmt == "xml":
-            body = ('<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">'
-                    f"<head/><boolean>{'true' if value else 'false'}</boolean></sparql>\n")
-        elif fmt in ("csv", "tsv"):
-            body = f"{'_askResult' if fmt == 'csv' else '?_askResult'}\n{'true' if value else 'false'}\n"
-        else:
-            body = json.dumps({"head": {}, "boolean": value}) + "\n"
-        return body.encode(), SOLUTION_FORMATS[fmt], False
-    if isinstance(result, ox.QueryTriples):
-        from .export import to_jsonld, to_ntriples, to_turtle
-        from .query import _from_ox
-
+        return _boolean(bool(result), fmt).encode(), SOLUTION_FORMATS[fmt], False
+    graph = isinstance(result, ox.QueryTriples)
+    if graph:
         fmt = fmt if fmt in GRAPH_FORMATS else "ttl"
-        triples, truncated = [], False
-        for t in result:
-            if len(triples) >= max_rows:
-                truncated = True
-                break
-            triples.append(_from_ox(t))
-        body = {"ttl": to_turtle, "nt": to_ntriples}.get(fmt, lambda t: to_jsonld(t, set()))(triples)
-        return body.encode("utf-8"), GRAPH_FORMATS[fmt], truncated
-    fmt = fmt if fmt in SOLUTION_FORMATS else "json"
-    names = [v.value for v in result.variables]
-    rows, truncated = [], False
-    for sol in result:
-        if len(rows) >= max_rows:
+        names = None
+    else:
+        fmt = fmt if fmt in SOLUTION_FORMATS else "json"
+        names = [v.value for v in result.variables]
+    items, truncated = [], False
+    for item in result:
+        if len(items) >= max_rows:
             truncated = True
             break
-        rows.append([sol[n] for n in names])
+        items.append(item if graph else [item[n] for n in names])
+    render = (lambda xs: _graph(xs, fmt)) if graph else (lambda xs: _solutions(names, xs, fmt))
+    body = render(items)
+    if max_bytes is not None and len(body) > max_bytes:
+        lo, hi = 0, len(items)  # the most items that fit: render(items[:lo]) fits
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if len(render(items[:mid])) <= max_bytes:
+                lo = mid
+            else:
+                hi = mid - 1
+        body, truncated = render(items[:lo]), True
+    return body, (GRAPH_FORMATS if graph else SOLUTION_FORMATS)[fmt], truncated
+
+
+def _boolean(value: bool, fmt: str) -> str:
+    if fmt == "xml":
+        return ('<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">'
+                f"<head/><boolean>{'true' if value else 'false'}</boolean></sparql>\n")
+    if fmt in ("csv", "tsv"):
+        return f"{'_askResult' if fmt == 'csv' else '?_askResult'}\n{'true' if value else 'false'}\n"
+    return json.dumps({"head": {}, "boolean": value}) + "\n"
+
+
+def _graph(triples: list, fmt: str) -> bytes:
+    if fmt == "rdfxml":
+        import pyoxigraph as ox
+
+        try:
+            return ox.serialize(triples, format=ox.RdfFormat.RDF_XML)
+        except (ValueError, OSError) as exc:
+            from .errors import QueryError
+            raise QueryError(f"this result cannot be written as RDF/XML ({exc}); ask for Turtle") from None
+    from .export import to_jsonld, to_ntriples, to_turtle
+    from .query import _from_ox
+
+    terms = [_from_ox(t) for t in triples]
+    writer = {"ttl": to_turtle, "trig": to_turtle, "nt": to_ntriples, "nq": to_ntriples}.get(
+        fmt, lambda t: to_jsonld(t, set()))
+    return writer(terms).encode("utf-8")
+
+
+def _solutions(names: list[str], rows: list, fmt: str) -> bytes:
     if fmt == "json":
         bindings = [{n: _json_term(t) for n, t in zip(names, r) if t is not None} for r in rows]
         body = json.dumps({"head": {"vars": names}, "results": {"bindings": bindings}},
@@ -120,17 +157,27 @@ def serialize(result, fmt: str | None, max_rows: int) -> tuple[bytes, str, bool]
         lines = ["\t".join("?" + n for n in names)]
         lines += ["\t".join("" if t is None else str(t) for t in r) for r in rows]
         body = "\n".join(lines) + "\n"
-    return body.encode("utf-8"), SOLUTION_FORMATS[fmt], truncated
+    return body.encode("utf-8")
 
 
 def negotiate(accept: str | None, explicit: str | None) -> list[str]:
     """Format names in order of preference, from `format=` (a name or media type) or Accept."""
+    return preferences(accept, explicit)[0]
+
+
+def preferences(accept: str | None, explicit: str | None) -> tuple[list[str], bool]:
+    """(format names in order of preference, whether any format will do), from `format=`
+    (a name, an alias or a media type) or else the Accept header. An unknown `format=`
+    gives its name, which fits no result (406)."""
     if explicit:
-        name = MEDIA_TYPES.get(explicit.split(";")[0].strip().lower(), explicit.lower())
-        return [name]
-    prefs = []
-    for i, part in enumerate((accept or "").split(",")):
+        key = explicit.split(";")[0].strip().lower()
+        return [MEDIA_TYPES.get(key) or ALIASES.get(key, key)], False
+    if not (accept or "").strip():
+        return [], True
+    prefs, anything = [], False
+    for i, part in enumerate(accept.split(",")):
         media, *params = [x.strip() for x in part.split(";")]
+        media = media.lower()
         q = 1.0
         for prm in params:
             if prm.startswith("q="):
@@ -138,6 +185,12 @@ def negotiate(accept: str | None, explicit: str | None) -> list[str]:
                     q = float(prm[2:])
                 except ValueError:
                     q = 0.0
-        if media.lower() in MEDIA_TYPES and q > 0:
-            prefs.append((-q, i, MEDIA_TYPES[media.lower()]))
-    return [name for _, _, name in sorted(prefs)]
+        if q <= 0:
+            continue
+        if media == "*/*":
+            anything = True
+        elif media.endswith("/*"):
+            prefs += [(-q, i, name) for m, name in MEDIA_TYPES.items() if m.startswith(media[:-1])]
+        elif media in MEDIA_TYPES:
+            prefs.append((-q, i, MEDIA_TYPES[media]))
+    return [name for _, _, name in sorted(prefs)], anything

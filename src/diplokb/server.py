@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import html
 import json
-import multiprocessing as mp
-import queue
 import re
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from .errors import QueryError
+from .httpd import Handler as BaseHandler
 from .rdf import ID
 
 BASE = "https://w3id.org/diplokb/"
@@ -38,94 +37,19 @@ class Settings:
     max_rows: int = field(default=10_000, metadata={"help": "Most rows (or triples) a query returns."})
     max_request_bytes: int = field(default=100_000, metadata={"help": "Largest request body or query string."})
     workers: int = field(default=2, metadata={"help": "Worker processes running queries."})
-
-
-# ---- query workers ----------------------------------------------------------------------
-
-def _worker(conn, files: list[str]) -> None:
-    from .query import Store
-    from .results import serialize
-
-    store = Store([Path(f) for f in files])
-    conn.send(("ready",))
-    while True:
-        try:
-            sparql, formats, max_rows = conn.recv()
-        except EOFError:
-            return
-        try:
-            result = store.query(sparql)
-            fmt = _pick(result, formats)
-            body, ctype, truncated = serialize(result, fmt, max_rows)
-            conn.send(("ok", body, ctype, truncated))
-        except QueryError as exc:
-            conn.send(("error", str(exc)))
-        except Exception as exc:  # noqa: BLE001 - reported to the client; the worker lives on
-            conn.send(("error", f"query failed: {exc}"))
-
-
-def _pick(result, formats: list[str]) -> str | None:
-    import pyoxigraph as ox
-
-    from .results import GRAPH_FORMATS, SOLUTION_FORMATS
-
-    allowed = GRAPH_FORMATS if isinstance(result, ox.QueryTriples) else SOLUTION_FORMATS
-    return next((f for f in formats if f in allowed), None)
-
-
-class QueryTimeout(Exception):
-    pass
-
-
-class Busy(Exception):
-    pass
-
-
-class WorkerPool:
-    """Processes that each hold the KB and run one query at a time."""
-
-    def __init__(self, files: list[Path], size: int):
-        self.files = [str(f) for f in files]
-        self.ctx = mp.get_context("spawn")
-        self.idle: queue.Queue = queue.Queue()
-        self.all: list = []
-        self.lock = threading.Lock()
-        for _ in range(size):
-            self.idle.put(self._spawn())
-
-    def _spawn(self):
-        parent, child = self.ctx.Pipe()
-        proc = self.ctx.Process(target=_worker, args=(child, self.files), daemon=True)
-        proc.start()
-        child.close()
-        parent.recv()  # wait until the store is loaded
-        with self.lock:
-            self.all.append(proc)
-        return proc, parent
-
-    def run(self, sparql: str, formats: list[str], max_rows: int, timeout: float):
-        try:
-            proc, conn = self.idle.get(timeout=timeout)
-        except queue.Empty:
-            raise Busy() from None
-        try:
-            conn.send((sparql, formats, max_rows))
-            if conn.poll(timeout):
-                reply = conn.recv()
-                self.idle.put((proc, conn))
-                return reply
-        except (EOFError, OSError):
-            pass
-        proc.kill()  # the only way to really stop a query running in native code
-        proc.join()
-        conn.close()
-        self.idle.put(self._spawn())
-        raise QueryTimeout()
-
-    def close(self) -> None:
-        with self.lock:
-            for proc in self.all:
-                proc.kill()
+    max_reply_bytes: int = field(default=20_000_000, metadata={
+        "help": "Largest query result body; past it rows are dropped and X-Result-Truncated is set."})
+    worker_memory_mb: int = field(default=2048, metadata={
+        "help": "Address space of a query worker in MiB (0: no limit); past it the query fails (503)."})
+    client_queries: int = field(default=8, metadata={
+        "help": "SPARQL requests one client address may have in flight; more get 503 + Retry-After."})
+    max_connections: int = field(default=256, metadata={"help": "Open connections in all."})
+    client_connections: int = field(default=64, metadata={"help": "Open connections per client address."})
+    request_timeout: float = field(default=10.0, metadata={
+        "help": "Seconds a connection may take to send a whole request (or to read a reply)."})
+    allowed_hosts: str = field(default="", metadata={
+        "help": "Host names answered besides localhost with a loopback bind, comma-separated "
+                "(e.g. the public name a reverse proxy passes on)."})
 
 
 # ---- the application --------------------------------------------------------------------
@@ -136,17 +60,19 @@ class App:
     def __init__(self, exports: Path, queries_dir: Path, settings: Settings, kb: Path | None = None):
         from .pipeline import EXPORTED_ONTOLOGY
         from .query import Store, named_queries
+        from .querypool import WorkerPool
 
         self.exports = exports
         self.settings = settings
         trig = exports / "diplokb.trig"
         if not trig.is_file():
             raise QueryError(f"no exports in {exports}: run 'diplokb build' first")
-        files = [trig, *(exports / f for f in EXPORTED_ONTOLOGY[:2])]
+        files = [trig, *(f for f in (exports / n for n in EXPORTED_ONTOLOGY[:2]) if f.is_file())]
         self.store = Store(files)  # for the pages: our own bounded queries
-        self.pool = WorkerPool(files, settings.workers)
+        self.pool = WorkerPool(files, settings.workers, settings.worker_memory_mb)
+        self.gate = ClientGate(settings.client_queries, max(1, settings.workers - 1))
         self.named = named_queries(queries_dir)
-        self.downloads = sorted(f.name for f in exports.iterdir() if f.is_file() and not f.name.startswith("."))
+        self.downloads = downloads(exports)
         from .pages import PageContext
 
         self.pages = PageContext(self.store, self.named, tuple(self.downloads), kb)
@@ -158,11 +84,46 @@ class App:
         self.pool.close()
 
 
-def make_server(app: App) -> ThreadingHTTPServer:
-    handler = type("Handler", (Handler,), {"app": app})
-    server = ThreadingHTTPServer((app.settings.host, app.settings.port), handler)
-    server.daemon_threads = True
-    return server
+def downloads(exports: Path) -> list[str]:
+    """The files served under /exports/: regular files of the folder; a symlink only if it
+    stays inside it."""
+    root = exports.resolve()
+    return sorted(f.name for f in exports.iterdir() if not f.name.startswith(".")
+                  and f.is_file() and f.resolve().parent == root)
+
+
+class ClientGate:
+    """Per client address: at most `in_flight` SPARQL requests at once (the excess is refused
+    at once), of which `running` hold a worker (the others wait), so that one client cannot
+    take every worker from the others."""
+
+    def __init__(self, in_flight: int, running: int):
+        self.in_flight, self.running = in_flight, running
+        self.lock = threading.Lock()
+        self.counts: dict[str, int] = {}
+        self.slots: dict[str, threading.Semaphore] = {}
+
+    def enter(self, ip: str) -> threading.Semaphore | None:
+        with self.lock:
+            if self.counts.get(ip, 0) >= self.in_flight:
+                return None
+            self.counts[ip] = self.counts.get(ip, 0) + 1
+            return self.slots.setdefault(ip, threading.Semaphore(self.running))
+
+    def leave(self, ip: str) -> None:
+        with self.lock:
+            self.counts[ip] -= 1
+            if not self.counts[ip]:
+                del self.counts[ip], self.slots[ip]
+
+
+def make_server(app: App):
+    from .httpd import Server
+
+    s = app.settings
+    handler = type("Handler", (Handler,), {"app": app, "request_timeout": s.request_timeout})
+    return Server((s.host, s.port), handler, max_connections=s.max_connections,
+                  client_connections=s.client_connections)
 
 
 # Pages of src/diplokb/pages/ with no content negotiation (entity pages are under /id/, /vocab/).
@@ -170,19 +131,31 @@ _PAGES = ("/id/", "/vocab/", "/search", "/timeline", "/network", "/differences")
 
 
 class HTTPError(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, headers: dict | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or {}
 
 
-class Handler(BaseHTTPRequestHandler):
+_ALLOW = {"/sparql": "GET, HEAD, POST, OPTIONS"}
+_CORS = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS"),
+         ("Access-Control-Allow-Headers", "Accept, Content-Type"), ("Access-Control-Max-Age", "86400")]
+_UPDATE = "SPARQL Update is not supported: the KB is read-only"
+
+
+def _parse_qs(text: str) -> dict[str, list[str]]:
+    """A query string or form; percent-escapes that are not UTF-8 are an error (400)."""
+    try:
+        return urllib.parse.parse_qs(text, keep_blank_values=True, errors="strict", max_num_fields=1000)
+    except UnicodeDecodeError:
+        raise HTTPError(HTTPStatus.BAD_REQUEST, "a parameter is not UTF-8 once percent-decoded") from None
+    except ValueError as exc:
+        raise HTTPError(HTTPStatus.BAD_REQUEST, f"malformed parameters: {exc}") from None
+
+
+class Handler(BaseHandler):
     app: App
-    server_version = "diplokb"
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format, *args):  # noqa: A002 - quiet by default
-        pass
 
     # -- dispatch ------------------------------------------------------------------------
     def do_GET(self):
@@ -194,23 +167,62 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._dispatch("POST")
 
+    def do_OPTIONS(self):
+        self.head = False
+        if self._host_refused():
+            return
+        self._discard_body()
+        self.respond(204, b"", [*_CORS, ("Allow", self._allowed())])
+
     def do_PUT(self):
-        self._error(HTTPStatus.METHOD_NOT_ALLOWED, "this endpoint is read-only")
+        self.head = False
+        self._discard_body()
+        self._error(HTTPStatus.METHOD_NOT_ALLOWED, "this endpoint is read-only", {"Allow": self._allowed()})
 
     do_DELETE = do_PATCH = do_PUT
+
+    def send_error(self, code, message=None, explain=None):
+        """http.server's own errors (bad request line, unknown method...) in our JSON shape."""
+        self.head = self.command == "HEAD"
+        self.close_connection = True
+        headers = {"Allow": self._allowed()} if code == HTTPStatus.NOT_IMPLEMENTED else None
+        self._error(code, message or HTTPStatus(code).phrase, headers)
+
+    def _allowed(self) -> str:
+        path = urllib.parse.urlsplit(getattr(self, "path", "/")).path.rstrip("/") or "/"
+        return _ALLOW.get(path, "GET, HEAD, OPTIONS")
+
+    def _host_refused(self) -> bool:
+        """With a loopback bind, a request naming another host is refused (DNS rebinding)."""
+        from .httpd import is_loopback
+
+        if not is_loopback(self.app.settings.host):
+            return False
+        host = (self.headers.get("Host") or "").strip().lower()
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        allowed = {h.strip().lower() for h in self.app.settings.allowed_hosts.split(",") if h.strip()}
+        if not host or is_loopback(name) or name in allowed or host in allowed:  # no Host: HTTP/1.0
+            return False
+        self.close_connection = True
+        self._error(HTTPStatus.FORBIDDEN, f"Host '{host[:100]}' is not served here: this server listens "
+                                          "on loopback and answers only localhost / 127.0.0.1 (and --allowed-hosts)")
+        return True
 
     def _dispatch(self, method: str, head: bool = False):
         self.head = head
         try:
+            if self._host_refused():
+                return
             if len(self.path) > self.app.settings.max_request_bytes:
                 raise HTTPError(HTTPStatus.REQUEST_URI_TOO_LONG, "request URL too long")
             url = urllib.parse.urlsplit(self.path)
-            params = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+            params = _parse_qs(url.query)
             path = urllib.parse.unquote(url.path)
-            if path == "/sparql":
+            if path in ("/sparql", "/sparql/"):
                 return self._sparql(method, params)
             if method != "GET":
-                raise HTTPError(HTTPStatus.METHOD_NOT_ALLOWED, "only GET here")
+                self._discard_body()
+                raise HTTPError(HTTPStatus.METHOD_NOT_ALLOWED, "only GET here", {"Allow": self._allowed()})
             if path == "/" or path in _PAGES or path.startswith("/search/"):
                 return self._send_html(self._render(path, params))
             if path.startswith("/query/"):
@@ -221,94 +233,156 @@ class Handler(BaseHTTPRequestHandler):
                 return self._resource(path, params)
             raise HTTPError(HTTPStatus.NOT_FOUND, f"no page at {path}")
         except HTTPError as exc:
-            self._error(exc.status, exc.message)
+            if exc.status == 499:  # the client has gone: nobody to answer
+                self.close_connection = True
+                return
+            self._error(exc.status, exc.message, exc.headers)
 
     # -- responses -----------------------------------------------------------------------
     def _send(self, status: int, body: bytes, ctype: str, extra: dict | None = None):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'")
-        self.send_header("Access-Control-Allow-Origin", "*")
-        for k, v in (extra or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        if not getattr(self, "head", False):
-            self.wfile.write(body)
+        headers = [("Content-Type", ctype), ("X-Content-Type-Options", "nosniff"),
+                   ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'"),
+                   ("Access-Control-Allow-Origin", "*"), ("Vary", "Accept")]
+        headers += list((extra or {}).items())
+        self.respond(status, body, headers, head=getattr(self, "head", False))
 
     def _send_html(self, page: str, status: int = 200):
         self._send(status, page.encode("utf-8"), "text/html; charset=utf-8")
 
     def _wants_html(self) -> bool:
-        accept = self.headers.get("Accept", "")
+        headers = getattr(self, "headers", None)
+        accept = headers.get("Accept", "") if headers else ""
         return "text/html" in accept
 
-    def _error(self, status: int, message: str):
+    def _error(self, status: int, message: str, headers: dict | None = None):
         if self._wants_html():
-            self._send_html(_page(f"{int(status)} {HTTPStatus(status).phrase}",
-                                  f"<p class=error>{html.escape(message)}</p>"), status)
+            body = _page(f"{int(status)} {HTTPStatus(status).phrase}",
+                         f"<p class=error>{html.escape(message)}</p>").encode("utf-8")
+            ctype = "text/html; charset=utf-8"
         else:
-            body = json.dumps({"error": {"status": int(status), "message": message}}) + "\n"
-            self._send(status, body.encode(), "application/json")
+            body = (json.dumps({"error": {"status": int(status), "message": message}}) + "\n").encode()
+            ctype = "application/json"
+        self._send(status, body, ctype, headers)
 
     # -- SPARQL protocol -----------------------------------------------------------------
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+    def _content_length(self) -> int:
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = self.linger = True
+            raise HTTPError(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length "
+                                                        "(chunked transfer coding is not accepted)")
+        raw = self.headers.get_all("Content-Length") or ["0"]
+        if len(set(raw)) != 1 or not raw[0].strip().isdigit():
+            self.close_connection = self.linger = True
+            raise HTTPError(HTTPStatus.BAD_REQUEST, f"invalid Content-Length: {', '.join(raw)[:50]}")
+        return int(raw[0])
+
+    def _discard_body(self) -> None:
+        try:
+            length = self._content_length()
+        except HTTPError:
+            return
         if length > self.app.settings.max_request_bytes:
+            self.close_connection = self.linger = True
+        elif length:
+            self.rfile.read(length)
+
+    def _read_body(self) -> bytes:
+        length = self._content_length()
+        if length > self.app.settings.max_request_bytes:
+            self.close_connection = self.linger = True  # the body is not read: no going on
             raise HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                             f"request body over {self.app.settings.max_request_bytes} bytes")
-        return self.rfile.read(length)
+        body = self.rfile.read(length)
+        if len(body) < length:
+            self.close_connection = True
+            raise HTTPError(HTTPStatus.BAD_REQUEST, "the body is shorter than its Content-Length")
+        return body
 
     def _sparql(self, method: str, params: dict):
         if method == "POST":
-            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            ctype, _, ctype_params = (self.headers.get("Content-Type") or "").partition(";")
+            ctype = ctype.strip().lower()
             body = self._read_body()
+            charset = re.search(r"charset\s*=\s*\"?([\w-]+)", ctype_params, re.I)
+            if charset and charset.group(1).lower() not in ("utf-8", "utf8"):
+                raise HTTPError(HTTPStatus.BAD_REQUEST, f"the body must be UTF-8, not {charset.group(1)}")
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise HTTPError(HTTPStatus.BAD_REQUEST, f"the body is not UTF-8 (byte {exc.start})") from None
             if ctype == "application/sparql-query":
-                query = body.decode("utf-8", "replace")
+                if "query" in params or "update" in params:
+                    raise HTTPError(HTTPStatus.BAD_REQUEST, "a query in the body and query=/update= in the URL")
+                params = {**params, "query": [text]}
             elif ctype == "application/x-www-form-urlencoded":
-                form = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-                if "update" in form:
-                    raise HTTPError(HTTPStatus.BAD_REQUEST, "SPARQL Update is not supported: the KB is read-only")
-                query = form.get("query", [""])[0]
-                params = {**params, **form}
+                form = _parse_qs(text)
+                params = {k: params.get(k, []) + form.get(k, []) for k in {*params, *form}}
             elif ctype == "application/sparql-update":
-                raise HTTPError(HTTPStatus.BAD_REQUEST, "SPARQL Update is not supported: the KB is read-only")
+                raise HTTPError(HTTPStatus.BAD_REQUEST, _UPDATE)
             else:
                 raise HTTPError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                                "POST a query as application/sparql-query or a form with 'query='")
-        else:
-            if "update" in params:
-                raise HTTPError(HTTPStatus.BAD_REQUEST, "SPARQL Update is not supported: the KB is read-only")
-            query = params.get("query", [""])[0]
+                                "POST a query as application/sparql-query or a form with 'query='",
+                                {"Accept-Post": "application/sparql-query, application/x-www-form-urlencoded"})
+        if "update" in params:
+            raise HTTPError(HTTPStatus.BAD_REQUEST, _UPDATE)
+        queries = params.get("query", [])
+        if len(queries) > 1:
+            raise HTTPError(HTTPStatus.BAD_REQUEST, f"{len(queries)} 'query' parameters; give one")
+        query = queries[0] if queries else ""
         if not query.strip():
             if method == "GET" and self._wants_html():
                 return self._send_html(self._editor(""))
             raise HTTPError(HTTPStatus.BAD_REQUEST, "missing 'query' parameter")
         fmt = params.get("format", [None])[0]
-        if fmt == "html":
+        if fmt == "html" or (fmt is None and self._wants_html_only()):
             return self._send_html(self._results_page("Query results", query, None))
-        self._run(query, fmt)
+        self._run(query, fmt, tuple(params.get("default-graph-uri", [])), tuple(params.get("named-graph-uri", [])))
 
-    def _run(self, query: str, fmt: str | None):
-        from .results import negotiate
+    def _wants_html_only(self) -> bool:
+        """Accept names HTML and no results format, nor */*: the results page, not a 406."""
+        from .results import preferences
 
-        formats = negotiate(self.headers.get("Accept"), fmt)
-        _, body, ctype, truncated = self._execute(query, formats)
-        self._send(200, body, ctype, {"X-Result-Truncated": "true"} if truncated else None)
+        formats, anything = preferences(self.headers.get("Accept"), None)
+        return self._wants_html() and not formats and not anything
 
-    def _execute(self, query: str, formats: list[str]):
+    def _run(self, query: str, fmt: str | None, default_graphs: tuple = (), named_graphs: tuple = ()):
+        from .results import preferences
+
+        formats, anything = preferences(self.headers.get("Accept"), fmt)
+        reply = self._execute(query, formats, anything, default_graphs, named_graphs)
+        if reply.status != 200:
+            raise HTTPError(reply.status, json.loads(reply.body)["error"]["message"])
+        self._send(200, reply.body, reply.ctype, {"X-Result-Truncated": "true"} if reply.truncated else None)
+
+    def _execute(self, query: str, formats: list[str], anything: bool = True,
+                 default_graphs: tuple = (), named_graphs: tuple = ()):
+        from .querypool import Job, Stopped
+
         s = self.app.settings
-        try:
-            reply = self.app.pool.run(query, formats, s.max_rows, s.timeout)
-        except QueryTimeout:
+        ip = self.client_address[0]
+        slot = self.app.gate.enter(ip)
+        if slot is None:
             raise HTTPError(HTTPStatus.SERVICE_UNAVAILABLE,
-                            f"query stopped: it ran longer than the time limit of {s.timeout:g} s") from None
-        except Busy:
-            raise HTTPError(HTTPStatus.SERVICE_UNAVAILABLE, "all query workers are busy; try again") from None
-        if reply[0] == "error":
-            raise HTTPError(HTTPStatus.BAD_REQUEST, reply[1])
-        return reply
+                            f"this client already has {s.client_queries} SPARQL requests in flight",
+                            {"Retry-After": "1"})
+        job = Job(query, tuple(formats), anything, s.max_rows, s.max_reply_bytes, default_graphs, named_graphs)
+        try:
+            start = time.monotonic()
+            if not slot.acquire(timeout=s.timeout):
+                raise Stopped(503, "this client's earlier queries still hold the workers; try again",
+                              retry_after=max(1, round(s.timeout)))
+            try:
+                left = max(0.1, s.timeout - (time.monotonic() - start))
+                return self.app.pool.run(job, s.timeout, left, client=self.connection)
+            finally:
+                slot.release()
+        except Stopped as exc:
+            if exc.status == 499:
+                self.close_connection = True
+            raise HTTPError(exc.status, exc.message,
+                            {"Retry-After": str(exc.retry_after)} if exc.retry_after else None) from None
+        finally:
+            self.app.gate.leave(ip)
 
     # -- pages ---------------------------------------------------------------------------
     def _named(self, name: str, params: dict):
@@ -334,7 +408,10 @@ class Handler(BaseHTTPRequestHandler):
             raise HTTPError(exc.status, exc.message) from None
 
     def _results_page(self, title: str, query: str, description: str | None) -> str:
-        _, body, ctype, truncated = self._execute(query, ["json"])
+        reply = self._execute(query, ["json"])
+        if reply.status != 200:
+            raise HTTPError(reply.status, json.loads(reply.body)["error"]["message"])
+        body, ctype, truncated = reply.body, reply.ctype, reply.truncated
         if not ctype.startswith("application/sparql-results+json"):
             table = f"<pre>{html.escape(body.decode('utf-8'))}</pre>"
         else:
@@ -421,7 +498,11 @@ def serve(exports: Path, queries_dir: Path, settings: Settings, ready=None, kb: 
     """Runs until interrupted. `ready(server)` is called once it listens. `kb` is the KB
     folder, where the source pages find the archived texts."""
     app = App(exports, queries_dir, settings, kb=kb)
-    server = make_server(app)
+    try:
+        server = make_server(app)
+    except BaseException:
+        app.close()
+        raise
     try:
         if ready:
             ready(server)
@@ -429,4 +510,3 @@ def serve(exports: Path, queries_dir: Path, settings: Settings, ready=None, kb: 
     finally:
         server.server_close()
         app.close()
-

@@ -1,0 +1,214 @@
+"""Load benchmark: `diplokb serve` against `oxigraph serve` (in memory) on the same data.
+
+    .venv/bin/python benchmarks/load.py [--exports exports] [--seconds 3] [--queries 02-who-met-whom]
+
+For each query (a trivial ASK, then the named queries given) and each concurrency (1 and 8),
+keep-alive clients POST application/sparql-query for `--seconds` and the table gives requests/s
+and latency p50 / p95 (ms) side by side. The load generator is Python (wrk is not assumed),
+so at concurrency 8 on a small machine the client itself is part of the ceiling for both
+servers alike. Bounded: about 2 x queries x 2 x seconds, plus start-up.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_up(url: str, proc: subprocess.Popen) -> None:
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+            time.sleep(0.1)
+    raise SystemExit(f"server at {url} did not start")
+
+
+def start_diplokb(exports: Path, workers: int) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "diplokb", "serve", "--out", str(exports), "--port", str(port),
+                             "--workers", str(workers)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    wait_up(f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D", proc)
+    return proc, port
+
+
+def start_oxigraph(exports: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    exe = Path(sys.executable).with_name("oxigraph")
+    proc = subprocess.Popen([str(exe), "serve", "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_up(f"http://127.0.0.1:{port}/query?query=ASK%7B%7D", proc)
+    for name, ctype in (("diplokb.trig", "application/trig"), ("ontology.ttl", "text/turtle"),
+                        ("vocabularies.ttl", "text/turtle")):
+        f = exports / name
+        if f.is_file():
+            url = f"http://127.0.0.1:{port}/store" + ("" if name.endswith(".trig") else
+                                                       "?graph=https://w3id.org/diplokb/id/graph/ontology")
+            req = urllib.request.Request(url, data=f.read_bytes(), method="POST", headers={"Content-Type": ctype})
+            urllib.request.urlopen(req, timeout=120).read()
+    return proc, port
+
+
+def load(port: int, path: str, query: str, concurrency: int, seconds: float) -> dict:
+    body = query.encode()
+    lat: list[float] = []
+    errors = [0]
+    stop = time.monotonic() + seconds
+    lock = threading.Lock()
+
+    def client():
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        while time.monotonic() < stop:
+            t0 = time.perf_counter()
+            try:
+                c.request("POST", path, body, {"Content-Type": "application/sparql-query",
+                                               "Accept": "application/sparql-results+json"})
+                r = c.getresponse()
+                r.read()
+                if r.status != 200:
+                    errors[0] += 1
+            except OSError:
+                errors[0] += 1
+                c.close()
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                continue
+            mine.append(time.perf_counter() - t0)
+        c.close()
+        with lock:
+            lat.extend(mine)
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - t0
+    lat.sort()
+    pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else float("nan")  # noqa: E731
+    return {"rps": len(lat) / elapsed, "p50": pick(0.5), "p95": pick(0.95), "errors": errors[0],
+            "mean": statistics.fmean(lat) * 1000 if lat else float("nan")}
+
+
+HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+def attack(port: int, seconds: float) -> dict:
+    """A trivial ASK's latency from 127.0.0.1 while other addresses attack: 50 parallel heavy
+    queries (127.0.0.2), 300 slowloris connections (127.0.0.3), 10 clients that never read
+    (127.0.0.4)."""
+    stop = time.monotonic() + seconds
+    held: list[socket.socket] = []
+
+    def heavy():
+        body = HEAVY.encode()
+        while time.monotonic() < stop:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=30, source_address=("127.0.0.2", 0)) as s:
+                    s.sendall(b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                              b"Content-Type: application/sparql-query\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+                    while s.recv(65536):
+                        pass
+            except OSError:
+                time.sleep(0.05)
+
+    def slowloris():
+        while time.monotonic() < stop:
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=2, source_address=("127.0.0.3", 0))
+                s.sendall(b"GET /sparql?query=ASK")
+                held.append(s)
+            except OSError:
+                pass
+            time.sleep(0.01)
+
+    def never_read():
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=2, source_address=("127.0.0.4", 0))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(b"GET /exports/diplokb.nt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 50)
+            held.append(s)
+        except OSError:
+            pass
+
+    threads = [threading.Thread(target=heavy) for _ in range(50)] + [threading.Thread(target=slowloris)]
+    threads += [threading.Thread(target=never_read) for _ in range(10)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    result = load(port, "/sparql", "ASK {}", 1, max(1.0, seconds - 2))
+    for t in threads:
+        t.join()
+    for s in held:
+        s.close()
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--exports", type=Path, default=ROOT / "exports")
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--queries", nargs="*", default=["02-who-met-whom", "01-timeline"])
+    ap.add_argument("--attack", type=float, default=8.0, metavar="SECONDS",
+                    help="Then measure a trivial ASK while attacks run for this long (0: skip).")
+    args = ap.parse_args()
+
+    from diplokb.query import named_queries
+    from diplokb.rdf import PREFIXES
+
+    prologue = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
+    named = named_queries(ROOT / "queries")
+    cases = [("ASK {}", "ASK {}")] + [(n, prologue + named[n].sparql) for n in args.queries if n in named]
+    servers = []
+    try:
+        d, dport = start_diplokb(args.exports, args.workers)
+        servers.append(d)
+        o, oport = start_oxigraph(args.exports)
+        servers.append(o)
+        print(f"data: {args.exports} · {args.seconds:g} s per cell · diplokb workers={args.workers} · "
+              f"{os.cpu_count()} CPUs · Python load generator\n")
+        print("| query | conc. | diplokb req/s | p50 ms | p95 ms | oxigraph req/s | p50 ms | p95 ms | ratio |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for name, q in cases:
+            for conc in (1, 8):
+                a = load(dport, "/sparql", q, conc, args.seconds)
+                b = load(oport, "/query", q, conc, args.seconds)
+                err = f" ({a['errors']}/{b['errors']} errors)" if a["errors"] or b["errors"] else ""
+                print(f"| {name} | {conc} | {a['rps']:.0f} | {a['p50']:.2f} | {a['p95']:.2f} | {b['rps']:.0f} | "
+                      f"{b['p50']:.2f} | {b['p95']:.2f} | {b['rps'] / max(a['rps'], 1e-9):.1f}x{err} |", flush=True)
+        if args.attack:
+            a = attack(dport, args.attack)
+            print(f"\nASK {{}} at concurrency 1 under attack (50 heavy queries, slowloris, never-reading "
+                  f"clients, from other addresses): {a['rps']:.0f} req/s, p50 {a['p50']:.2f} ms, "
+                  f"p95 {a['p95']:.2f} ms, {a['errors']} errors", flush=True)
+    finally:
+        for p in servers:
+            p.terminate()
+            p.wait(10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""What a SPARQL request asks for, read from a real parse of it (rdflib's SPARQL 1.1 grammar).
+
+The endpoint refuses updates and SERVICE, and takes its dataset from FROM / FROM NAMED: each is
+decided here on the parse tree, never on the text, so no quoting, comment or escape trick can
+hide a SERVICE from the check (docs/endpoint.md says why rdflib's parser, and what it costs).
+Results are values (`Analysis` or `Refusal`) and are cached by query text.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import sys
+import threading
+from dataclasses import dataclass
+
+BASE_IRI = "https://w3id.org/diplokb/"  # relative IRIs in queries resolve against it
+MAX_NESTING = 400  # groups/parentheses a query may nest (deeper is refused, not parsed)
+_STACK_BYTES = 64 * 1024 * 1024  # virtual: only the pages the parse touches are used
+_RECURSION = 20_000
+_INLINE_NESTING = 12  # shallower queries parse in the caller's thread, at its recursion limit
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A read-only query: its form and the dataset it names (absolute IRIs, in order)."""
+
+    form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
+    default_graphs: tuple[str, ...] = ()  # FROM
+    named_graphs: tuple[str, ...] = ()  # FROM NAMED
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request is not run; `kind` is 'update', 'service', 'syntax' or 'nesting'."""
+
+    kind: str
+    message: str
+
+
+_FORMS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT",
+          "DescribeQuery": "DESCRIBE"}
+
+
+# A query whose text has none of these (in any case) can name neither SERVICE nor a dataset:
+# SPARQL keywords are spelt with these letters or with \\u escapes, which a parser expands
+# first. Such a query need not be parsed here; an update in it fails pyoxigraph's query parser,
+# and Store.query then asks `analyse(..., parse=True)` why, for the message.
+def _may_name_service_or_dataset(sparql: str) -> bool:
+    low = sparql.lower()  # (a case-insensitive regex took 0.12 ms on a 1.7 KB query; this 5 µs)
+    return "service" in low or "from" in low or "\\u" in low
+
+
+_BRACKETS = re.compile(r"[^(){}\[\]]+")
+
+
+def analyse(sparql: str, prefixes: dict[str, str] | None = None, *, parse: bool = False) -> Analysis | Refusal:
+    """The query's form and dataset, or why it is refused. Cached by (text, prefixes).
+    The form is '' when the text needed no parse (see above) and `parse` is false."""
+    depth = _nesting(sparql)
+    if depth > MAX_NESTING:
+        return Refusal("nesting", f"the query nests groups or parentheses {depth} deep; "
+                                  f"at most {MAX_NESTING} levels are accepted")
+    if not parse and not _may_name_service_or_dataset(sparql):
+        return Analysis("")
+    return _cached(sparql, tuple(sorted((prefixes or {}).items())))
+
+
+@functools.lru_cache(maxsize=512)
+def _cached(sparql: str, prefixes: tuple) -> Analysis | Refusal:
+    if _nesting(sparql) <= _INLINE_NESTING:
+        found = _analyse(sparql, dict(prefixes), deep=False)
+        if not (isinstance(found, Refusal) and found.kind == "nesting"):
+            return found  # else: parse again below, with room to recurse
+    box: list = []
+    # pyparsing recurses once per grammar rule: a thread with a big stack parses deep queries.
+    # Stack size and recursion limit are process-wide: one parse at a time (it holds the GIL
+    # anyway), so that two parses cannot undo each other's settings.
+    with _PARSING:
+        old = threading.stack_size(_STACK_BYTES)
+        try:
+            t = threading.Thread(target=lambda: box.append(_analyse(sparql, dict(prefixes), deep=True)))
+            t.start()
+        finally:
+            threading.stack_size(old)
+        t.join()
+    return box[0]
+
+
+_PARSING = threading.Lock()
+
+
+def _analyse(sparql: str, prefixes: dict, deep: bool) -> Analysis | Refusal:
+    from pyparsing import ParseException
+
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+
+    limit = sys.getrecursionlimit()
+    if deep:  # only in the parse thread, whose stack is big enough
+        sys.setrecursionlimit(max(limit, _RECURSION))
+    try:
+        try:
+            tree = parseQuery(sparql)
+        except ParseException as exc:
+            try:
+                parseUpdate(sparql)
+            except Exception:  # noqa: BLE001 - not an update either: report the query error
+                return Refusal("syntax", f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: "
+                                         f"{exc.msg}")
+            return Refusal("update", "updates are not allowed: the KB is read-only")
+        except RecursionError:
+            return Refusal("nesting", "the query nests too deeply to be parsed")
+        prologue, query = tree[0], tree[1]
+        if _has_service(query):
+            return Refusal("service", "SERVICE (federated query) is not allowed: "
+                                      "the KB answers from itself only")
+        return _dataset(prologue, query, prefixes)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _nesting(sparql: str) -> int:
+    """An upper bound of how deep brackets nest (brackets in strings and comments count too)."""
+    depth = deepest = 0
+    for ch in _BRACKETS.sub("", sparql):
+        if ch in "({[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")}]":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def _has_service(node) -> bool:
+    """Any ServiceGraphPattern anywhere in the parse tree (iterative walk: no depth limit)."""
+    from rdflib.plugins.sparql.parserutils import CompValue
+    from pyparsing import ParseResults
+
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, CompValue):
+            if n.name == "ServiceGraphPattern":
+                return True
+            todo.extend(n.values())
+        elif isinstance(n, (list, tuple, ParseResults)):
+            todo.extend(n)
+        elif isinstance(n, dict):
+            todo.extend(n.values())
+    return False
+
+
+def _dataset(prologue, query, prefixes: dict) -> Analysis | Refusal:
+    from rdflib.plugins.sparql.algebra import translatePrologue
+
+    try:
+        p = translatePrologue(prologue, BASE_IRI, initNs=prefixes)
+        default, named = [], []
+        # CompValue.get(key) gives the key itself when it is missing: test membership instead
+        for clause in (query["datasetClause"] if "datasetClause" in query else ()):
+            if "default" in clause:
+                default.append(str(p.absolutize(clause["default"])))
+            else:
+                named.append(str(p.absolutize(clause["named"])))
+    except Exception as exc:  # noqa: BLE001 - e.g. an undeclared prefix in FROM
+        return Refusal("syntax", f"SPARQL error in the dataset clause: {exc}")
+    return Analysis(_FORMS.get(query.name, query.name), tuple(default), tuple(named))

@@ -1,0 +1,199 @@
+"""The HTTP layer under `diplokb serve`: Python's http.server, hardened (docs/endpoint.md).
+
+- every response leaves in one write with TCP_NODELAY set (no Nagle / delayed-ACK stall);
+- a request must arrive whole within `request_timeout` seconds of the connection becoming
+  idle (a slow sender, 'slowloris', or an idle keep-alive connection is closed then), and a
+  reply must be taken within the same time (a client that never reads is dropped);
+- connections are capped in total and per client address; the excess is answered 503 with
+  Retry-After on a small pool of its own, after its request is read (no TCP reset);
+- no version banner.
+"""
+from __future__ import annotations
+
+import errno
+import io
+import queue
+import socket
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from .errors import QueryError
+
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK_NAMES or host.startswith("127.")
+
+
+class _DeadlineRaw(io.RawIOBase):
+    """A socket's reading side that fails once the handler's deadline has passed."""
+
+    def __init__(self, sock: socket.socket, handler):
+        self.sock, self.handler = sock, handler
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        left = self.handler.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("request not received in time")
+        self.sock.settimeout(left)
+        return self.sock.recv_into(b)
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address, handler, *, max_connections: int, client_connections: int):
+        self.max_connections = max_connections
+        self.client_connections = client_connections
+        self.open: dict[str, int] = {}
+        self.owners: dict[int, str] = {}  # id(socket) -> client address, for the counts
+        self.total = 0
+        self.count_lock = threading.Lock()
+        self.refusals: queue.Queue = queue.Queue(maxsize=64)
+        try:
+            super().__init__(address, handler)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise QueryError(f"port {address[1]} on {address[0]} is already in use: stop the other "
+                                 "server or choose another port with --port") from None
+            raise QueryError(f"cannot listen on {address[0]}:{address[1]}: {exc.strerror}") from None
+        for _ in range(2):
+            threading.Thread(target=self._refuser, daemon=True).start()
+
+    def handle_error(self, request, client_address):
+        """A client that went away or timed out is routine; anything else is printed."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+    def process_request(self, request, client_address):
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        ip = client_address[0]
+        with self.count_lock:
+            full = self.total >= self.max_connections or self.open.get(ip, 0) >= self.client_connections
+            if not full:
+                self.total += 1
+                self.open[ip] = self.open.get(ip, 0) + 1
+        if full:
+            try:
+                self.refusals.put_nowait(request)
+            except queue.Full:
+                self.shutdown_request(request)
+            return
+        with self.count_lock:
+            self.owners[id(request)] = ip
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self.count_lock:
+            ip = self.owners.pop(id(request), None)
+            if ip is not None:
+                self.total -= 1
+                self.open[ip] -= 1
+                if not self.open[ip]:
+                    del self.open[ip]
+        super().shutdown_request(request)
+
+    def _refuser(self) -> None:
+        body = (b'{"error": {"status": 503, "message": "too many connections from this client; '
+                b'try again shortly"}}\n')
+        reply = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                 b"Retry-After: 1\r\nConnection: close\r\nContent-Length: " + str(len(body)).encode()
+                 + b"\r\n\r\n" + body)
+        while True:
+            sock = self.refusals.get()
+            try:
+                sock.settimeout(0.5)
+                try:
+                    sock.recv(65536)  # the request, so that closing does not reset the connection
+                except OSError:
+                    pass
+                sock.sendall(reply)
+                sock.shutdown(socket.SHUT_WR)
+                end = time.monotonic() + 0.5
+                while time.monotonic() < end and sock.recv(65536):
+                    pass
+            except OSError:
+                pass
+            finally:
+                sock.close()
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One connection. Subclasses answer; `respond` is the one way out."""
+
+    server_version = "diplokb"
+    sys_version = ""
+    protocol_version = "HTTP/1.1"
+    request_timeout = 10.0
+
+    def version_string(self) -> str:
+        return "diplokb"  # no version banner
+
+    def log_message(self, format, *args):  # noqa: A002 - quiet by default
+        pass
+
+    def setup(self):
+        self.deadline = time.monotonic() + self.request_timeout
+        self.connection = self.request
+        self.rfile = io.BufferedReader(_DeadlineRaw(self.connection, self), 65536)
+        self.wfile = _Writer(self.connection)
+
+    linger = False  # set when a request body is left unread: drain it before closing
+
+    def finish(self):
+        super().finish()
+        if self.linger:
+            # closing with unread data sends a TCP reset, which can destroy the reply in flight:
+            # stop writing, then discard what the client still sends (bounded in bytes and time)
+            try:
+                self.connection.shutdown(socket.SHUT_WR)
+                end, left = time.monotonic() + 1.0, 4_000_000
+                while left > 0 and time.monotonic() < end:
+                    self.connection.settimeout(max(0.01, end - time.monotonic()))
+                    chunk = self.connection.recv(65536)
+                    if not chunk:
+                        break
+                    left -= len(chunk)
+            except OSError:
+                pass
+
+    def handle_one_request(self):
+        self.deadline = time.monotonic() + self.request_timeout
+        super().handle_one_request()
+
+    def respond(self, status: int, body: bytes, headers: list[tuple[str, str]], head: bool = False):
+        """Status line, headers and body in one write."""
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = ""
+        lines = [f"HTTP/1.1 {status} {phrase}", f"Date: {self.date_time_string()}", "Server: diplokb"]
+        lines += [f"{k}: {v}" for k, v in headers]
+        lines.append(f"Content-Length: {len(body)}")
+        if self.close_connection:
+            lines.append("Connection: close")
+        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+        self.connection.settimeout(self.request_timeout)  # a client that never reads is dropped
+        self.wfile.write(data if head else data + body)
+
+
+class _Writer(io.RawIOBase):
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        self.sock.sendall(b)
+        return len(b)
