@@ -117,7 +117,7 @@ def test_export_formats_carry_extension_and_media_type():
 def test_the_writers_take_the_plain_form_of_terms_too(project):
     """The build renders from its units, whose terms are plain (rdf.py: an IRI as str, a literal
     as a tuple): every writer gives the same text for them as for term objects."""
-    from diplokb import export, rdf
+    from diplokb import export, jsonld, rdf
 
     from diplokb.rdf import DKB, ID, XSD, IRI, Literal
 
@@ -131,7 +131,7 @@ def test_the_writers_take_the_plain_form_of_terms_too(project):
     assert any(not dt and not lang for _, dt, lang in literals)
     texts = []
     for form in (triples, plain):
-        export._TERMS.clear(), export._COMPACT.clear(), rdf.curie.cache_clear()  # spell each form afresh
+        export._TERMS.clear(), export._NT.clear(), jsonld._FORMS.clear(), rdf.curie.cache_clear()  # afresh
         texts.append((export.to_ntriples(form), export.to_turtle(form),
                       export.to_jsonld(form, project.object_properties())))
     assert texts[0] == texts[1]
