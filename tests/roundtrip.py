@@ -34,7 +34,9 @@ def to_ox(t):
     if t is None:
         return ox.DefaultGraph()
     if isinstance(t, str):
-        return ox.BlankNode(t[len(BNODE):]) if t.startswith(BNODE) else ox.NamedNode(t)
+        if t.startswith(BNODE):  # any label: the hex of its UTF-8 (only the identity matters)
+            return ox.BlankNode("b" + t[len(BNODE):].encode("utf-8").hex())
+        return ox.NamedNode(t)
     value, datatype, lang = t
     if lang:
         return ox.Literal(value, language=lang.lower())  # language tags are case-insensitive

@@ -89,3 +89,63 @@ def test_w3c_graphs_round_trip_through_every_writer(folder, base, action, fmt, r
         problems += [f"(input read by rdflib) {p}" for p in
                      round_trip_problems({(s, p, o) for s, p, o, _ in read_rdflib(fmt, text, base + action)})]
     assert not problems, "\n\n".join(problems)
+
+
+# ---- random graphs ----------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from diplokb.rdf import DKB, ID, RDF_TYPE, VOCAB, XSD  # noqa: E402
+
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+_RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+# where IRIs start: the context's namespaces, others, and schemes that are context terms
+_STARTS = [DKB, ID, VOCAB, XSD, _RDF, _RDFS, "https://schema.org/", "http://example.org/a/", "urn:x-", "xsd:",
+           "dkb:", "label:", "time:", "value:", "http://example.org/a#", "tag:x@y,2024:"]
+# pieces of what follows: terms and keywords of the context, dot segments, delimiters, non-ASCII
+_PIECES = ["a", "Event", "label", "xsd", "value", "host", "prefLabel", "@id", "@type", ".", "..", "/", "//", "../",
+           "./", ":", "#", "?q=1", "%20", "-", "_", "~", "é", "洪", "😀", "1", "5", "x.y", "a/../b", "graph/src-1"]
+
+
+def _valid_iri(text: str) -> bool:
+    import pyoxigraph as ox
+
+    try:
+        ox.NamedNode(text)
+    except ValueError:
+        return False
+    return True
+
+
+iris = st.builds(lambda start, pieces: start + "".join(pieces), st.sampled_from(_STARTS),
+                 st.lists(st.sampled_from(_PIECES), max_size=4)).filter(_valid_iri)
+bnodes = st.builds(lambda label: "_:" + label, st.text("ab0_-.é", min_size=1, max_size=3))
+_TRICKY = ["--5", "+5", "05", "-0", "0", "5", "-12", "٣", "abc", "true", "1", "1e5", "NaN", "", " 5", "@id",
+           "_:b", "label", "a\"b", "\\", "\n\r\t\b\f\x00\x7f"]
+values = st.one_of(st.sampled_from(_TRICKY), st.text(st.characters(exclude_categories=("Cs",)), max_size=6))
+datatypes = st.one_of(st.none(), st.sampled_from([XSD + t for t in ("integer", "boolean", "decimal", "double",
+                                                                   "string", "date", "gYear")]),
+                      st.sampled_from([DKB + "dt", ID + "dt", VOCAB + "x/../y"]), iris)
+# lexical forms that are not (or not only) the canonical Turtle tokens of their datatypes
+_NUMERIC = [XSD + t for t in ("integer", "boolean", "decimal", "double")]
+_NOT_TOKENS = ["--5", "-+5", "+5", "05", "-0", "٣", "5", "-12", "1e5", "abc", "", " 5", "5 ", "true", "1", "1.0", "NaN"]
+literals = st.one_of(st.tuples(values, datatypes, st.none()),
+                     st.tuples(st.sampled_from(_NOT_TOKENS), st.sampled_from(_NUMERIC), st.none()),
+                     st.tuples(values, st.none(), st.sampled_from(["en", "en-US", "zh-Hans-CN", "km", "x-private"])))
+predicates = st.one_of(iris, st.sampled_from([RDF_TYPE, DKB + "label", DKB + "value", DKB + "ordinal", DKB + "year",
+                                              DKB + "host", DKB + "party", _RDFS + "label", DKB + "xsd", DKB + "",
+                                              "https://schema.org/givenName", "label:x", "xsd:y"]))
+graphs = st.lists(st.tuples(st.one_of(iris, bnodes), predicates, st.one_of(iris, bnodes, literals, literals)),
+                  min_size=1, max_size=6)
+
+
+@pytest.mark.filterwarnings("ignore:Parsing weird boolean")  # rdflib, on "abc"^^xsd:boolean
+@settings(max_examples=200, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(graphs)
+def test_random_graphs_round_trip_through_every_writer(triples):
+    """Random IRIs, blank nodes and literals, chosen to meet every way a term can be misread
+    (terms and keywords of the JSON-LD context, dot segments, schemes that are prefixes,
+    ill-typed literals, control characters), through every writer and back."""
+    problems = round_trip_problems(triples)
+    assert not problems, "\n\n".join(problems)

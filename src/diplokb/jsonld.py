@@ -275,5 +275,9 @@ def _json(value, indent: str) -> str:
 def to_jsonld(triples, object_properties: set[str]) -> str:
     from .export import by_subject
 
+    triples = list(triples)
+    for _, _, o in triples:
+        if not isinstance(o, str):
+            check_term(o)  # the build's path (node_text) writes the KB's literals unchecked
     writer = JsonLdNodes(object_properties)
     return writer.document([writer.node_text(s, preds) for s, preds in sorted(by_subject(triples).items())])
