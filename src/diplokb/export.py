@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .jsonld import JsonLdNodes, jsonld_context, to_jsonld  # noqa: F401 (the writers' API)
 from .rdf import BNODE, DKB, ID, PREFIXES, RDF_TYPE, XSD, IRI, Literal, bnode_label, check_term, curie, escape, nt, sort_key
+from .rdf import _ABSOLUTE, _CHECKED, _NOT_IN_IRI
 
 
 class ExportFormat(enum.Enum):
@@ -63,7 +64,7 @@ def to_ntriples(triples) -> str:
 def _term(t) -> str:
     found = _TERMS.get(t)
     if found is None:
-        found = _spell(check_term(t, "term"))
+        found = _spell(t)
         if len(_TERMS) < 1 << 20:  # bounded: a long-lived process builds many KBs
             _TERMS[t] = found
     return found
@@ -72,9 +73,16 @@ def _term(t) -> str:
 def _spell(t) -> str:
     if isinstance(t, str):
         if t.startswith(BNODE):
-            return BNODE + bnode_label(t)
-        return curie(t) or f"<{t}>"
+            return BNODE + bnode_label(check_term(t))
+        found = curie(t)  # a prefixed name is an IRI by construction
+        if found:
+            return found
+        if not _ABSOLUTE(t) or _NOT_IN_IRI(t):  # (check_term, inline: the build spells many IRIs)
+            check_term(t, "term")
+        return f"<{t}>"
     value, datatype, lang = t
+    if (datatype, lang) not in _CHECKED or not value.isascii():
+        check_term(t)
     if lang:
         return f'"{escape(value)}"@{lang}'
     if datatype is None:

@@ -57,6 +57,9 @@ class _NoForm(Exception):
 # query or fragment, not absolute-path or network-path, not starting like a keyword or a dot.
 _RELATIVE = re.compile(r"[^:/?#@.\s][^:?#\s]*").fullmatch
 _DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)").search
+# the KB's own ids and local names, which need no more checks than that they are not terms
+_PLAIN_ID = re.compile(r"[a-z0-9][a-z0-9_-]*(?:/[a-z0-9][a-z0-9_-]*)*").fullmatch
+_PLAIN_LOCAL = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*").fullmatch
 
 
 class _Forms:
@@ -106,6 +109,8 @@ class _Forms:
                 raise _NoForm(t)  # a literal as a subject: check_term says what is wrong
             if t.startswith(BNODE):
                 found = BNODE + bnode_label(check_term(t))
+            elif t.startswith(self.base) and _PLAIN_ID(t, len(self.base)) and t[len(self.base):] not in self.terms:
+                found = t[len(self.base):]  # (the short path of what follows)
             else:
                 relative = [t[len(self.base):]] if t.startswith(self.base) else []
                 found = self._first(t, relative + self._prefixed(t) + [t], False)
@@ -117,6 +122,8 @@ class _Forms:
         if found is None:
             if not isinstance(t, str) or t.startswith(BNODE):
                 raise _NoForm(t)  # rdf:type with a blank node or a literal: a plain property
+            if t.startswith(DKB) and _PLAIN_LOCAL(t, len(DKB)) and t[len(DKB):] not in self.terms:
+                return _remember(self.types, t, t[len(DKB):])  # (the short path of what follows)
             local = [t[len(DKB):]] if t.startswith(DKB) else []
             found = _remember(self.types, t, self._first(t, local + self._prefixed(t) + [t], True))
         return found

@@ -133,7 +133,8 @@ class TermError(DiplokbError, ValueError):
 
 
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:").match  # an IRI starts with its scheme
-_NOT_IN_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]').search  # what IRIREF (and RFC 3987) exclude
+# what IRIREF (and RFC 3987) exclude, and lone surrogates (not Unicode scalar values)
+_NOT_IN_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\\ud800-\udfff]').search
 _LANGTAG = re.compile(r"[A-Za-z]+(?:-[A-Za-z0-9]+)*").fullmatch  # LANGTAG of N-Triples and Turtle
 _SURROGATE = re.compile(r"[\ud800-\udfff]").search  # not a Unicode scalar value: no RDF string has one
 _LABEL_AS_IS = re.compile(r"[A-Za-z0-9]+").fullmatch
@@ -151,7 +152,7 @@ def check_iri(iri: str, what: str = "IRI") -> str:
     """The IRI if it can be written (absolute, nothing IRIREF excludes), else TermError."""
     if not _ABSOLUTE(iri):
         raise TermError(f"{what} {iri!r} is not an absolute IRI (it has no scheme)")
-    bad = _NOT_IN_IRI(iri) or _SURROGATE(iri)
+    bad = _NOT_IN_IRI(iri)
     if bad:
         raise TermError(f"{what} {iri!r} has {bad.group()!r} at {bad.start()}, which no IRI can have")
     return iri
@@ -174,8 +175,10 @@ def check_term(term, position: str = "object"):
     value, datatype, lang = term
     if not isinstance(value, str):
         raise TermError(f"a literal's value must be a string, not {value!r}")
-    if _SURROGATE(value):
+    if not value.isascii() and _SURROGATE(value):
         raise TermError(f"the literal {value!r} has a lone surrogate, which no RDF string can have")
+    if (datatype, lang) in _CHECKED:
+        return term
     if lang is not None:
         if not _LANGTAG(lang):
             raise TermError(f"{lang!r} (of the literal {value!r}) is not a language tag (BCP 47: 'en', 'zh-Hans')")
@@ -186,8 +189,9 @@ def check_term(term, position: str = "object"):
         raise TermError(f"the literal {value!r} is an rdf:langString without a language tag")
     elif datatype is not None:
         check_iri(datatype, "the datatype")
+    if len(_CHECKED) < 1 << 12:
+        _CHECKED.add((datatype, lang))
     return term
 
 
-def check_triple(s, p, o) -> None:
-    check_term(s, "subject"), check_term(p, "predicate"), check_term(o, "object")
+_CHECKED: set = {(None, None)}  # (datatype, language tag) pairs found right (terms repeat them)
