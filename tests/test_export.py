@@ -131,7 +131,7 @@ def test_the_writers_take_the_plain_form_of_terms_too(project):
     assert any(not dt and not lang for _, dt, lang in literals)
     texts = []
     for form in (triples, plain):
-        export._TERMS.clear(), export._NT.clear(), jsonld._FORMS.clear(), rdf.curie.cache_clear()  # afresh
+        export._TERMS.clear(), [c.clear() for c in export._NT.values()], jsonld._FORMS.clear(), rdf.curie.cache_clear()  # afresh
         texts.append((export.to_ntriples(form), export.to_turtle(form),
                       export.to_jsonld(form, project.object_properties())))
     assert texts[0] == texts[1]
@@ -342,7 +342,7 @@ def test_terms_no_rdf_syntax_carries_are_refused_by_every_writer(triple, message
     from diplokb import export, jsonld
     from diplokb.rdf import TermError
 
-    export._TERMS.clear(), export._NT.clear(), jsonld._FORMS.clear()
+    export._TERMS.clear(), [c.clear() for c in export._NT.values()], jsonld._FORMS.clear()
     s, p, o = triple
     writers = {"nt": lambda: export.to_ntriples([triple]), "ttl": lambda: export.to_turtle([triple]),
                "trig": lambda: export.to_trig([(s, p, o, "http://example.org/g")]),

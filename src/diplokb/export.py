@@ -39,26 +39,26 @@ class ExportFormat(enum.Enum):
 # Every writer takes any RDF 1.1 term (rdf.py: IRIs, blank nodes "_:label", literals) and checks
 # it (rdf.check_term) the first time it spells it; the spelling is cached, as terms recur.
 
-_NT: dict = {}  # term -> its N-Triples spelling
+_NT: dict = {"subject": {}, "predicate": {}, "object": {}}  # position -> term -> its N-Triples spelling
 _TERMS: dict = {}  # term -> its Turtle spelling
 _CANONICAL_INTEGER = re.compile(r"0|-?[1-9][0-9]*").fullmatch  # an xsd:integer written bare
 
 
 def _nt_term(t, position: str) -> str:
-    found = _NT.get(t)
-    if found is None:
-        check_term(t, position)
-        found = nt(t)
-        if len(_NT) < 1 << 20:
-            _NT[t] = found
-    elif position != "object" and found[0] != "<":
-        check_term(t, position)  # a blank node or literal spelt before as an object
+    if type(t) is str and _ABSOLUTE(t) and not _NOT_IN_IRI(t):  # an IRI (check_term, inline)
+        found = f"<{t}>"
+    else:
+        found = nt(check_term(t, position))
+    _NT[position][t] = found
+    if len(_NT[position]) >= 1 << 20:
+        _NT[position].clear()
     return found
 
 
 def to_ntriples(triples) -> str:
-    return "".join(sorted(f"{_nt_term(s, 'subject')} {_nt_term(p, 'predicate')} {_nt_term(o, 'object')} .\n"
-                          for s, p, o in triples))
+    subjects, predicates, objects = _NT["subject"], _NT["predicate"], _NT["object"]
+    return "".join(sorted(f"{subjects.get(s) or _nt_term(s, 'subject')} {predicates.get(p) or _nt_term(p, 'predicate')} "
+                          f"{objects.get(o) or _nt_term(o, 'object')} .\n" for s, p, o in triples))
 
 
 def _term(t) -> str:
