@@ -117,7 +117,7 @@ def test_export_formats_carry_extension_and_media_type():
 def test_the_writers_take_the_plain_form_of_terms_too(project):
     """The build renders from its units, whose terms are plain (rdf.py: an IRI as str, a literal
     as a tuple): every writer gives the same text for them as for term objects."""
-    from diplokb import export, rdf
+    from diplokb import export, jsonld, rdf
 
     from diplokb.rdf import DKB, ID, XSD, IRI, Literal
 
@@ -131,7 +131,7 @@ def test_the_writers_take_the_plain_form_of_terms_too(project):
     assert any(not dt and not lang for _, dt, lang in literals)
     texts = []
     for form in (triples, plain):
-        export._TERMS.clear(), export._COMPACT.clear(), rdf.curie.cache_clear()  # spell each form afresh
+        export._TERMS.clear(), [c.clear() for c in export._NT.values()], jsonld._FORMS.clear(), rdf.curie.cache_clear()  # afresh
         texts.append((export.to_ntriples(form), export.to_turtle(form),
                       export.to_jsonld(form, project.object_properties())))
     assert texts[0] == texts[1]
@@ -172,3 +172,181 @@ def test_the_jsonld_text_is_what_json_dumps_gives(project):
     assert text == json.dumps(json.loads(text), ensure_ascii=False, indent=1) + "\n"
     node = next(n for n in json.loads(text)["@graph"] if n["@id"] == "x")
     assert sorted(node["@type"]) == ["Event", "schema:Event"] and len(node["https://example.org/unknown"]) == 2
+
+
+# ---- terms from outside the KB (SPARQL CONSTRUCT results): regressions of issue 14 -----------
+
+def _turtle_spelling(term) -> str:
+    from diplokb import export
+
+    return export.to_turtle([("http://example.org/s", "http://example.org/p", term)]).rsplit("\n\n", 1)[1].split(" ", 2)[2][:-3]
+
+
+@pytest.mark.filterwarnings("ignore:Parsing weird boolean")  # rdflib, reading "abc"^^xsd:boolean
+def test_only_canonical_integers_are_written_as_bare_numbers():
+    """'--5'^^xsd:integer was written as the token --5, which no parser reads. A bare number is
+    read with itself as the lexical form, so only the canonical form is written so; every other
+    lexical form (ill-typed or not) is written in the long form, and so is every boolean."""
+    from roundtrip import round_trip_problems
+
+    from diplokb.rdf import XSD
+
+    integer, boolean = XSD + "integer", XSD + "boolean"
+    for value in ("5", "-12", "0", "1234567890123456789"):
+        assert _turtle_spelling((value, integer, None)) == value
+    for value in ("--5", "+5", "05", "-0", "٣", " 5", "5.0", "abc", ""):
+        assert _turtle_spelling((value, integer, None)) == f'"{value}"^^xsd:integer'
+    for value in ("abc", "true", "1"):
+        assert _turtle_spelling((value, boolean, None)) == f'"{value}"^^xsd:boolean'
+    triples = [("http://example.org/s", "http://example.org/p", (v, dt, None))
+               for v in ("--5", "+5", "05", "٣", "abc", "5") for dt in (integer, boolean)]
+    assert round_trip_problems(triples) == []
+
+
+def test_construct_results_with_blank_nodes_go_through_every_writer():
+    """A CONSTRUCT with blank nodes (in the terms pyoxigraph gives, as the server has them):
+    every writer writes them, and each format reads back as the same graph."""
+    import pyoxigraph as ox
+    from roundtrip import from_ox, round_trip_problems
+
+    from diplokb import export
+    from diplokb.rdf import DKB, ID
+
+    store = ox.Store()
+    store.load(f"<{ID}a> <{DKB}name> \"A\" .\n<{ID}b> <{DKB}name> \"B\"@en .\n".encode(), ox.RdfFormat.N_TRIPLES)
+    result = store.query(f"CONSTRUCT {{ ?s <{DKB}named> [ <{DKB}text> ?n ; a _:kind ] }} WHERE {{ ?s <{DKB}name> ?n }}")
+    triples = [tuple(from_ox(x) for x in (t.subject, t.predicate, t.object)) for t in result]
+    assert len(triples) == 6 and any(o.startswith("_:") for _, _, o in triples if isinstance(o, str))
+    assert round_trip_problems(triples) == []
+    for text in (export.to_ntriples(triples), export.to_turtle(triples), export.to_jsonld(triples, set())):
+        assert "_:" in text
+
+
+def test_blank_node_labels_are_written_one_to_one():
+    """Labels that are not letters and digits are spelt anew (in hex), never two as one."""
+    from roundtrip import round_trip_problems
+
+    from diplokb.rdf import bnode_label
+
+    labels = ["b0", "a-b", "a.b", "x_612d62", "é", "_", "a_b", "-"]
+    assert len({bnode_label("_:" + label) for label in labels}) == len(labels)
+    assert bnode_label("_:b0") == "b0"
+    assert round_trip_problems([("_:" + label, "http://example.org/p", "_:" + label) for label in labels]) == []
+
+
+def _jsonld_node(triples, object_properties=frozenset()):
+    import json
+
+    from diplokb import export
+
+    doc = json.loads(export.to_jsonld(triples, set(object_properties)))
+    assert len(doc["@graph"]) == 1
+    return doc["@graph"][0]
+
+
+def test_jsonld_keys_that_the_context_reads_otherwise_are_written_in_full():
+    """dkb:label as 'label' would be read as rdfs:label (a term of the context), dkb:xsd as the
+    prefix xsd, dkb:@id as a keyword; 'label' redefined as an object property no longer means
+    rdfs:label. Each is written as its full IRI."""
+    from roundtrip import round_trip_problems
+
+    from diplokb.rdf import DKB, ID
+
+    rdfs_label = "http://www.w3.org/2000/01/rdf-schema#label"
+    for p in (DKB + "label", DKB + "xsd", DKB + "@id", DKB + "value", DKB + ""):
+        node = _jsonld_node([(ID + "x", p, ("v", None, None))])
+        assert node.get(p) == "v" or p == DKB + "value", node  # value: its term coerces to xsd:decimal
+        assert round_trip_problems([(ID + "x", p, ("v", None, None))]) == []
+    assert _jsonld_node([(ID + "x", DKB + "value", ("v", None, None))])["value"] == {"@value": "v", "@type": XSD_STRING}
+    assert _jsonld_node([(ID + "x", rdfs_label, ("v", None, None))])["label"] == "v"
+    assert _jsonld_node([(ID + "x", rdfs_label, ("v", None, None))], {"label"})[rdfs_label] == "v"
+
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def test_jsonld_ids_are_relative_only_where_they_resolve_back():
+    """'a/../b' relative to @base is 'b', '/x' is the host's root, 'label' or '@x' could be
+    taken as a term or keyword: such ids are written in full."""
+    from roundtrip import round_trip_problems
+
+    from diplokb.rdf import DKB, ID
+
+    assert _jsonld_node([(ID + "a/b", DKB + "p", ("v", None, None))])["@id"] == "a/b"
+    for rest in ("a/../b", "./b", "../b", "a/.", "/x", "//x", "@x", "label", "?q", "#f", ""):
+        node = _jsonld_node([(ID + rest, DKB + "host", ID + rest)], {"host"})
+        assert node["@id"] == ID + rest and node["host"] == ID + rest, node
+        assert round_trip_problems([(ID + rest, DKB + "host", ID + rest)]) == []
+
+
+def test_jsonld_iris_in_type_positions_are_read_against_the_vocabulary():
+    """@type (of a node or a value) is read against @vocab, not @base: an id-namespace class
+    written 'T' would be read as dkb:T; dkb:label written 'label' as rdfs:label."""
+    from roundtrip import round_trip_problems
+
+    from diplokb.rdf import DKB, ID, RDF_TYPE
+
+    assert _jsonld_node([(ID + "x", RDF_TYPE, DKB + "Event")])["@type"] == "Event"
+    assert _jsonld_node([(ID + "x", RDF_TYPE, ID + "T")])["@type"] == ID + "T"
+    assert _jsonld_node([(ID + "x", RDF_TYPE, DKB + "label")])["@type"] == "dkb:label"
+    assert _jsonld_node([(ID + "x", DKB + "p", ("v", ID + "dt", None))])["p"] == {"@value": "v", "@type": ID + "dt"}
+    triples = [(ID + "x", RDF_TYPE, ID + "T"), (ID + "x", RDF_TYPE, DKB + "label"), (ID + "x", RDF_TYPE, DKB + "xsd:y"),
+               (ID + "x", DKB + "p", ("v", ID + "dt", None)), (ID + "x", DKB + "p", ("w", DKB + "value", None))]
+    assert round_trip_problems(triples) == []
+
+
+def test_jsonld_nodes_no_compact_form_carries_are_written_without_the_context():
+    """The IRI 'xsd:foo' (scheme xsd, a prefix of the context) has no form under the context;
+    nor has rdf:type with a blank node or literal as @type. Such a node is written with
+    "@context": null and every IRI in full."""
+    from roundtrip import round_trip_problems
+
+    from diplokb.rdf import ID, RDF_TYPE
+
+    node = _jsonld_node([("xsd:foo", "label:bar", "time:baz")])
+    assert node == {"@context": None, "@id": "xsd:foo", "label:bar": {"@id": "time:baz"}}
+    node = _jsonld_node([(ID + "x", RDF_TYPE, "_:t"), (ID + "x", RDF_TYPE, ("lit", None, None))])
+    assert node["@context"] is None and node[RDF_TYPE] == [{"@id": "_:t"}, "lit"]
+    assert round_trip_problems([("xsd:foo", "label:bar", "time:baz"), (ID + "x", RDF_TYPE, "_:t"),
+                                (ID + "x", RDF_TYPE, ("lit", None, None))]) == []
+
+
+def test_trig_writes_the_default_graph_and_blank_node_graph_names():
+    from roundtrip import canonical, read_ox
+
+    from diplokb import export
+
+    quads = [("_:s", "http://example.org/p", ("v", None, "en"), None),
+             ("http://example.org/s", "http://example.org/p", "_:s", "_:g"),
+             ("http://example.org/s", "http://example.org/p", ("5", "http://www.w3.org/2001/XMLSchema#integer", None),
+              "http://example.org/g")]
+    text = export.to_trig(quads)
+    assert "\n{\n" in text and "\n_:g {\n" in text
+    assert canonical(read_ox("trig", text)) == canonical(quads)
+
+
+@pytest.mark.parametrize("triple, message", [
+    (("relative", "http://example.org/p", "http://example.org/o"), "not an absolute IRI"),
+    (("http://example.org/a b", "http://example.org/p", "http://example.org/o"), "which no IRI can have"),
+    (("http://example.org/s", "http://example.org/p", ("v", None, "en US")), "not a language tag"),
+    (("http://example.org/s", "http://example.org/p", ("v", "http://example.org/dt", "en")), "rdf:langString"),
+    (("http://example.org/s", "http://example.org/p", ("v", "dt", None)), "not an absolute IRI"),
+    (("http://example.org/s", "http://example.org/p", ("\ud800", None, None)), "lone surrogate"),
+    ((("v", None, None), "http://example.org/p", "http://example.org/o"), "cannot be a subject"),
+    (("http://example.org/s", "_:p", "http://example.org/o"), "cannot be a predicate"),
+    (("http://example.org/s", ("v", None, None), "http://example.org/o"), "cannot be a predicate"),
+])
+def test_terms_no_rdf_syntax_carries_are_refused_by_every_writer(triple, message):
+    """Not RDF 1.1 terms: each writer refuses them with a TermError saying what is wrong,
+    rather than write text that is read as another graph (or not read at all)."""
+    from diplokb import export, jsonld
+    from diplokb.rdf import TermError
+
+    export._TERMS.clear(), [c.clear() for c in export._NT.values()], jsonld._FORMS.clear()
+    s, p, o = triple
+    writers = {"nt": lambda: export.to_ntriples([triple]), "ttl": lambda: export.to_turtle([triple]),
+               "trig": lambda: export.to_trig([(s, p, o, "http://example.org/g")]),
+               "jsonld": lambda: export.to_jsonld([triple], set())}
+    for name, write in writers.items():
+        with pytest.raises(TermError, match=message):
+            write()

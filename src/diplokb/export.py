@@ -1,4 +1,4 @@
-"""Deterministic writers: N-Triples, Turtle, TriG, JSON-LD, VoID/DCAT (files.py writes them).
+"""Deterministic writers: N-Triples, Turtle, TriG, JSON-LD (jsonld.py), VoID/DCAT (files.py writes them).
 
 The writers are ours, not rdflib's: they sort subjects, predicates and objects, so the same
 KB always gives byte-identical files (and they are much faster than rdflib's serializers).
@@ -6,10 +6,12 @@ KB always gives byte-identical files (and they are much faster than rdflib's ser
 from __future__ import annotations
 
 import enum
-import json
+import re
 from collections import defaultdict
 
-from .rdf import DKB, ID, PREFIXES, RDF_TYPE, XSD, IRI, Literal, curie, escape, nt, sort_key
+from .jsonld import JsonLdNodes, jsonld_context, to_jsonld  # noqa: F401 (the writers' API)
+from .rdf import BNODE, DKB, ID, PREFIXES, RDF_TYPE, XSD, IRI, Literal, bnode_label, check_term, curie, escape, nt, sort_key
+from .rdf import _ABSOLUTE, _CHECKED, _NOT_IN_IRI
 
 
 class ExportFormat(enum.Enum):
@@ -30,12 +32,30 @@ class ExportFormat(enum.Enum):
 
 
 # ---- N-Triples / Turtle / TriG ----------------------------------------------------------
+#
+# Every writer takes any RDF 1.1 term (rdf.py: IRIs, blank nodes "_:label", literals) and checks
+# it (rdf.check_term) the first time it spells it; the spelling is cached, as terms recur.
+
+_NT: dict = {"subject": {}, "predicate": {}, "object": {}}  # position -> term -> its N-Triples spelling
+_TERMS: dict = {}  # term -> its Turtle spelling
+_CANONICAL_INTEGER = re.compile(r"0|-?[1-9][0-9]*").fullmatch  # an xsd:integer written bare
+
+
+def _nt_term(t, position: str) -> str:
+    if type(t) is str and _ABSOLUTE(t) and not _NOT_IN_IRI(t):  # an IRI (check_term, inline)
+        found = f"<{t}>"
+    else:
+        found = nt(check_term(t, position))
+    _NT[position][t] = found
+    if len(_NT[position]) >= 1 << 20:
+        _NT[position].clear()
+    return found
+
 
 def to_ntriples(triples) -> str:
-    return "".join(sorted(f"<{s}> <{p}> {nt(o)} .\n" for s, p, o in triples))
-
-
-_TERMS: dict = {}  # term -> its Turtle spelling; terms recur (entities, vocabularies)
+    subjects, predicates, objects = _NT["subject"], _NT["predicate"], _NT["object"]
+    return "".join(sorted(f"{subjects.get(s) or _nt_term(s, 'subject')} {predicates.get(p) or _nt_term(p, 'predicate')} "
+                          f"{objects.get(o) or _nt_term(o, 'object')} .\n" for s, p, o in triples))
 
 
 def _term(t) -> str:
@@ -49,15 +69,38 @@ def _term(t) -> str:
 
 def _spell(t) -> str:
     if isinstance(t, str):
-        return curie(t) or f"<{t}>"
+        if t.startswith(BNODE):
+            return BNODE + bnode_label(check_term(t))
+        found = curie(t)  # a prefixed name is an IRI by construction
+        if found:
+            return found
+        if not _ABSOLUTE(t) or _NOT_IN_IRI(t):  # (check_term, inline: the build spells many IRIs)
+            check_term(t, "term")
+        return f"<{t}>"
     value, datatype, lang = t
+    if (datatype, lang) not in _CHECKED or not value.isascii():
+        check_term(t)
     if lang:
         return f'"{escape(value)}"@{lang}'
     if datatype is None:
         return f'"{escape(value)}"'
-    if datatype == XSD + "integer" and value.lstrip("-").isdigit():
+    # a bare integer is read back with itself as the lexical form: only the canonical form is
+    # written so ("--5", "+5", "05" or "٣" would be misread or not read at all)
+    if datatype == XSD + "integer" and _CANONICAL_INTEGER(value):
         return value
     return f'"{escape(value)}"^^{curie(datatype) or f"<{datatype}>"}'
+
+
+def _checked(triples) -> list:
+    """The triples, each checked for subject, predicate and object positions (the whole-graph
+    writers take triples from outside the build: SPARQL results, tests)."""
+    out = list(triples)
+    for s, p, o in out:
+        if type(s) is not str or s.startswith(BNODE):
+            check_term(s, "subject")
+        if type(p) is not str or p.startswith(BNODE):
+            check_term(p, "predicate")
+    return out
 
 
 def _prefix_block(prefixes: dict) -> str:
@@ -108,171 +151,30 @@ def turtle_document(blocks: list, prefixes: dict = PREFIXES) -> str:
 
 
 def to_turtle(triples, prefixes: dict = PREFIXES) -> str:
-    return turtle_document([turtle_block(s, preds) for s, preds in sorted(by_subject(triples).items())], prefixes)
+    return turtle_document([turtle_block(s, preds) for s, preds in sorted(by_subject(_checked(triples)).items())],
+                           prefixes)
 
 
 def trig_document(graphs: dict, prefixes: dict = PREFIXES) -> str:
-    """A TriG file from graph -> subject -> Turtle block of the subject's triples in it."""
+    """A TriG file from graph -> subject -> Turtle block of the subject's triples in it. The
+    graph None is the default graph (written first, as a graph without a name)."""
     parts = [_prefix_block(prefixes)]
-    for g in sorted(graphs):
+    for g in ([None] if None in graphs else []) + sorted(g for g in graphs if g is not None):
         blocks = graphs[g]
         # each block indented by four spaces, a blank line (not indented) between two blocks
         body = "\n\n    ".join([blocks[s][:-1].replace("\n", "\n    ") for s in sorted(blocks)])
-        parts.append(f"\n{_term(IRI(g))} {{\n    " + body + "\n}\n")
+        name = "" if g is None else _term(check_term(g, "graph")) + " "
+        parts.append(f"\n{name}{{\n    " + body + "\n}\n")
     return "".join(parts)
 
 
 def to_trig(quads, prefixes: dict = PREFIXES) -> str:
+    """TriG of quads (s, p, o, g); g None: the default graph."""
     graphs: dict = defaultdict(list)
-    for q in quads:
-        graphs[q.g].append((q.s, q.p, q.o))
-    return trig_document({g: {s: turtle_block(s, preds) for s, preds in by_subject(triples).items()}
+    for s, p, o, g in quads:
+        graphs[g].append((s, p, o))
+    return trig_document({g: {s: turtle_block(s, preds) for s, preds in by_subject(_checked(triples)).items()}
                           for g, triples in graphs.items()}, prefixes)
-
-
-# ---- JSON-LD ----------------------------------------------------------------------------
-
-# Terms taken from other vocabularies: short name -> (IRI, is it an IRI-valued property).
-_OTHER_TERMS = {
-    "label": ("http://www.w3.org/2000/01/rdf-schema#label", False),
-    "prefLabel": ("http://www.w3.org/2004/02/skos/core#prefLabel", False),
-    "altLabel": ("http://www.w3.org/2004/02/skos/core#altLabel", False),
-    "editorialNote": ("http://www.w3.org/2004/02/skos/core#editorialNote", False),
-    "honorificPrefix": ("https://schema.org/honorificPrefix", False),
-    "familyName": ("https://schema.org/familyName", False),
-    "givenName": ("https://schema.org/givenName", False),
-    "postIn": ("http://www.w3.org/ns/org#postIn", True),
-    "subOrganizationOf": ("http://www.w3.org/ns/org#subOrganizationOf", True),
-    "title": ("http://purl.org/dc/terms/title", False),
-    "publisher": ("http://purl.org/dc/terms/publisher", True),
-    "language": ("http://purl.org/dc/terms/language", False),
-    "description": ("http://purl.org/dc/terms/description", False),
-}
-# dkb datatype properties whose values always have one datatype.
-_COERCED = {"value": XSD + "decimal", "ordinal": XSD + "integer", "year": XSD + "gYear"}
-
-
-def jsonld_context(object_properties: set[str]) -> dict:
-    """The shipped context: dkb terms by local name, ids relative to the id namespace."""
-    ctx: dict = {"@vocab": DKB, "@base": ID}
-    ctx.update({p: ns for p, ns in PREFIXES.items() if p not in ("id",)})
-    for term, (iri, is_ref) in sorted(_OTHER_TERMS.items()):
-        ctx[term] = {"@id": iri, "@type": "@id"} if is_ref else iri
-    for local in sorted(object_properties):
-        ctx[local] = {"@id": DKB + local, "@type": "@id"}
-    for local, dt in sorted(_COERCED.items()):
-        ctx[local] = {"@id": DKB + local, "@type": dt}
-    return ctx
-
-
-def _compact_iri(iri: str) -> str:
-    found = _COMPACT.get(iri)
-    if found is None:
-        found = _compact(iri)
-        if len(_COMPACT) < 1 << 20:
-            _COMPACT[iri] = found
-    return found
-
-
-_COMPACT: dict = {}
-
-
-def _compact(iri: str) -> str:
-    if iri.startswith(ID) and ":" not in iri[len(ID):]:
-        return iri[len(ID):]
-    for prefix, ns in PREFIXES.items():
-        if prefix != "id" and iri.startswith(ns) and len(iri) > len(ns):
-            return f"{prefix}:{iri[len(ns):]}"
-    return iri
-
-
-class JsonLdNodes:
-    """Writes subjects as JSON-LD node objects under the shipped context."""
-
-    def __init__(self, object_properties: set[str]):
-        self.context = jsonld_context(object_properties)
-        self.reverse = {iri: term for term, (iri, _) in _OTHER_TERMS.items()}
-        self._keys: dict = {}  # predicate -> (its key as JSON, the datatype or @id its values are coerced to)
-
-    def _key(self, p: str) -> tuple:
-        found = self._keys.get(p)
-        if found is None:
-            key = p[len(DKB):] if p.startswith(DKB) else self.reverse.get(p, p)
-            entry = self.context.get(key)
-            found = self._keys[p] = (_encode_string(key), entry.get("@type") if isinstance(entry, dict) else None)
-        return found
-
-    def node_text(self, s, preds: dict, in_order: list | None = None) -> str:
-        """The node as it is indented inside the document's "@graph" list: the text
-        json.dumps(..., indent=1) gives there, written directly (`_json`)."""
-        enc = _encode_string
-        lines = ['{\n   "@id": ' + enc(_compact_iri(s))]
-        for p, values in in_order or ordered(preds):
-            one = len(values) == 1
-            if p == RDF_TYPE:
-                key = '"@type"'
-                texts = [enc(v[len(DKB):] if v.startswith(DKB) else _compact_iri(v)) for v in values]
-            else:
-                key, coerced = self._keys.get(p) or self._key(p)
-                indent = "   " if one else "    "  # a value's own lines are indented as deep as it is
-                texts = []
-                for v in values:
-                    if type(v) is str:
-                        if coerced == "@id":
-                            texts.append(enc(_compact_iri(v)))
-                            continue
-                    elif v[1] == coerced and not v[2]:  # a literal of the type its key implies
-                        texts.append(enc(v[0]))
-                        continue
-                    j = _jsonld_value(v, coerced)
-                    texts.append(enc(j) if type(j) is str else _json(j, indent))
-            lines.append(f"   {key}: {texts[0]}" if one else f"   {key}: [\n    " + ",\n    ".join(texts) + "\n   ]")
-        return ",\n".join(lines) + "\n  }"
-
-    def document(self, node_texts: list) -> str:
-        """The whole file from the node texts of every subject, given in subject order (the
-        same bytes as json.dumps of the document with indent=1)."""
-        ctx = json.dumps(self.context, ensure_ascii=False, indent=1).replace("\n", "\n ")
-        graph = "[\n  " + ",\n  ".join(node_texts) + "\n ]" if node_texts else "[]"
-        return '{\n "@context": ' + ctx + ',\n "@graph": ' + graph + "\n}\n"
-
-
-_encode_string = json.encoder.encode_basestring  # the C function json.dumps uses
-
-
-def _json(value, indent: str) -> str:
-    """json.dumps(value, ensure_ascii=False, indent=1) of a node, each line after the first
-    starting with `indent`. (With `indent`, json.dumps falls back to its pure-Python encoder,
-    which took a third of the time of a build.)"""
-    if isinstance(value, str):
-        return _encode_string(value)
-    inner = indent + " "
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        return "{\n" + ",\n".join(f"{inner}{_encode_string(k)}: {_json(v, inner)}"
-                                   for k, v in value.items()) + "\n" + indent + "}"
-    if not value:
-        return "[]"
-    return "[\n" + ",\n".join(inner + _json(v, inner) for v in value) + "\n" + indent + "]"
-
-
-def to_jsonld(triples, object_properties: set[str]) -> str:
-    writer = JsonLdNodes(object_properties)
-    return writer.document([writer.node_text(s, preds) for s, preds in sorted(by_subject(triples).items())])
-
-
-def _jsonld_value(v, coerced):
-    if isinstance(v, str):
-        return _compact_iri(v) if coerced == "@id" else {"@id": _compact_iri(v)}
-    value, datatype, lang = v
-    if lang:
-        return {"@value": value, "@language": lang}
-    if datatype == coerced or (datatype is None and coerced is None):
-        return value
-    if datatype is None:
-        return {"@value": value, "@type": XSD + "string"}
-    return {"@value": value, "@type": _compact_iri(datatype)}
 
 
 # ---- VoID / DCAT description ------------------------------------------------------------

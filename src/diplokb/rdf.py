@@ -1,7 +1,8 @@
 """RDF terms, and their N-Triples / Turtle spelling.
 
-A term has a plain form: an IRI is a str, a literal a tuple (value, datatype, lang). The
-compiler emits that form, the build and its cache keep it, the exporters and the SHACL engine
+A term has a plain form: an IRI is a str, a blank node a str "_:label" (no IRI starts with
+"_:", as an IRI starts with a letter), a literal a tuple (value, datatype, lang). The KB itself
+has no blank nodes; SPARQL CONSTRUCT results can. The compiler emits that form, the build and its cache keep it, the exporters and the SHACL engine
 read it (a str is an IRI, anything else a literal). `IRI` and `Literal` are the same values
 with names, for code that builds a few terms by hand; they equal and hash like their plain
 form, so the two mix in sets and dicts, and every function here takes either. (Plain str keys
@@ -15,12 +16,16 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
+from .errors import DiplokbError
+
 DKB = "https://w3id.org/diplokb/ontology#"
 ID = "https://w3id.org/diplokb/id/"
 VOCAB = "https://w3id.org/diplokb/vocab/"
 GRAPH = ID + "graph/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+BNODE = "_:"  # how a blank node's plain form starts
 
 # Prefixes used by every export, in this order.
 PREFIXES = {
@@ -79,9 +84,10 @@ def escape(text: str) -> str:
 
 
 def nt(term) -> str:
-    """The N-Triples spelling of a term (either form)."""
+    """The N-Triples spelling of a term (either form). Unchecked (see check_term): the build
+    spells its own, compiled terms with it."""
     if isinstance(term, str):
-        return f"<{term}>"
+        return f"{BNODE}{bnode_label(term)}" if term.startswith(BNODE) else f"<{term}>"
     value, datatype, lang = term
     if lang:
         return f'"{escape(value)}"@{lang}'
@@ -117,3 +123,75 @@ def curie(iri: str) -> str | None:
             if _PN_LOCAL.fullmatch(local):
                 return f"{prefix}:{local}"
     return None
+
+
+# ---- checking terms: what no RDF 1.1 syntax could carry is refused, never written ----------
+
+class TermError(DiplokbError, ValueError):
+    """A term that is not an RDF 1.1 term (a relative IRI, a bad language tag, ...): a writer
+    refuses it rather than write text that would be read back as another term, or not at all."""
+
+
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:").match  # an IRI starts with its scheme
+# what IRIREF (and RFC 3987) exclude, and lone surrogates (not Unicode scalar values)
+_NOT_IN_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\\ud800-\udfff]').search
+_LANGTAG = re.compile(r"[A-Za-z]+(?:-[A-Za-z0-9]+)*").fullmatch  # LANGTAG of N-Triples and Turtle
+_SURROGATE = re.compile(r"[\ud800-\udfff]").search  # not a Unicode scalar value: no RDF string has one
+_LABEL_AS_IS = re.compile(r"[A-Za-z0-9]+").fullmatch
+
+
+def bnode_label(term: str) -> str:
+    """The label a blank node ("_:label") is written with in every syntax: the label itself if
+    it is letters and digits, otherwise 'x_' and its UTF-8 in hex (a valid label in N-Triples,
+    Turtle and JSON-LD; one-to-one, as a label kept as it is has no '_')."""
+    label = term[len(BNODE):]
+    return label if _LABEL_AS_IS(label) else "x_" + label.encode("utf-8", "surrogatepass").hex()
+
+
+def check_iri(iri: str, what: str = "IRI") -> str:
+    """The IRI if it can be written (absolute, nothing IRIREF excludes), else TermError."""
+    if not _ABSOLUTE(iri):
+        raise TermError(f"{what} {iri!r} is not an absolute IRI (it has no scheme)")
+    bad = _NOT_IN_IRI(iri)
+    if bad:
+        raise TermError(f"{what} {iri!r} has {bad.group()!r} at {bad.start()}, which no IRI can have")
+    return iri
+
+
+def check_term(term, position: str = "object"):
+    """The term if it is an RDF 1.1 term allowed in `position` ('subject', 'predicate',
+    'object', 'graph'; any other word: wherever its kind is allowed), else TermError naming
+    what is wrong."""
+    if isinstance(term, str):
+        if term.startswith(BNODE):
+            if position == "predicate":
+                raise TermError(f"a blank node ({term}) cannot be a predicate")
+            if len(term) == len(BNODE):
+                raise TermError("a blank node needs a label ('_:' alone)")
+            return term
+        return check_iri(term, "the " + position)
+    if position in ("subject", "predicate", "graph"):
+        raise TermError(f"a literal ({term!r}) cannot be a {position}")
+    value, datatype, lang = term
+    if not isinstance(value, str):
+        raise TermError(f"a literal's value must be a string, not {value!r}")
+    if not value.isascii() and _SURROGATE(value):
+        raise TermError(f"the literal {value!r} has a lone surrogate, which no RDF string can have")
+    if (datatype, lang) in _CHECKED:
+        return term
+    if lang is not None:
+        if not _LANGTAG(lang):
+            raise TermError(f"{lang!r} (of the literal {value!r}) is not a language tag (BCP 47: 'en', 'zh-Hans')")
+        if datatype not in (None, RDF_LANGSTRING):
+            raise TermError(f"the literal {value!r} has a language tag and the datatype {datatype}: "
+                            "a language-tagged string's datatype is rdf:langString")
+    elif datatype == RDF_LANGSTRING:
+        raise TermError(f"the literal {value!r} is an rdf:langString without a language tag")
+    elif datatype is not None:
+        check_iri(datatype, "the datatype")
+    if len(_CHECKED) < 1 << 12:
+        _CHECKED.add((datatype, lang))
+    return term
+
+
+_CHECKED: set = {(None, None)}  # (datatype, language tag) pairs found right (terms repeat them)
