@@ -74,8 +74,10 @@ P = {"dkb": "urn:d#", "skos": "urn:s#"}
 
 @pytest.mark.parametrize("select, names", [
     ("SELECT $this ?a WHERE { $this dkb:p/dkb:q ?a ; skos:r <urn:x> . FILTER (?a != 'b:c') }",
-     {"urn:d#p", "urn:d#q", "urn:s#r", "urn:x"}),
-    ("SELECT $this ?a ?b WHERE { $this a dkb:C ; dkb:p ?a, ?b }", {RDF_TYPE, "urn:d#C", "urn:d#p"}),
+     {"urn:d#p", "urn:d#q", "urn:s#r"}),
+    ("SELECT $this ?a ?b WHERE { $this a dkb:C ; dkb:p ?a, ?b }", {RDF_TYPE, "urn:d#p"}),
+    ("PREFIX e: <urn:e#> SELECT $this WHERE { $this e:p ?a ; ^dkb:q ?b ; dkb:r+ ?c }",  # inline PREFIX
+     {"urn:e#p", "urn:d#q", "urn:d#r"}),
     ("SELECT $this WHERE { $this dkb:p [ dkb:q ?o ] FILTER (!BOUND(?o)) }", {"urn:d#p", "urn:d#q"}),
 ])
 def test_the_store_for_sparql_constraints_holds_the_predicates_they_name(select, names):

@@ -30,7 +30,7 @@ PROPERTY_ONLY = ("minCount", "maxCount", "uniqueLang", "lessThan", "lessThanOrEq
                  "qualifiedValueShapesDisjoint")
 OTHER = ("path", "property", "sparql", "pattern", "flags", "closed", "ignoredProperties", "deactivated",
          "severity", "message", "name", "description", "order", "group", "defaultValue", "declare") + TARGETS
-SHAPE_TERMS = frozenset(VALUE_PARAMS + PROPERTY_ONLY + OTHER)
+SHAPE_TERMS = VALUE_PARAMS + PROPERTY_ONLY + OTHER
 # The subjects of these are shapes (SHACL 2.1: shapes are also the subjects of parameters).
 SHAPE_MARKS = frozenset(VALUE_PARAMS + PROPERTY_ONLY + TARGETS + ("path", "property", "sparql", "pattern",
                                                                    "closed"))
@@ -169,14 +169,14 @@ class Shapes:
             node = self.owner[node]
         return self.name(node)
 
-    def list(self, node, shape) -> list:
+    def list(self, node, shape, key: str) -> list:
         out, seen = [], set()
         while node != RDF_NIL:
             props = self.g.get(node, {})
             firsts, rests = props.get(RDF_FIRST, []), props.get(RDF_REST, [])
             if node in seen or isinstance(node, tuple) or len(firsts) != 1 or len(rests) != 1 \
                     or set(props) - {RDF_FIRST, RDF_REST, RDF_TYPE}:
-                self.fail(shape, f"{show(node)} is not a well-formed RDF list")
+                self.fail(shape, f"{show(node)} in its sh:{key} is not a well-formed RDF list")
             seen.add(node)
             self.read.add(node)
             out.append(firsts[0])
@@ -198,7 +198,7 @@ class Shapes:
             self.fail(shape, f"the literal {show(node)} is not a path")
         props = self.g.get(node, {})
         if RDF_FIRST in props:
-            items = self.list(node, shape)
+            items = self.list(node, shape, "path")
             if len(items) < 2:
                 self.fail(shape, "a sequence path needs at least two members")
             return ("seq", tuple(self.path(i, shape) for i in items))
@@ -209,7 +209,7 @@ class Shapes:
         self.read.add(node)
         inner = props[SH + kinds[0]][0]
         if kinds[0] == "alternativePath":
-            items = self.list(inner, shape)
+            items = self.list(inner, shape, "alternativePath")
             if len(items) < 2:
                 self.fail(shape, "an alternative path needs at least two members")
             return ("alt", tuple(self.path(i, shape) for i in items))
@@ -224,7 +224,8 @@ class Shapes:
             raise ShapeError(f"the literal {show(node)} is used as a shape")
         props = self.g.get(node, {})
         shape = self.done[node] = Shape(node=node, name=self._report_name(node))
-        unknown = sorted(p for p in props if p.startswith(SH) and p[len(SH):] not in SHAPE_TERMS)
+        own = ("select", "prefixes") if node in props.get(SH + "sparql", ()) else ()  # its own SPARQL constraint
+        unknown = sorted(p for p in props if p.startswith(SH) and p[len(SH):] not in SHAPE_TERMS + own)
         if unknown:
             self.fail(node, ", ".join("sh:" + p[len(SH):] for p in unknown)
                       + " is not supported by this engine (use --engine pyshacl)")
@@ -268,7 +269,7 @@ class Shapes:
             out = []
             for v in values:
                 if key in ("in", "languageIn", "and", "or", "xone", "ignoredProperties"):
-                    v = self.list(v, node)
+                    v = self.list(v, node, key)
                     if key == "languageIn" and not all(isinstance(x, tuple) for x in v):
                         self.fail(node, "sh:languageIn takes a list of strings")
                 if key in ("and", "or", "xone"):
@@ -309,7 +310,7 @@ class Shapes:
                 if path and isinstance(path[0], str):
                     allowed.add(path[0])
             for lst in props.get(SH + "ignoredProperties", ()):
-                allowed.update(self.list(lst, node))
+                allowed.update(self.list(lst, node, "ignoredProperties"))
             shape.closed = frozenset(allowed)
         elif closed and closed[0] != ("false", XSD + "boolean", None):
             self.fail(node, "sh:closed must be an xsd:boolean")
@@ -349,12 +350,12 @@ class Shapes:
 
         props = self.g.get(node, {})
         self.read.add(node)
-        unknown = sorted(p for p in props if p.startswith(SH) and p[len(SH):] not in (
-            "select", "message", "prefixes", "deactivated"))
+        allowed = ("select", "message", "prefixes", "deactivated") + (SHAPE_TERMS if node in self.done else ())
+        unknown = sorted(p for p in props if p.startswith(SH) and p[len(SH):] not in allowed)
         if unknown:
             self.fail(shape_node, f"its SPARQL constraint uses {', '.join('sh:' + p[len(SH):] for p in unknown)}, "
                       "which this engine does not read")
-        types = [t for t in props.get(RDF_TYPE, ()) if t != SH + "SPARQLConstraint"]
+        types = [t for t in props.get(RDF_TYPE, ()) if t not in HARMLESS_TYPES]
         if any(isinstance(t, str) and t.startswith(SH) for t in types):
             self.fail(shape_node, "its SPARQL constraint has an unexpected sh: type")
         select = self.one(shape_node, props, "select")

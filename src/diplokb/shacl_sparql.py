@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from .rdf import nt
 from .shacl_values import SH
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -162,11 +163,55 @@ def solutions(store, sparql, focus, shape_node, cache: dict):
             for row in _rows(store.query(_with_shape(sparql.query, shape_node))):
                 grouped.setdefault(term(row["this"]), []).append(row)
         return grouped.get(focus, [])
-    subs = {ox.Variable("this"): to_ox(focus)}
-    rows = _rows(store.query(_with_shape(sparql.query, shape_node), substitutions=subs))
+    if not isinstance(focus, (str, tuple)):
+        from .shacl_shapes import ShapeError
+
+        raise ShapeError(f"shape {shape_node}: its SPARQL constraint needs $this pre-bound, and a blank node "
+                         "(the focus node here) cannot be written into a query")
+    rows = _rows(store.query(prebind(_with_shape(sparql.query, shape_node), nt(focus))))
     for row in rows:
         row["this"] = to_ox(focus)
     return rows
+
+
+_TOKEN = re.compile(r'''"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^'\\]|\\.|'(?!''))*\'\'\'|"(?:[^"\\\n]|\\.)*"'''
+                    r"""|'(?:[^'\\\n]|\\.)*'|<[^<>"{}|^`\\\s]*>|#[^\n]*|[?$]\w+|\*|\bSELECT\b|\bWHERE\b|[{}()]""",
+                    re.I)
+
+
+_BOUND_THIS = re.compile(r"\bBOUND\s*\(\s*[?$]this\s*\)", re.I)
+
+
+def prebind(query: str, value: str) -> str:
+    """SHACL's pre-binding of $this: every occurrence of the variable replaced by the focus node
+    (N-Triples text), except where the SELECT clause lists it (the caller adds it back)."""
+    query = _BOUND_THIS.sub(" (true) ", query)  # BOUND takes a variable: a pre-bound one is bound
+    out, last, state, depth, listed = [], 0, "head", 0, 0
+    for m in _TOKEN.finditer(query):
+        tok = m.group(0)
+        low = tok.lower()
+        this = tok[0] in "?$" and tok[1:] == "this"
+        if state == "head":
+            state = "projection" if low == "select" else "head"
+        elif state == "projection":
+            if low == "where" or tok == "{":
+                if not listed:  # nothing else was projected
+                    out.append(query[last:m.start()] + " * ")
+                    last = m.start()
+                state = "body"
+            elif tok in "()":
+                depth += 1 if tok == "(" else -1
+                listed += tok == "("
+            elif this:
+                out.append(query[last:m.start()] + ("" if depth == 0 else value))
+                last = m.end()
+            elif tok[0] in "?$" or tok == "*":
+                listed += depth == 0
+        elif this:
+            out.append(query[last:m.start()] + value)
+            last = m.end()
+    out.append(query[last:])
+    return "".join(out)
 
 
 def _with_shape(query: str, shape_node) -> str:
