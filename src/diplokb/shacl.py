@@ -173,6 +173,7 @@ class Run:
         self.memo: dict = {}  # (shape, node) -> conforms
         self.active: set = set()
         self.compiled: dict = {}
+        self.quicks: dict = {}
 
     def focus_nodes(self, shape: Shape) -> set:
         data, t = self.data, shape.targets
@@ -186,6 +187,11 @@ class Run:
         return nodes
 
     def conforms(self, shape: Shape, node) -> bool:
+        checks = self.compiled.get(id(shape))
+        if checks is None:
+            checks = self.compiled[id(shape)] = _compile(self, shape)
+        if checks[2]:  # only checks of the node itself, as in sh:or ( [ sh:datatype ... ] ... )
+            return all(ok(node) for _, ok, _ in checks[0])
         key = (id(shape), node)
         found = self.memo.get(key)
         if found is None:
@@ -205,7 +211,7 @@ class Run:
         checks = self.compiled.get(id(shape))
         if checks is None:
             checks = self.compiled[id(shape)] = _compile(self, shape)
-        value_checks, focus_checks = checks
+        value_checks, focus_checks, _ = checks
         values = (focus,) if shape.path is None else self.data.values(focus, shape.path)
         out = []
         for component, ok, what in value_checks:
@@ -214,13 +220,28 @@ class Run:
                     out.append(self.finding(shape, focus, v, component, what(v)))
         for check in focus_checks:
             out.extend(check(focus, values))
-        for prop in shape.properties:
-            for v in values:
-                out.extend(self.validate(prop, v))
+        if shape.path is None:  # a node shape: its property shapes read the focus node's predicates once
+            preds = self.data.spo.get(focus, _EMPTY)
+            for prop in shape.properties:
+                quick = self.quick(prop)
+                if quick is None or not quick(preds.get(prop.path[1], ())):
+                    out.extend(self.validate(prop, focus))
+        else:
+            for prop in shape.properties:
+                for v in values:
+                    out.extend(self.validate(prop, v))
         for sparql in shape.sparql:
             if not sparql.deactivated:
                 out.extend(self._sparql(shape, sparql, focus))
         return out
+
+    def quick(self, shape: Shape):
+        """For a property shape with a predicate path and only count, hasValue and value checks:
+        values -> True when none of its constraints fails (the common case, tested fast); else None."""
+        found = self.quicks.get(id(shape), False)
+        if found is False:
+            found = self.quicks[id(shape)] = _quick(self, shape)
+        return found
 
     def finding(self, shape, focus, value, component, what, path=None) -> Finding:
         return Finding(focus, path or shape.path, value, SH + component + "ConstraintComponent", shape.severity,
@@ -249,6 +270,34 @@ class Run:
             for f in nodes:
                 out.extend(self.validate(shape, f))
         return out
+
+
+def _quick(run: Run, shape: Shape):
+    if shape.deactivated or shape.path[0] != "p" or shape.properties or shape.sparql or shape.closed is not None \
+            or shape.qualified is not None or set(shape.params) - {
+                "minCount", "maxCount", "hasValue", "class", "datatype", "nodeKind", "minInclusive", "maxInclusive",
+                "minExclusive", "maxExclusive", "minLength", "maxLength", "in", "node", "not", "and", "or", "xone",
+                "languageIn"}:
+        return None
+    oks = [ok for _, ok, _ in _compile(run, shape)[0]]
+    prm = shape.params
+    lo = max(prm.get("minCount", [0]))
+    hi = min(prm.get("maxCount", [None]), key=lambda n: float("inf") if n is None else n)
+    has = prm.get("hasValue", [])
+
+    def quick(values) -> bool:
+        n = len(values)
+        if n < lo or (hi is not None and n > hi):
+            return False
+        for x in has:
+            if x not in values:
+                return False
+        for v in values:
+            for ok in oks:
+                if not ok(v):
+                    return False
+        return True
+    return quick
 
 
 def _message(messages: tuple) -> str | None:
@@ -354,7 +403,8 @@ def _compile(run: Run, shape: Shape):
         fc.append(lambda focus, vals: [
             run.finding(shape, focus, o, "Closed", f"{short(p)} is not allowed (closed shape)", path=("p", p))
             for v in vals for p, objs in data.spo.get(v, _EMPTY).items() if p not in allowed for o in objs])
-    return vc, fc
+    simple = shape.path is None and not fc and not shape.properties and not shape.sparql and not shape.deactivated
+    return vc, fc, simple
 
 
 def _short(v) -> str:
@@ -393,16 +443,24 @@ def _store_factory(spo: dict, engine: Engine, ontology_files=()):
 
         read = engine.sparql_predicates()
         store = ox.Store()
+        text: dict = {}
         lines, quads = [], []
         for s, preds in spo.items():
+            blank_s = not isinstance(s, str)
             for p, objs in preds.items():
                 if read is not None and p not in read:
                     continue
                 for o in objs:
-                    if is_blank(s) or is_blank(o):
+                    spelled = text.get(o)
+                    if spelled is None:
+                        if blank_s or not isinstance(o, (str, tuple)):
+                            quads.append(ox.Quad(to_ox(s), ox.NamedNode(p), to_ox(o)))
+                            continue
+                        spelled = text[o] = nt(o)
+                    if blank_s:
                         quads.append(ox.Quad(to_ox(s), ox.NamedNode(p), to_ox(o)))
                     else:
-                        lines.append(f"<{s}> <{p}> {nt(o)} .\n")
+                        lines.append(f"<{s}> <{p}> {spelled} .\n")
         store.bulk_load("".join(lines).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
         store.extend(quads)
         for f in ontology_files:

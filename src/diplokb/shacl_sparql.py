@@ -102,11 +102,12 @@ def _walk(node, found, refuse, top=False):
             refuse("assigns $this (BIND ... AS $this), which SHACL forbids")
         for key, value in node.items():
             if key == "triples":
-                for t in value:
-                    if len(t) != 3:
+                for t in value:  # (s, p, o), or s p o s p o ... (a block not yet translated, in EXISTS)
+                    if len(t) % 3:
                         found["predicates"] = ALL
-                    elif found["predicates"] is not ALL:
-                        _predicates(t[1], found)
+                    for i in range(1, len(t), 3):
+                        if found["predicates"] is not ALL:
+                            _predicates(t[i], found)
             else:
                 _walk(value, found, refuse)
     elif isinstance(node, (list, tuple)):
