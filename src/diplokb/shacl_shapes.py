@@ -119,11 +119,11 @@ class Shapes:
                 raise ShapeError(f"{show(s)}: owl:imports in a shapes graph is not followed by this engine "
                                  "(merge the imported shapes into the file)")
         marks = {SH + t for t in SHAPE_MARKS}
-        typed = {SH + "NodeShape", SH + "PropertyShape"}
-        classes = self._rdfs_classes()
+        typed = self._instances_of(SH + "NodeShape") | self._instances_of(SH + "PropertyShape")
+        classes = self._instances_of(RDFS_CLASS)
         self.shapes = []
         for s, props in list(self.g.items()):
-            if typed & set(props.get(RDF_TYPE, ())) or marks & set(props):
+            if s in typed or marks & set(props):
                 self.shapes.append(self.shape(s))
         for shape in self.shapes:  # implicit class targets
             if not isinstance(shape.node, str) or shape.node not in classes:
@@ -141,12 +141,13 @@ class Shapes:
         for shape in list(self.done.values()):
             self._siblings(shape)
 
-    def _rdfs_classes(self) -> set:
+    def _instances_of(self, cls: str) -> set:
+        """The SHACL instances of a class in the shapes graph (typed with it or a subclass of it)."""
         subclasses: dict = defaultdict(set)
         for s, props in self.g.items():
             for o in props.get(SUBCLASS, ()):
                 subclasses[o].add(s)
-        todo, kinds = [RDFS_CLASS], set()
+        todo, kinds = [cls], set()
         while todo:
             c = todo.pop()
             if c not in kinds:

@@ -117,7 +117,7 @@ def _walk(node, found, refuse, top=False):
 
 def _predicates(p, found):
     from rdflib import URIRef
-    from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, SequencePath
+    from rdflib.paths import AlternativePath, InvPath, MulPath, SequencePath
 
     if isinstance(p, URIRef):
         found["predicates"].add(str(p))
@@ -153,8 +153,6 @@ def predicates_read(select: str, prefixes: dict):
 
 def solutions(store, sparql, focus, shape_node, cache: dict):
     """The solutions (dicts of variable name -> pyoxigraph term) of a constraint at a focus node."""
-    import pyoxigraph as ox
-
     from .shacl_shapes import term
 
     if sparql.one_pass:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from .rdf import XSD
 
