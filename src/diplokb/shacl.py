@@ -172,6 +172,7 @@ class Run:
         self.active: set = set()
         self.compiled: dict = {}
         self.quicks: dict = {}
+        self.plans: dict = {}  # a node shape -> its property shapes, with their quick checks
 
     def focus_nodes(self, shape: Shape) -> set:
         data, t = self.data, shape.targets
@@ -220,9 +221,11 @@ class Run:
             out.extend(check(focus, values))
         if shape.path is None:  # a node shape: its property shapes read the focus node's predicates once
             preds = self.data.spo.get(focus, _EMPTY)
-            for prop in shape.properties:
-                quick = self.quick(prop)
-                if quick is None or not quick(preds.get(prop.path[1], ())):
+            plan = self.plans.get(id(shape))
+            if plan is None:
+                plan = self.plans[id(shape)] = [(p, p.path[1], self.quick(p)) for p in shape.properties]
+            for prop, step, quick in plan:
+                if quick is None or not quick(preds.get(step, ())):
                     out.extend(self.validate(prop, focus))
         else:
             for prop in shape.properties:

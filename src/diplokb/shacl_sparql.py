@@ -61,6 +61,18 @@ def check_query(sparql, label: str, path=None) -> None:
         text = re.sub(r"[$?]PATH\b", lambda m: path_sparql(path), text)
     head = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(sparql.prefixes.items()))
     sparql.query = head + text
+    known = _CHECKED.get(sparql.query)
+    if known is not None:
+        sparql.one_pass, sparql.predicates = known
+        return
+    _analyse(sparql, refuse)
+    _CHECKED[sparql.query] = (sparql.one_pass, sparql.predicates)
+
+
+_CHECKED: dict = {}  # query text -> (one_pass, predicates), of the queries that passed the checks
+
+
+def _analyse(sparql, refuse) -> None:
     try:
         from rdflib.plugins.sparql import prepareQuery
 
@@ -90,7 +102,7 @@ def _walk(node, found, refuse, top=False):
 
     if isinstance(node, CompValue):
         name = node.name
-        if name == "Minus":
+        if name in ("Minus", "MinusGraphPattern"):
             refuse("uses MINUS, which SHACL forbids in constraints")
         if name in ("values", "ToMultiSet", "InlineData", "ValuesClause"):
             refuse("uses VALUES or a nested SELECT, which SHACL forbids in constraints")
