@@ -23,7 +23,7 @@ def compile_checks(run, shape):
         vc.append(("Class", lambda v, c=c: c in data.classes.get(v, _NONE), lambda v, c=c: f"not a {short(c)}"))
     for dt in prm.get("datatype", ()):
         if dt == _STRING:
-            ok = (lambda v: isinstance(v, tuple) and v[1] is None and not v[2])
+            ok = (lambda v: isinstance(v, tuple) and not v[2] and (v[1] is None or v[1] == _STRING))
         else:
             ok = (lambda v, dt=dt: datatype_of(v) == dt and well_formed(v))
         vc.append(("Datatype", ok, lambda v, dt=dt: f"{short(v)} is not a well-formed {short(dt)}"))
@@ -47,8 +47,8 @@ def compile_checks(run, shape):
         langs = [x[0] for x in ranges]
         vc.append(("LanguageIn", lambda v, langs=langs: is_literal(v) and bool(v[2]) and any(
             lang_matches(v[2], r) for r in langs), lambda v: "language not allowed"))
-    for allowed in prm.get("in", ()):
-        allowed = set(allowed)
+    for allowed in prm.get("in", ()):  # a plain string in either spelling (no datatype, or xsd:string)
+        allowed = set(allowed) | {(x[0], _STRING, None) for x in allowed if isinstance(x, tuple) and not x[1] and not x[2]}
         vc.append(("In", lambda v, allowed=allowed: v in allowed, lambda v: f"{short(v)} is not one of the allowed values"))
     for s in prm.get("node", ()):
         vc.append(("Node", lambda v, s=s: run.conforms(s, v), lambda v, s=s: f"does not conform to {_name(s.node)}"))
