@@ -48,7 +48,8 @@ def compile_checks(run, shape):
         vc.append(("LanguageIn", lambda v, langs=langs: is_literal(v) and bool(v[2]) and any(
             lang_matches(v[2], r) for r in langs), lambda v: "language not allowed"))
     for allowed in prm.get("in", ()):  # a plain string in either spelling (no datatype, or xsd:string)
-        allowed = set(allowed) | {(x[0], _STRING, None) for x in allowed if isinstance(x, tuple) and not x[1] and not x[2]}
+        allowed = set(allowed) | {(x[0], _STRING, None) for x in allowed
+                                  if isinstance(x, tuple) and not x[1] and not x[2]}
         vc.append(("In", lambda v, allowed=allowed: v in allowed, lambda v: f"{short(v)} is not one of the allowed values"))
     for s in prm.get("node", ()):
         vc.append(("Node", lambda v, s=s: run.conforms(s, v), lambda v, s=s: f"does not conform to {_name(s.node)}"))
