@@ -396,3 +396,64 @@ def test_pyrudof_agrees_on_a_synthetic_kb_with_broken_records(tmp_path, monkeypa
                     for e in ref)
     ours = sorted((r.focus, r.path, r.component, r.severity) for r in fast.results)
     assert ours == theirs, ("ours only", sorted(set(ours) - set(theirs)), "theirs only", sorted(set(theirs) - set(ours)))
+
+
+# ---- the quick reading of simple SPARQL constraints (shacl_sparql_scan) agrees with rdflib's ----
+
+SCAN_QUERIES = [
+    "SELECT $this WHERE { $this e:p ?v }",
+    "SELECT DISTINCT $this ?v WHERE { $this e:p/e:q|^e:r ?v ; a e:C , e:D . FILTER (?v > 3) }",
+    "SELECT $this WHERE { ?x e:p $this . FILTER NOT EXISTS { $this e:q [ e:r ?y ] } }",
+    "SELECT $this WHERE { FILTER ($this = e:x) }",  # $this in no triple: one query per focus node
+    "SELECT $this WHERE { ?x e:p ?y FILTER EXISTS { $this e:q ?y } }",
+    "SELECT $this WHERE { [ e:p $this ] e:q 'x'@en ; e:r \"1\"^^<urn:t> , 2.5 , true . }",
+    "SELECT $this WHERE { $this (e:p/e:q)+ ?v FILTER regex(str(?v), 'a(b)') }",
+    "SELECT $this WHERE { $this e:p ?v FILTER (!BOUND(?v) || EXISTS { ?v e:z 1 }) }",
+    "PREFIX f: <urn:f#> SELECT $this WHERE { $this f:p ?v }",
+    "SELECT $this WHERE { $this e:p* ?v }", "SELECT $this WHERE { $this ?p ?v }",
+    "SELECT $this WHERE { $this !e:p ?v }", "SELECT $this WHERE { OPTIONAL { $this e:p ?v } }",
+    "SELECT $this (1 AS ?x) WHERE { $this e:p ?v }", "SELECT $this WHERE { $this e:p ?v } LIMIT 1",
+    "SELECT $this WHERE { { $this e:p ?v } UNION { $this e:q ?v } }",
+]
+
+
+def _sparql_corpus():
+    import rdflib
+
+    heads = "PREFIX e: <urn:e#>\n"
+    out = [heads + q for q in SCAN_QUERIES]
+    engine = Engine(ROOT / "shapes" / "diplokb-shapes.ttl")
+    kb = [q.query for s in engine.all for q in s.sparql]
+    suite = ROOT.parent / "shared" / "w3c" / "data-shapes-test-suite" / "tests" / "sparql"
+    sh = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+    for f in sorted(suite.rglob("*.ttl")):
+        g = rdflib.Graph().parse(f, format="turtle")
+        head = "".join(f"PREFIX {g.value(d, sh.prefix)}: <{g.value(d, sh.namespace)}>\n"
+                       for d in g.objects(None, sh.declare))
+        out += [head + str(q) for q in g.objects(None, sh.select)]
+    return kb, out + kb
+
+
+def test_the_quick_reading_of_simple_queries_agrees_with_rdflibs():
+    from diplokb.shacl_shapes import ShapeError, Sparql
+    from diplokb.shacl_sparql import _analyse
+    from diplokb.shacl_sparql_scan import scan
+
+    def refuse(what):
+        raise ShapeError(what)
+
+    kb, corpus = _sparql_corpus()
+    assert all(scan(q) is not None for q in kb)  # the KB's own constraints need no rdflib
+    read = 0
+    for q in corpus:
+        quick = scan(q)
+        if quick is None:
+            continue
+        read += 1
+        sparql = Sparql(node=None, select="", messages=(), prefixes={})
+        sparql.query = q
+        _analyse(sparql, refuse)
+        assert quick == (sparql.one_pass, sparql.predicates), q
+    assert read >= 15
+    # a path that may be empty, a variable or negated predicate, OPTIONAL, an expression, LIMIT, UNION:
+    assert all(scan("PREFIX e: <urn:e#>\n" + q) is None for q in SCAN_QUERIES[9:])  # left to rdflib

@@ -249,13 +249,14 @@ class Run:
                        shape.node, shape.name, _message(shape.messages) or what)
 
     def _sparql(self, shape, sparql, focus) -> list:
+        from pyoxigraph import NamedNode
+
         if self.store is None:
             self.store = self.store_factory()
         out = []
         for row in solutions(self.store, sparql, focus, shape.node, self.cache):
             path = row.get("path")
-            path = ("p", path.value) if path is not None and hasattr(path, "value") and \
-                type(path).__name__ == "NamedNode" else shape.path
+            path = ("p", path.value) if isinstance(path, NamedNode) else shape.path
             value = term(row["value"]) if "value" in row else focus
             text = row["message"].value if "message" in row else (
                 fill(_message(sparql.messages) or _message(shape.messages) or "SPARQL constraint not met", row))

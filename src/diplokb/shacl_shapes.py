@@ -106,7 +106,10 @@ class Shapes:
     def __init__(self, triples, *, name=show):
         self.g: dict = defaultdict(lambda: defaultdict(list))
         for s, p, o in triples:
-            self.g[term(s)][term(p)].append(term(o))
+            objects = self.g[term(s)][term(p)]
+            o = term(o)
+            if o not in objects:  # a triple stated twice is one triple
+                objects.append(o)
         self.name = name
         self.done: dict = {}  # node -> Shape
         self.read: set = set()  # the nodes read as lists, paths, SPARQL constraints, prefixes

@@ -65,7 +65,13 @@ def check_query(sparql, label: str, path=None) -> None:
     if known is not None:
         sparql.one_pass, sparql.predicates = known
         return
-    _analyse(sparql, refuse)
+    from .shacl_sparql_scan import scan
+
+    quick = scan(sparql.query)  # the simplest queries, without importing rdflib
+    if quick is not None:
+        sparql.one_pass, sparql.predicates = quick
+    else:
+        _analyse(sparql, refuse)
     _CHECKED[sparql.query] = (sparql.one_pass, sparql.predicates)
 
 
