@@ -1,14 +1,16 @@
 """SPARQL-based constraints (SHACL 5) for the engine in shacl.py.
 
-Each query is parsed (rdflib's SPARQL parser, into its algebra) when the shapes are read, and
-refused, before anything runs, if it uses what SHACL forbids or this engine cannot evaluate
-exactly: SERVICE (a request to another server during a build), MINUS, VALUES, a nested
-SELECT, GRAPH, BIND of $this, $shapesGraph, $PATH outside a property shape, or a SELECT that
-does not return $this. $PATH is replaced by the shape's path, the constraint's sh:prefixes are
-declared. $this is pre-bound per focus node (pyoxigraph's substitutions, which follow
-SPARQL-dev SEP-0007, SHACL's pre-binding); a query whose top level is a basic graph pattern
-that binds $this, with filters, has the same solutions for each focus node as the query run
-once with $this free, so such a query runs once and its solutions are grouped by $this.
+Each query is parsed when the shapes are read (the simplest by shacl_sparql_scan.py, any other
+by rdflib's SPARQL parser, into its algebra), and refused, before anything runs, if it uses
+what SHACL forbids or this engine cannot evaluate exactly: SERVICE (a request to another
+server during a build), MINUS, VALUES, a nested SELECT, GRAPH, BIND of $this, LIMIT/OFFSET,
+$shapesGraph, $PATH outside a property shape, or a SELECT that does not return $this. $PATH is
+replaced by the shape's path, $currentShape by the shape, the constraint's sh:prefixes are
+declared. $this is pre-bound per focus node as SHACL defines it: every occurrence replaced by
+the focus node (`prebind`; pyoxigraph's own substitutions join the binding afterwards, which
+is not SHACL's meaning inside BIND or an inner group). A query whose top level is a basic graph
+pattern that binds $this, with filters, has the same solutions for each focus node as the query
+run once with $this free, so such a query runs once and its solutions are grouped by $this.
 """
 from __future__ import annotations
 
