@@ -203,6 +203,7 @@ def test_every_form_of_shape_is_read(tmp_path, engine, shapes):
     ("e:S sh:targetNode <urn:a> ; sh:sparql [ sh:ask 'ASK {}' ] .", "sh:ask"),
     ("e:V a sh:ConstraintComponent ; sh:parameter [ sh:path e:x ] .", "sh:parameter"),
     ("e:V a sh:ConstraintComponent .", "sh:ConstraintComponent"),
+    ("e:g sh:entailment <http://www.w3.org/ns/entailment/RDFS> .", "sh:entailment"),  # not performed
     ("e:S sh:targetNode <urn:a> ; sh:property [ sh:path [ sh:inversePath e:p ; sh:zeroOrMorePath e:q ] ] .",
      "path"),
 ])

@@ -39,7 +39,7 @@ SHAPE_MARKS = frozenset(VALUE_PARAMS + PROPERTY_ONLY + TARGETS + ("path", "prope
 HARMLESS = frozenset(SH + t for t in (
     "result", "conforms", "focusNode", "resultSeverity", "sourceConstraintComponent", "sourceShape",
     "value", "resultPath", "resultMessage", "sourceConstraint", "detail", "declare", "prefix", "namespace",
-    "shapesGraph", "suggestedShapesGraph", "shapesGraphWellFormed", "entailment",
+    "shapesGraph", "suggestedShapesGraph", "shapesGraphWellFormed",
     "inversePath", "alternativePath", "zeroOrMorePath", "oneOrMorePath", "zeroOrOnePath"))
 HARMLESS_TYPES = frozenset(SH + t for t in (
     "NodeShape", "PropertyShape", "Shape", "ValidationReport", "ValidationResult", "PrefixDeclaration",
