@@ -114,7 +114,7 @@ def validate(kb, fmt, engine):
         click.echo(sarif.dumps(sarif.log(results=report.results, root=project.root, version=sarif.package_version())),
                    nl=False)
     elif fmt == "json":
-        click.echo(json.dumps({"conforms": report.conforms,
+        click.echo(json.dumps({"conforms": report.conforms, "no_violations": report.no_violations,
                                "results": [r.as_json() for r in report.results]}, indent=1))
     else:
         by_file: dict = {}
@@ -125,7 +125,7 @@ def validate(kb, fmt, engine):
             for r in by_file[file]:
                 click.echo("  " + r.render())
         click.echo(report.summary())
-    sys.exit(0 if report.conforms else 1)
+    sys.exit(0 if report.no_violations else 1)
 
 
 @main.command()

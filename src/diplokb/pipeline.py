@@ -290,7 +290,7 @@ def _report(rows: list, locations) -> tuple[ValidationReport, dict]:
     report = ValidationReport(results=tuple(sorted(
         ValidationResult(locations.get(f), sev, msg, f, path, value, shape)
         for f, found in by_focus.items() for sev, msg, path, value, shape in found)))
-    if not report.conforms:
+    if not report.no_violations:
         raise BuildError([Problem(r.location, r.message + f" (focus {r.focus}"
                                   + (f", path {r.path}" if r.path else "") + ")",
                                   severity="violation") for r in report.violations])

@@ -1,175 +1,90 @@
-"""A small, fast SHACL engine for the constraint components diplokb's shapes use.
+"""diplokb's own SHACL engine: fast, and restricted to what it evaluates exactly.
 
-It reads the shapes graph (nothing is hard-coded about diplokb's shapes), indexes the data
-once, checks SHACL Core constraints in Python and runs each SPARQL-based constraint once
-over the whole data in pyoxigraph (with $this unbound) instead of once per focus node.
-pySHACL stays the reference engine (`--engine pyshacl`); tests/test_shacl.py checks that
-both report the same results.
-
-Supported: targets (class, subjectsOf, objectsOf, node); property shapes with predicate or
-sequence paths; minCount, maxCount, datatype, class, hasValue, in, pattern, minLength,
-maxLength, minInclusive, maxInclusive, node, or, sparql (select); severity and message.
-Anything else in a shape is an error, so a shape can never be silently ignored.
+It reads the shapes graph strictly (shacl_shapes.py: any shape, target, path, parameter or
+SPARQL form it does not evaluate exactly is refused with a ShapeError naming the term and the
+shape, before anything runs), indexes the data once and checks SHACL Core in Python:
+targets (node, class, implicit class, subjectsOf, objectsOf) of node and property shapes;
+paths (predicate, sequence, alternative, inverse, zero-or-more, one-or-more, zero-or-one);
+class, datatype (ill-formed literals fail), nodeKind, min/max Count, min/max Exclusive and
+Inclusive (compared by datatype; incomparable values fail), min/max Length, pattern and
+flags, languageIn, uniqueLang, equals, disjoint, lessThan, lessThanOrEquals, not, and, or,
+xone, node, property, qualified value shapes, closed, hasValue, in, deactivated, severity and
+message; and SPARQL-based constraints (shacl_sparql.py) in pyoxigraph with $this pre-bound.
+pySHACL stays the reference (`--engine pyshacl`); tests/test_w3c_shacl.py runs the W3C suite.
 """
 from __future__ import annotations
 
-import re
 from collections import defaultdict
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import SourceLocation
 from .export import by_subject
-from .rdf import RDF_TYPE, XSD, curie, nt
+from .rdf import RDF_TYPE, curie, nt
+from .shacl_checks import compile_checks, quick_check
+from .shacl_shapes import SUBCLASS, Shape, Shapes, ShapeError, term
+from .shacl_sparql import COMPONENT as SPARQL_COMPONENT, message as fill, path_sparql, predicates_read, solutions
+from .shacl_values import SH
 
-SH = "http://www.w3.org/ns/shacl#"
-RDF_FIRST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first"
-RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
-RDF_NIL = "http://www.w3.org/1999/02/22-rdf-syntax-ns#nil"
-SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
-LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
-PARAMS = {"minCount", "maxCount", "datatype", "class", "hasValue", "in", "pattern", "minLength",
-          "maxLength", "minInclusive", "maxInclusive", "node", "or"}
-SHAPE_KEYS = PARAMS | {"path", "message", "severity", "property", "sparql", "targetClass",
-                       "targetSubjectsOf", "targetObjectsOf", "targetNode", "name", "description"}
+__all__ = ["Engine", "Finding", "ShapeError", "validate_fast", "validate_graph"]
+_EMPTY: dict = {}
 
 
-class ShapeError(Exception):
-    """The shapes use something this engine does not implement."""
-
-
-@dataclass
-class Shape:
-    iri: object
-    path: tuple = ()  # predicate IRIs in sequence; () for a node shape
-    params: dict = field(default_factory=dict)
-    properties: list = field(default_factory=list)
-    sparql: list = field(default_factory=list)  # (select, message)
-    targets: dict = field(default_factory=dict)
-    severity: str = "Violation"
-    message: str | None = None
-    owner: str = ""  # the node shape (named) that holds it, for reporting
-    min_count: int | None = None
-    max_count: int | None = None
-    checks: list = field(default_factory=list)  # value checks (data, value) -> bool
-
-
-def _load_graph(path: Path):
-    """(subject -> predicate -> [objects]) of a Turtle file, with blank nodes as ox values."""
-    import pyoxigraph as ox
-
-    g: dict = defaultdict(lambda: defaultdict(list))
-    for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE):
-        g[t.subject][t.predicate.value].append(t.object)
-    return g
-
-
-def _list(g, node) -> list:
-    out = []
-    while getattr(node, "value", None) != RDF_NIL:
-        out.append(g[node][RDF_FIRST][0])
-        node = g[node][RDF_REST][0]
-    return out
-
-
-def _term(t):
-    """pyoxigraph term -> our term, in the plain form (rdf.py) that the KB's terms have, so
-    that the index's dicts and sets compare exact strs."""
-    import pyoxigraph as ox
-
-    if isinstance(t, ox.NamedNode):
-        return t.value
-    if isinstance(t, ox.Literal):
-        dt = t.datatype.value
-        return (t.value, None if dt in (XSD + "string", LANGSTRING) else dt, t.language)
-    return t
+class Finding(NamedTuple):
+    """One validation result, with its terms in the plain form (rdf.py)."""
+    focus: object
+    path: tuple | None
+    value: object  # None when the result has no sh:value
+    component: str  # the constraint component's IRI
+    severity: str  # an IRI, sh:Violation ...
+    shape: object  # the source shape's node
+    name: str  # the shape as the report names it (an anonymous one: the named shape holding it)
+    message: str
 
 
 class Engine:
-    def __init__(self, shapes_file: Path):
+    """The shapes of a Turtle file (or of `triples`, pyoxigraph terms), read and checked."""
+
+    def __init__(self, shapes_file: Path | None = None, *, triples=None):
         import pyoxigraph as ox
 
-        self.g = _load_graph(shapes_file)
-        self.prefixes = {}
-        for node, props in self.g.items():
-            if SH + "prefix" in props:
-                self.prefixes[props[SH + "prefix"][0].value] = props[SH + "namespace"][0].value
-        self.shapes = []
-        for node, props in list(self.g.items()):
-            if ox.NamedNode(SH + "NodeShape") in props.get(RDF_TYPE, []):
-                self.shapes.append(self._shape(node, owner=node))
+        if triples is None:
+            triples = ((t.subject, t.predicate, t.object)
+                       for t in ox.parse(path=str(shapes_file), format=ox.RdfFormat.TURTLE))
+        self.read = Shapes(triples, name=_name)
+        self.shapes = [s for s in self.read.shapes if s.targets and not s.deactivated]
+        self.all = list(self.read.done.values())
 
-    def _shape(self, node, owner) -> Shape:
-        import pyoxigraph as ox
+    def sparql_predicates(self):
+        found: set | None = set()
+        for shape in self.all:
+            for s in shape.sparql:
+                if found is not None:
+                    found = None if s.predicates is None else found | s.predicates
+        return found
 
-        props = self.g[node]
-        unknown = {p.removeprefix(SH) for p in props if p.startswith(SH)} - SHAPE_KEYS
-        if unknown:
-            raise ShapeError(f"shape {node} uses unsupported SHACL terms: {sorted(unknown)}")
-        shape = Shape(iri=node, owner=_name(owner))
-        if SH + "path" in props:
-            path = props[SH + "path"][0]
-            shape.path = tuple(_term(p) for p in (_list(self.g, path) if isinstance(path, ox.BlankNode) else [path]))
-        for key in PARAMS:
-            if SH + key in props:
-                vals = props[SH + key]
-                if key in ("in", "or"):
-                    shape.params[key] = _list(self.g, vals[0])
-                else:
-                    shape.params[key] = vals[0]
-        if "or" in shape.params:
-            shape.params["or"] = [self._shape(alt, owner) for alt in shape.params["or"]]
-        if "node" in shape.params:
-            shape.params["node"] = self._shape(shape.params["node"], shape.params["node"])
-        if "in" in shape.params:
-            shape.params["in"] = {_term(v) for v in shape.params["in"]}
-        for key in ("hasValue", "class", "datatype"):
-            if key in shape.params:
-                shape.params[key] = _term(shape.params[key])
-        if SH + "severity" in props:
-            shape.severity = props[SH + "severity"][0].value.removeprefix(SH)
-        if SH + "message" in props:
-            shape.message = props[SH + "message"][0].value
-        for key in ("targetClass", "targetSubjectsOf", "targetObjectsOf", "targetNode"):
-            if SH + key in props:
-                shape.targets[key] = [_term(v) for v in props[SH + key]]
-        for prop in props.get(SH + "property", []):
-            # results of an anonymous property shape are reported under its node shape
-            shape.properties.append(self._shape(prop, owner if isinstance(prop, ox.BlankNode) else prop))
-        shape.min_count = int(shape.params["minCount"].value) if "minCount" in shape.params else None
-        shape.max_count = int(shape.params["maxCount"].value) if "maxCount" in shape.params else None
-        shape.checks = _value_checks(shape)
-        for sq in props.get(SH + "sparql", []):
-            sp = self.g[sq]
-            msg = sp[SH + "message"][0].value if SH + "message" in sp else None
-            shape.sparql.append((sp[SH + "select"][0].value, msg))
-        return shape
+    def uses(self, kinds: set) -> bool:
+        def walk(path):
+            return path[0] in kinds or any(walk(p) for p in (path[1] if path[0] in ("seq", "alt") else
+                                                             (path[1],) if path[0] != "p" else ()))
+        return any(s.path is not None and walk(s.path) for s in self.all)
 
 
 def _name(node) -> str:
-    value = getattr(node, "value", str(node))
+    value = node if isinstance(node, str) else f"_:{node.value}"
     return value.replace("https://w3id.org/diplokb/shapes#", "dkbs:")
 
 
-class _Data:
-    """The data indexed for constraint checks: subject -> predicate -> objects (the KB's grouped
-    form, export.by_subject, with the ontology's triples added), and for the predicates that targets
-    name, their subjects or objects."""
+class Data:
+    """The data graph indexed for the checks: subject -> predicate -> objects (the KB's grouped
+    form, export.by_subject; the caller's graph is read, never changed)."""
 
-    def __init__(self, graph: dict, ontology_files, subjects_of: set, objects_of: set):
-        import pyoxigraph as ox
-
-        spo = dict(graph)  # the caller's graph is read, never changed
-        for f in ontology_files:
-            extra = by_subject((_term(t.subject), _term(t.predicate), _term(t.object))
-                               for t in ox.parse(path=str(f), format=ox.RdfFormat.TURTLE))
-            for s, preds in extra.items():
-                mine = spo.get(s)
-                if mine is not None:  # a subject in both: a merged copy
-                    preds = {p: set(objs) for p, objs in mine.items()} | {
-                        p: set(mine.get(p, ())) | objs for p, objs in preds.items()}
-                spo[s] = preds
+    def __init__(self, spo: dict, engine: Engine):
+        self.spo = spo
+        subjects_of, objects_of = {RDF_TYPE}, set()
+        for shape in engine.shapes:
+            subjects_of.update(shape.targets.get("targetSubjectsOf", ()))
+            objects_of.update(shape.targets.get("targetObjectsOf", ()))
         self.by_pred: dict = {p: set() for p in subjects_of}
         self.pos_objects: dict = {p: set() for p in objects_of}
         for s, preds in spo.items():
@@ -179,30 +94,28 @@ class _Data:
             for p in objects_of:
                 if p in preds:
                     self.pos_objects[p].update(preds[p])
-        self.spo = spo
-        self.superclasses: dict = {}
-        # every typed node's classes, with their superclasses
-        closure: dict = {}  # a class -> it and its superclasses
+        closure: dict = {}
         self.classes: dict = {}
-        for s in self.by_pred.get(RDF_TYPE, ()):
-            found = None
+        for s in self.by_pred[RDF_TYPE]:
+            found = frozenset()
             for c in spo[s][RDF_TYPE]:
                 more = closure.get(c)
                 if more is None:
-                    more = closure[c] = frozenset(self._supers(c))
-                found = more if found is None else found | more
+                    more = closure[c] = frozenset(self._supers(c, set()))
+                found |= more
             self.classes[s] = found
         self._instances: dict | None = None
+        self._reverse: dict | None = None
 
-    def _supers(self, c) -> set:
-        if c not in self.superclasses:
-            self.superclasses[c] = {c}
-            for sup in self.spo.get(c, _EMPTY).get(SUBCLASS, ()):
-                self.superclasses[c] |= self._supers(sup)
-        return self.superclasses[c]
+    def _supers(self, c, seen: set) -> set:
+        if c in seen:
+            return seen
+        seen.add(c)
+        for sup in self.spo.get(c, _EMPTY).get(SUBCLASS, ()):
+            self._supers(sup, seen)
+        return seen
 
     def instances(self, c) -> set:
-        """The nodes of class `c` or a subclass of it."""
         if self._instances is None:
             self._instances = defaultdict(set)
             for s, classes in self.classes.items():
@@ -210,258 +123,275 @@ class _Data:
                     self._instances[k].add(s)
         return self._instances.get(c, set())
 
+    def reverse(self) -> dict:
+        if self._reverse is None:
+            self._reverse = defaultdict(lambda: defaultdict(set))
+            for s, preds in self.spo.items():
+                for p, objs in preds.items():
+                    for o in objs:
+                        self._reverse[o][p].add(s)
+        return self._reverse
+
     def values(self, node, path: tuple):
-        """The value nodes of a path at a node: a set, as in SHACL (a node reached twice
-        along a sequence path counts once)."""
-        if len(path) == 1:
-            return self.spo.get(node, _EMPTY).get(path[0], ())
-        current = {node}
-        for p in path:
-            current = {o for n in current for o in self.spo.get(n, _EMPTY).get(p, ())}
-        return current
+        """The value nodes of a path at a node (a set, as in SHACL)."""
+        if path[0] == "p":
+            return self.spo.get(node, _EMPTY).get(path[1], ())
+        return self._step({node}, path, False)
+
+    def _step(self, nodes: set, path: tuple, inverse: bool) -> set:
+        kind, arg = path
+        if kind == "p":
+            index = self.reverse() if inverse else self.spo
+            return {o for n in nodes for o in index.get(n, _EMPTY).get(arg, ())}
+        if kind == "inv":
+            return self._step(nodes, arg, not inverse)
+        if kind == "seq":
+            for p in (reversed(arg) if inverse else arg):
+                nodes = self._step(nodes, p, inverse)
+            return nodes
+        if kind == "alt":
+            return set().union(*(self._step(nodes, p, inverse) for p in arg))
+        if kind == "zoo":
+            return set(nodes) | self._step(nodes, arg, inverse)
+        seen = set(nodes) if kind == "zom" else set()
+        frontier = nodes
+        while frontier:
+            frontier = self._step(frontier, arg, inverse) - seen
+            seen |= frontier
+        return seen
 
 
-_EMPTY: dict = {}
-_NO_CLASSES: frozenset = frozenset()
-_NO_VALUE = object()
+class Run:
+    """One validation: the engine's shapes over one data graph."""
 
+    def __init__(self, engine: Engine, data: Data, store_factory):
+        self.engine, self.data, self.store_factory = engine, data, store_factory
+        self.store = None
+        self.cache: dict = {}  # SPARQL solutions of one-pass constraints
+        self.memo: dict = {}  # (shape, node) -> conforms
+        self.active: set = set()
+        self.compiled: dict = {}
+        self.quicks: dict = {}
+        self.plans: dict = {}  # a node shape -> its property shapes, with their quick checks
 
-def _datatype_of(v) -> str | None:
-    if isinstance(v, str):  # an IRI (terms come in either form: rdf.py)
-        return None
-    if v[2]:
-        return LANGSTRING
-    return v[1] or XSD + "string"
+    def focus_nodes(self, shape: Shape) -> set:
+        data, t = self.data, shape.targets
+        nodes = set(t.get("targetNode", ()))
+        for c in t.get("targetClass", ()):
+            nodes |= data.instances(c)
+        for p in t.get("targetSubjectsOf", ()):
+            nodes |= data.by_pred.get(p, set())
+        for p in t.get("targetObjectsOf", ()):
+            nodes |= data.pos_objects.get(p, set())
+        return nodes
 
+    def conforms(self, shape: Shape, node) -> bool:
+        checks = self.compiled.get(id(shape))
+        if checks is None:
+            checks = self.compiled[id(shape)] = compile_checks(self, shape)
+        if checks[2]:  # only checks of the node itself, as in sh:or ( [ sh:datatype ... ] ... )
+            return all(ok(node) for _, ok, _ in checks[0])
+        key = (id(shape), node)
+        found = self.memo.get(key)
+        if found is None:
+            if key in self.active:
+                raise ShapeError(f"shape {_name(shape.node)} refers to itself (a recursive shape): "
+                                 "SHACL leaves its meaning open, this engine refuses it")
+            self.active.add(key)
+            try:
+                found = self.memo[key] = not self.validate(shape, node)
+            finally:
+                self.active.discard(key)
+        return found
 
-def _text(v) -> str:
-    """An IRI, or a literal's lexical form."""
-    return v if isinstance(v, str) else v[0]
-
-
-_INT = re.compile(r"^[+-]?\d+$")
-_DATE = re.compile(r"^-?\d{4,}-\d{2}-\d{2}(Z|[+-]\d{2}:\d{2})?$")
-_LEXICAL = {XSD + "integer": _INT.match, XSD + "decimal": re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$").match,
-            XSD + "gYear": re.compile(r"^-?\d{4,}(Z|[+-]\d{2}:\d{2})?$").match,
-            XSD + "gYearMonth": re.compile(r"^-?\d{4,}-\d{2}(Z|[+-]\d{2}:\d{2})?$").match,
-            XSD + "date": _DATE.match}
-
-
-def _value_checks(shape: Shape) -> list:
-    """The value-type constraints of `shape` as functions (data, value) -> bool, made once."""
-    prm = shape.params
-    checks = []
-    if "datatype" in prm:
-        dt, lexical = prm["datatype"], _LEXICAL.get(prm["datatype"])
-        checks.append(lambda data, v: _datatype_of(v) == dt and (lexical is None or bool(lexical(v[0]))))
-    if "class" in prm:
-        c = prm["class"]
-        checks.append(lambda data, v: c in data.classes.get(v, _NO_CLASSES))  # a literal has no class
-    if "in" in prm:
-        allowed = prm["in"]
-        checks.append(lambda data, v: v in allowed)
-    if "pattern" in prm:
-        search = re.compile(prm["pattern"].value).search
-        checks.append(lambda data, v: bool(search(_text(v))))
-    if "minLength" in prm:
-        n_min = int(prm["minLength"].value)
-        checks.append(lambda data, v: len(_text(v)) >= n_min)
-    if "maxLength" in prm:
-        n_max = int(prm["maxLength"].value)
-        checks.append(lambda data, v: len(_text(v)) <= n_max)
-    for key, ok in (("minInclusive", lambda a, b: a >= b), ("maxInclusive", lambda a, b: a <= b)):
-        if key in prm:
-            checks.append(lambda data, v, bound=Decimal(prm[key].value), ok=ok: _compare(v, bound, ok))
-    if "or" in prm:
-        alternatives = prm["or"]
-        checks.append(lambda data, v: any(_conforms(data, alt, v) for alt in alternatives))
-    if "node" in prm:
-        node_shape = prm["node"]
-        checks.append(lambda data, v: _conforms(data, node_shape, v))
-    return checks
-
-
-def _compare(v, bound: Decimal, ok) -> bool:
-    try:
-        return ok(Decimal(_text(v)), bound)
-    except InvalidOperation:
-        return False
-
-
-def _value_ok(data: _Data, shape: Shape, v) -> bool:
-    """The value-type constraints of `shape` for one value."""
-    return all(check(data, v) for check in shape.checks)
-
-
-def _conforms(data: _Data, shape: Shape, node) -> bool:
-    if not shape.path and not _value_ok(data, shape, node):
-        return False
-    return all(not _property_results(data, p, node) for p in shape.properties)
-
-
-def _property_results(data: _Data, shape: Shape, focus) -> list:
-    """(value or None, what failed) for each failed constraint of a property shape at `focus`."""
-    values = data.values(focus, shape.path)
-    failed = []
-    if shape.min_count is not None and len(values) < shape.min_count:
-        failed.append((None, f"fewer than {shape.min_count} value(s)"))
-    if shape.max_count is not None and len(values) > shape.max_count:
-        failed.append((None, f"more than {shape.max_count} value(s)"))
-    if "hasValue" in shape.params and shape.params["hasValue"] not in values:
-        failed.append((None, f"no value {_short(shape.params['hasValue'])}"))
-    checks = shape.checks
-    if checks:
-        for v in values:
-            for check in checks:
-                if not check(data, v):
-                    failed.append((v, "value of the wrong type, class or form"))
-                    break
-    return failed
-
-
-def _failing(data: _Data, shapes: list, nodes) -> list:
-    """(property shape, focus node) wherever one of the property shapes finds something wrong
-    at one of the nodes: the same test as _property_results, on a short path for the many that
-    pass (each node's predicates are looked up once for all the shapes)."""
-    spo = data.spo
-    tests = [(shape, shape.path[0] if len(shape.path) == 1 else None, shape.min_count, shape.max_count,
-              shape.params.get("hasValue", _NO_VALUE), shape.checks) for shape in shapes]
-    out = []
-    for f in nodes:
-        preds = spo.get(f, _EMPTY)
-        for shape, step, lo, hi, has, checks in tests:
-            values = preds.get(step, ()) if step is not None else data.values(f, shape.path)
-            n = len(values)
-            if (lo is not None and n < lo) or (hi is not None and n > hi) or (
-                    has is not _NO_VALUE and has not in values):
-                out.append((shape, f))
-                continue
-            if checks:
+    def validate(self, shape: Shape, focus) -> list:
+        if shape.deactivated:
+            return []
+        checks = self.compiled.get(id(shape))
+        if checks is None:
+            checks = self.compiled[id(shape)] = compile_checks(self, shape)
+        value_checks, focus_checks, _ = checks
+        values = (focus,) if shape.path is None else self.data.values(focus, shape.path)
+        out = []
+        for component, ok, what in value_checks:
+            for v in values:
+                if not ok(v):
+                    out.append(self.finding(shape, focus, v, component, what(v)))
+        for check in focus_checks:
+            out.extend(check(focus, values))
+        if shape.path is None:  # a node shape: its property shapes read the focus node's predicates once
+            preds = self.data.spo.get(focus, _EMPTY)
+            plan = self.plans.get(id(shape))
+            if plan is None:
+                plan = self.plans[id(shape)] = [(p, p.path[1], self.quick(p)) for p in shape.properties]
+            for prop, step, quick in plan:
+                if quick is None or not quick(preds.get(step, ())):
+                    out.extend(self.validate(prop, focus))
+        else:
+            for prop in shape.properties:
                 for v in values:
-                    for check in checks:
-                        if not check(data, v):
-                            break
-                    else:
-                        continue
-                    out.append((shape, f))
-                    break
-    return out
+                    out.extend(self.validate(prop, v))
+        for sparql in shape.sparql:
+            if not sparql.deactivated:
+                out.extend(self._sparql(shape, sparql, focus))
+        return out
+
+    def quick(self, shape: Shape):
+        """For a property shape with a predicate path and only count, hasValue and value checks:
+        values -> True when none of its constraints fails (the common case, tested fast); else None."""
+        found = self.quicks.get(id(shape), False)
+        if found is False:
+            found = self.quicks[id(shape)] = quick_check(self, shape)
+        return found
+
+    def finding(self, shape, focus, value, component, what, path=None) -> Finding:
+        return Finding(focus, path or shape.path, value, SH + component + "ConstraintComponent", shape.severity,
+                       shape.node, shape.name, _message(shape.messages) or what)
+
+    def _sparql(self, shape, sparql, focus) -> list:
+        from pyoxigraph import NamedNode
+
+        if self.store is None:
+            self.store = self.store_factory()
+        out = []
+        for row in solutions(self.store, sparql, focus, shape.node, self.cache):
+            path = row.get("path")
+            path = ("p", path.value) if isinstance(path, NamedNode) else shape.path
+            value = term(row["value"]) if "value" in row else focus
+            text = row["message"].value if "message" in row else (
+                fill(_message(sparql.messages) or _message(shape.messages) or "SPARQL constraint not met", row))
+            out.append(Finding(focus, path, value, SPARQL_COMPONENT, shape.severity, shape.node, shape.name, text))
+        return out
+
+    def run(self, focus: set | None = None) -> list:
+        out = []
+        for shape in self.engine.shapes:
+            nodes = self.focus_nodes(shape)
+            if focus is not None:
+                nodes &= focus
+            for f in nodes:
+                out.extend(self.validate(shape, f))
+        return out
 
 
-def _focus_nodes(data: _Data, shape: Shape) -> set:
-    nodes = set()
-    for c in shape.targets.get("targetClass", ()):
-        nodes |= data.instances(c)
-    for p in shape.targets.get("targetSubjectsOf", ()):
-        nodes |= data.by_pred.get(p, set())
-    for p in shape.targets.get("targetObjectsOf", ()):
-        nodes |= data.pos_objects.get(p, set())
-    nodes |= set(shape.targets.get("targetNode", ()))
-    return nodes
-
-
-def _path_text(path: tuple) -> str:
-    return "/".join(curie(p) or f"<{p}>" for p in path)
+def _message(messages: tuple) -> str | None:
+    if not messages:
+        return None
+    return sorted(messages, key=lambda m: (m[2] not in (None, "", "en"), m))[0][0]
 
 
 def _short(v) -> str:
     if isinstance(v, str):
         return curie(v) or f"<{v}>"
-    return v[0]
+    if isinstance(v, tuple):
+        return v[0]
+    return f"_:{v.value}"
 
 
-# A variable between two terms of a triple pattern: it stands for any predicate. Matched on
-# the raw query text, so strings and comments can only add false alarms (which cost time,
-# never results).
-_TERM_BEFORE = r"(?:[?$]\w+|>|\[|\]|\)|;|,|[\w-]*:[\w.-]*|\"|'|\d)"
-_TERM_AFTER = r"(?:[?$]\w|<|\[|\(|[\w-]*:|\"|'|\d)"
-_VARIABLE_PREDICATE = re.compile(_TERM_BEFORE + r"\s+[?$]\w+\s+" + _TERM_AFTER)
-_NEGATED_PATH = re.compile(r"!\s*(?:[(<^]|[\w-]*:|a\b)")
-_ZERO_LENGTH_PATH = re.compile(r"[\w>)]\s*[*?](?!\w)")  # p* or p? also match every node to itself
-_PREFIXED = re.compile(r"(?<![\w?$<])([A-Za-z][\w-]*)?:((?:[\w-]|\.(?=[\w-]))*)")
+def path_text(path) -> str:
+    """A path in SPARQL's syntax, IRIs as CURIEs where known ('dkb:topic/skos:inScheme')."""
+    if path is None:
+        return ""
+    kind, arg = path
+    if kind == "p":
+        return _short(arg)
+    if kind == "seq":
+        return "/".join(_group(p) for p in arg)
+    if kind == "alt":
+        return "|".join(_group(p) for p in arg)
+    if kind == "inv":
+        return "^" + _group(arg)
+    return _group(arg) + {"zom": "*", "oom": "+", "zoo": "?"}[kind]
 
 
-def _predicates_read(select: str, prefixes: dict) -> set | None:
-    """The IRIs a SPARQL constraint names (a superset of the predicates it can match), or
-    None when it may match any predicate or node (a variable or negated property set in
-    predicate position, a path that may have length zero): then the store needs every triple."""
-    body = select[select.find("{"):]
-    if any(x.search(body) for x in (_VARIABLE_PREDICATE, _NEGATED_PATH, _ZERO_LENGTH_PATH)):
-        return None
-    names = set(re.findall(r"<([^<>\s]*)>", select))
-    for prefix, local in _PREFIXED.findall(re.sub(r"<[^<>\s]*>", " ", select)):
-        if prefix in prefixes:
-            names.add(prefixes[prefix] + local)
-    if re.search(r"(?<![\w?$:])a(?![\w:])", body):
-        names.add(RDF_TYPE)
-    return names
+def _group(path) -> str:
+    return path_text(path) if path[0] == "p" else f"({path_text(path)})"
 
 
-def _ntriples(graph: dict, predicates: set | None = None) -> str:
-    """N-Triples of a graph in the grouped form (only the triples with one of `predicates`,
-    unless None), in no particular order (for loading a store)."""
-    text: dict = {}
+def _store_factory(spo: dict, engine: Engine, ontology_files=()):
+    def make():
+        import pyoxigraph as ox
 
-    def spelled(t):
-        found = text.get(t)
-        if found is None:
-            found = text[t] = nt(t)
-        return found
+        from .shacl_sparql import to_ox
 
-    return "".join([f"<{s}> <{p}> {spelled(o)} .\n" for s, preds in graph.items() for p, objs in preds.items()
-                    if predicates is None or p in predicates for o in objs])
+        read = engine.sparql_predicates()
+        store = ox.Store()
+        text: dict = {}
+        lines, quads = [], []
+        for s, preds in spo.items():
+            blank_s = not isinstance(s, str)
+            for p, objs in preds.items():
+                if read is not None and p not in read:
+                    continue
+                for o in objs:
+                    spelled = text.get(o)
+                    if spelled is None:
+                        if blank_s or not isinstance(o, (str, tuple)):
+                            quads.append(ox.Quad(to_ox(s), ox.NamedNode(p), to_ox(o)))
+                            continue
+                        spelled = text[o] = nt(o)
+                    if blank_s:
+                        quads.append(ox.Quad(to_ox(s), ox.NamedNode(p), to_ox(o)))
+                    else:
+                        lines.append(f"<{s}> <{p}> {spelled} .\n")
+        store.bulk_load("".join(lines).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
+        store.extend(quads)
+        for f in ontology_files:
+            store.bulk_load(path=str(f), format=ox.RdfFormat.TURTLE)
+        return store
+    return make
+
+
+def validate_graph(data_triples, shapes_triples) -> list:
+    """The Findings of a data graph (triples of pyoxigraph terms) against a shapes graph; raises
+    ShapeError for a shape this engine does not evaluate exactly."""
+    engine = Engine(triples=shapes_triples)
+    spo: dict = defaultdict(lambda: defaultdict(set))
+    for s, p, o in data_triples:
+        spo[term(s)][term(p)].add(term(o))
+    spo = {s: dict(preds) for s, preds in spo.items()}
+    return Run(engine, Data(spo, engine), _store_factory(spo, engine)).run()
+
+
+def _merge_ontology(graph: dict, ontology_files) -> dict:
+    import pyoxigraph as ox
+
+    spo = dict(graph)
+    for f in ontology_files:
+        extra = by_subject((term(t.subject), term(t.predicate), term(t.object))
+                           for t in ox.parse(path=str(f), format=ox.RdfFormat.TURTLE))
+        for s, preds in extra.items():
+            mine = spo.get(s)
+            if mine is not None:  # a subject in both: a merged copy
+                preds = {p: set(objs) for p, objs in mine.items()} | {
+                    p: set(mine.get(p, ())) | objs for p, objs in preds.items()}
+            spo[s] = preds
+    return spo
+
+
+def _predicates_read(select: str, prefixes: dict):
+    return predicates_read(select, prefixes)
 
 
 def validate_fast(triples, locations, shapes_file: Path, ontology_files: list[Path],
                   focus: set | None = None):
     """Same contract as validate.validate, without pySHACL. With `focus`, only those focus
     nodes are checked (the triples must hold everything their checks read)."""
-    graph = triples if isinstance(triples, dict) else by_subject(triples)
-    import pyoxigraph as ox
-
     from .validate import ValidationReport, ValidationResult
 
+    graph = triples if isinstance(triples, dict) else by_subject(triples)
     engine = Engine(shapes_file)
-    subjects_of, objects_of = {RDF_TYPE}, set()
-    for shape in engine.shapes:
-        subjects_of.update(shape.targets.get("targetSubjectsOf", ()))
-        objects_of.update(shape.targets.get("targetObjectsOf", ()))
-    data = _Data(graph, ontology_files, subjects_of, objects_of)
-    out = set()
-
-    def add(node, severity, message, path="", value="", shape=""):
-        out.add(ValidationResult(location=locations.get(str(node), SourceLocation("<kb>")), severity=severity,
-                                 message=message, focus=str(node), path=path, value=value, shape=shape))
-
-    store = None
-    read: set | None = set()  # the predicates the SPARQL constraints can match (None: any)
-    for shape in engine.shapes:
-        for select, _ in shape.sparql:
-            found = _predicates_read(select, engine.prefixes)
-            read = None if found is None or read is None else read | found
-    for shape in engine.shapes:
-        focus_nodes = _focus_nodes(data, shape)
-        if focus is not None:
-            focus_nodes = {f for f in focus_nodes if f in focus}
-        if not focus_nodes:
-            continue
-        for prop, f in _failing(data, shape.properties, focus_nodes):
-            for v, what in _property_results(data, prop, f):
-                add(f, prop.severity, prop.message or f"{_path_text(prop.path)}: {what}",
-                    _path_text(prop.path), "" if v is None else _short(v), prop.owner)
-        for select, message in shape.sparql:
-            if store is None:
-                store = ox.Store()
-                store.bulk_load(_ntriples(graph, read).encode("utf-8"),
-                                format=ox.RdfFormat.N_TRIPLES)
-                for f in ontology_files:
-                    store.bulk_load(path=str(f), format=ox.RdfFormat.TURTLE)
-            query = select.replace("$this", "?this")
-            for sol in store.query(query, prefixes=engine.prefixes):
-                node = _term(sol["this"])
-                if node not in focus_nodes:
-                    continue
-                text = message or "SPARQL constraint not met"
-                text = re.sub(r"\{[?$](\w+)\}", lambda m: sol[m.group(1)].value if sol[m.group(1)] is not None else "", text)
-                add(node, shape.severity, text, "", _short(node), _name(shape.iri))
+    spo = _merge_ontology(graph, ontology_files)
+    run = Run(engine, Data(spo, engine), _store_factory(graph, engine, ontology_files))
+    out = []
+    for r in run.run(focus):
+        severity = r.severity[len(SH):] if r.severity.startswith(SH) else r.severity
+        out.append(ValidationResult(
+            location=locations.get(str(r.focus), SourceLocation("<kb>")), severity=severity, message=r.message,
+            focus=str(r.focus) if isinstance(r.focus, str) else _short(r.focus), path=path_text(r.path),
+            value="" if r.value is None else _short(r.value), shape=r.name,
+            component="sh:" + r.component[len(SH):]))
     return ValidationReport(results=tuple(sorted(out)))
+
+
+__all__ += ["path_text", "path_sparql"]

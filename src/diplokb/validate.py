@@ -19,6 +19,7 @@ class ValidationResult:
     path: str = ""
     value: str = ""
     shape: str = ""  # the node shape that reported it, e.g. 'dkbs:EventShape'
+    component: str = ""  # the constraint component, e.g. 'sh:MinCountConstraintComponent'
 
     def render(self) -> str:
         extra = [f"focus {curie(self.focus) or self.focus}"]
@@ -32,7 +33,8 @@ class ValidationResult:
         return {"file": self.location.file, "line": self.location.line,
                 "column": self.location.column, "severity": self.severity,
                 "message": self.message, "focus": self.focus, "path": self.path or None,
-                "value": self.value or None}
+                "value": self.value or None, "shape": self.shape or None,
+                "component": self.component or None}
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,19 @@ class ValidationReport:
 
     @property
     def conforms(self) -> bool:
+        """SHACL's sh:conforms: no validation results at all (a Warning is a result too)."""
+        return not self.results
+
+    @property
+    def no_violations(self) -> bool:
+        """No result of severity Violation (Warnings and Infos may remain): what passes a build."""
         return not self.violations
 
     def summary(self) -> str:
-        return (f"{'conforms' if self.conforms else 'does not conform'}: "
-                f"{len(self.violations)} violation(s), {len(self.warnings)} warning(s)")
+        state = "conforms" if self.conforms else "no violations" if self.no_violations else "does not conform"
+        infos = len(self.results) - len(self.violations) - len(self.warnings)
+        return (f"{state}: {len(self.violations)} violation(s), {len(self.warnings)} warning(s)"
+                + (f", {infos} info(s)" if infos else ""))
 
 
 def to_rdflib(triples):
@@ -108,29 +118,59 @@ def validate(triples, locations, shapes_file: Path, ontology_files: list[Path], 
     for f in ontology_files:
         data.parse(f, format="turtle")
     shapes = rdflib.Graph().parse(shapes_file, format="turtle")
+    refuse_service(shapes)
     _, report, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none",
                                     advanced=True, allow_warnings=True, inplace=True)
     return _results(report, locations, shapes)
 
 
-def _path(report, path) -> str:
-    """A result path as SPARQL property-path text ('dkb:topic/skos:inScheme')."""
+def refuse_service(shapes) -> None:
+    """Raises ShapeError if any SPARQL text in the shapes graph (an rdflib Graph) may contain
+    SERVICE: pySHACL would send the request; no validation may reach the network."""
+    import rdflib
+
+    from .shacl_shapes import ShapeError
+    from .shacl_sparql import uses_service
+
+    for s, p, o in shapes:
+        if isinstance(o, rdflib.Literal) and str(p).startswith(SH) and uses_service(str(o)):
+            raise ShapeError(f"<{s}> sh:{str(p)[len(SH):]}: a SPARQL query in the shapes uses SERVICE (a request "
+                             "to another server while validating): refused before anything runs")
+
+
+def path_tuple(graph, node):
+    """A SHACL path node of an rdflib graph as shacl.py's path tuple."""
     import rdflib
     from rdflib.collection import Collection
 
-    if path is None:
-        return ""
-    if isinstance(path, rdflib.URIRef):
-        return _short(path)
-    items = list(Collection(report, path))  # a sequence path is an RDF list
-    return "/".join(_short(p) for p in items) if items else "(complex path)"
+    sh = rdflib.Namespace(SH)
+    if isinstance(node, rdflib.URIRef):
+        return ("p", str(node))
+    if (node, rdflib.RDF.first, None) in graph:
+        return ("seq", tuple(path_tuple(graph, p) for p in Collection(graph, node)))
+    inner = graph.value(node, sh.alternativePath)
+    if inner is not None:
+        return ("alt", tuple(path_tuple(graph, p) for p in Collection(graph, inner)))
+    for key, kind in (("inversePath", "inv"), ("zeroOrMorePath", "zom"), ("oneOrMorePath", "oom"),
+                      ("zeroOrOnePath", "zoo")):
+        inner = graph.value(node, sh[key])
+        if inner is not None:
+            return (kind, path_tuple(graph, inner))
+    raise ValueError(f"not a SHACL path: {node}")
+
+
+def _path(report, path) -> str:
+    """A result path as SPARQL property-path text ('dkb:topic/skos:inScheme')."""
+    from .shacl import path_text
+
+    return "" if path is None else path_text(path_tuple(report, path))
 
 
 def _results(report, locations: dict, shapes) -> ValidationReport:
     import rdflib
 
     sh = rdflib.Namespace(SH)
-    out = set()
+    out = []
     for res in report.subjects(rdflib.RDF.type, sh.ValidationResult):
         if (None, sh.detail, res) in report:
             continue  # a nested result (of sh:node) explaining a top-level one
@@ -145,8 +185,10 @@ def _results(report, locations: dict, shapes) -> ValidationReport:
         path = report.value(res, sh.resultPath)
         value = report.value(res, sh.value)
         loc = locations.get(str(focus), SourceLocation("<kb>"))
-        out.add(ValidationResult(
+        component = report.value(res, sh.sourceConstraintComponent)
+        out.append(ValidationResult(
             location=loc, severity=severity, message=messages[0] if messages else "constraint not met",
             focus=str(focus), path=_path(report, path), value="" if value is None else _short(value),
-            shape=str(shape).replace("https://w3id.org/diplokb/shapes#", "dkbs:")))
+            shape=str(shape).replace("https://w3id.org/diplokb/shapes#", "dkbs:"),
+            component="" if component is None else "sh:" + str(component).removeprefix(SH)))
     return ValidationReport(results=tuple(sorted(out)))
