@@ -463,3 +463,16 @@ def test_the_quick_reading_of_simple_queries_agrees_with_rdflibs():
     assert read >= len(SCAN_QUERIES) + len(kb)
     # a path that may be empty, a variable or negated predicate, OPTIONAL, an expression, LIMIT, UNION:
     assert all(scan("PREFIX e: <urn:e#>\n" + q) is None for q in SCAN_LEFT)
+
+
+@pytest.mark.parametrize("flags, failing", [("", {"urn:b"}), ("m", set())])
+def test_a_dollar_anchor_does_not_match_before_a_final_newline(tmp_path, flags, failing):
+    """XPath's `$` (no m flag) is the end of the string; Python's also matches before a final
+    newline, so "en\\n" would pass '^[a-z]+$'. (pySHACL uses Python's `re` as it is and gets
+    this wrong; the KB's loader refuses such values before either engine sees them.)"""
+    engine = "fast"
+    data = [("urn:a", "urn:e#p", lit("en")), ("urn:b", "urn:e#p", lit("en\n"))]
+    flag = f" ; sh:flags '{flags}'" if flags else ""
+    shapes = TARGETS + f"sh:property [ sh:path e:p ; sh:pattern '^[a-z]+$'{flag} ] ."
+    report = check(tmp_path, shapes, data, engine)
+    assert {r.focus for r in report.violations} == failing

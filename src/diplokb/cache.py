@@ -306,7 +306,7 @@ def _is_results(v) -> bool:
         return True
     return type(v) is dict and all(
         type(f) is str and type(rows) is tuple
-        and all(type(r) is tuple and len(r) == 5 and all(_str_or_none(x) for x in r) for r in rows)
+        and all(type(r) is tuple and len(r) == 6 and all(_str_or_none(x) for x in r) for r in rows)
         for f, rows in v.items())
 
 

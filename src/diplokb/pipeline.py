@@ -288,8 +288,8 @@ def _report(rows: list, locations) -> tuple[ValidationReport, dict]:
     for focus_node, *row in rows:
         by_focus.setdefault(focus_node, []).append(tuple(row))
     report = ValidationReport(results=tuple(sorted(
-        ValidationResult(locations.get(f), sev, msg, f, path, value, shape)
-        for f, found in by_focus.items() for sev, msg, path, value, shape in found)))
+        ValidationResult(locations.get(f), sev, msg, f, path, value, shape, component)
+        for f, found in by_focus.items() for sev, msg, path, value, shape, component in found)))
     if not report.no_violations:
         raise BuildError([Problem(r.location, r.message + f" (focus {r.focus}"
                                   + (f", path {r.path}" if r.path else "") + ")",
@@ -306,7 +306,7 @@ def _with_advice(report: ValidationReport, kb: Path) -> ValidationReport:
 
 def _row(r: ValidationResult) -> tuple:
     """A result without its location (which the build adds back), as plain strings."""
-    return (r.focus, r.severity, r.message, r.path, r.value, r.shape)
+    return (r.focus, r.severity, r.message, r.path, r.value, r.shape, r.component)
 
 
 class _Locations:

@@ -214,4 +214,32 @@ def regex(pattern: str, flags: str):
         if f not in "smixq":
             raise ValueError(f"unknown regex flag '{f}'")
         bits |= {"s": re.S, "m": re.M, "i": re.I, "x": re.X, "q": 0}[f]
-    return re.compile(re.escape(pattern) if "q" in flags else pattern, bits)
+    if "q" in flags:
+        return re.compile(re.escape(pattern), bits)
+    return re.compile(pattern if "m" in flags else _end_anchors(pattern), bits)
+
+
+def _end_anchors(pattern: str) -> str:
+    """The pattern with each `$` anchor (outside a character class, not escaped) written `\\Z`:
+    in XPath, `$` without the m flag matches at the end of the string only, where Python's
+    also matches before a final newline ("a\\n" would match "^a$")."""
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if pattern[i + 1:i + 2] == "]":  # a ']' first in a class is a literal
+                out.append("[]")
+                i += 2
+                continue
+        elif ch == "$":
+            ch = r"\Z"
+        out.append(ch)
+        i += 1
+    return "".join(out)
