@@ -296,3 +296,12 @@ def test_http_routes(server):
     status, ctype, _ = fetch(server + "/id/hun-sen?format=ttl")
     assert status == 200 and ctype.startswith("text/turtle")
     assert Path  # (pathlib used by fixtures above)
+
+
+@pytest.mark.parametrize("iri", ["javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,<b>x</b>", "urn:x"])
+def test_an_iri_that_is_not_http_is_never_a_link(ctx, iri):
+    from diplokb.pages.html import link
+
+    out = link(ctx, iri, "x")
+    assert "href" not in out and "<span" in out
+    assert link(ctx, "https://example.org/a", "x").startswith("<a href='https://example.org/a'")

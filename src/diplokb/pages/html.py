@@ -93,6 +93,8 @@ def link(ctx, iri: str, label: str | None = None, fragment: str = "") -> str:
         return f"<a href='{esc(path + fragment)}'>{text}</a>"
     if path is not None:  # an ontology term: its anchor on the ontology page
         return f"<a href='/ontology#{esc(path.split('#', 1)[1])}'>{text}</a>"
+    if not iri.lower().startswith(("http://", "https://")):  # javascript:, data:, urn: ... never a link
+        return f"<span title='{esc(iri)}'>{text}</span>"
     return f"<a href='{esc(iri)}' rel=nofollow>{text}</a>"
 
 
