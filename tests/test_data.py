@@ -196,6 +196,15 @@ def test_findings_catch_a_misattributed_speaker_and_a_post_dated_by_publication(
     assert ("attribution", "src-000") in got
     assert ("attestation-date", "src-002") in got
 
+    # `diplokb validate` reports them as Warnings at the fact's YAML line (the build passes)
+    from diplokb import Project
+
+    report = Project(root=project.root, kb=kb, out=kb.parent / "out").validate()
+    fidelity = [r for r in report.warnings if r.shape.startswith("diplokb:fidelity-")]
+    assert {(r.shape, r.location.file.rsplit("/", 1)[-1][:3]) for r in fidelity} >= {
+        ("diplokb:fidelity-attribution", "000"), ("diplokb:fidelity-attestation-date", "002")}
+    assert all(r.location.line > 0 for r in fidelity) and report.no_violations
+
 
 def test_inferred_needs_a_note_and_a_set_field(tmp_path, project):
     from diplokb.errors import BuildError

@@ -359,3 +359,22 @@ def test_symlinks_out_of_the_exports_are_not_served(built, tmp_path):
 
     names = downloads(exports)
     assert "secret.ttl" not in names and "inside.nt" in names and "diplokb.trig" in names
+
+
+@pytest.mark.parametrize("fmt, mime", [("ttl", "text/turtle"), ("nt", "application/n-triples"),
+                                       ("jsonld", "application/ld+json"), ("trig", "application/trig")])
+def test_construct_with_blank_nodes_is_served_and_parses(server, fmt, mime):
+    """A CONSTRUCT template with blank nodes: one fresh blank node per solution, written by our
+    writers and read back as the same graph (max_rows is 5 here, so three solutions of one triple each)."""
+    import rdflib
+
+    q = ("CONSTRUCT { _:n dkb:about ?p } "
+         "WHERE { ?p a dkb:Person ; rdfs:label ?l } ORDER BY ?l LIMIT 3")
+    status, headers, body = get(f"{server}/sparql?query={urllib.parse.quote(q)}&format={fmt}")
+    assert status == 200, body
+    assert headers["Content-Type"].startswith(mime)
+    g = rdflib.Dataset() if fmt == "trig" else rdflib.Graph()
+    g.parse(data=body, format={"ttl": "turtle", "nt": "nt", "jsonld": "json-ld", "trig": "trig"}[fmt])
+    triples = list(g.quads() if fmt == "trig" else g)
+    notes = {t[0] for t in triples}
+    assert len(triples) == 3 and len(notes) == 3 and all(isinstance(n, rdflib.BNode) for n in notes)

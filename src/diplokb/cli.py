@@ -345,7 +345,7 @@ def synth(triples, seed, broken, directory):
 def _setting_options(func):
     from dataclasses import fields as dc_fields
 
-    from .server import Settings
+    from .settings import Settings
 
     for f in reversed(dc_fields(Settings)):
         opt = "--" + f.name.replace("_", "-")

@@ -27,6 +27,9 @@ _GRANDFATHERED = ("en-GB-oed i-ami i-bnn i-default i-enochian i-hak i-klingon i-
 LANGUAGE_TAG_RE = re.compile(rf"{_LANGTAG}|[xX](?:-{_ALNUM}{{1,8}})+|"
                              + "|".join(re.escape(t) for t in _GRANDFATHERED), re.ASCII | re.IGNORECASE)
 
+SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")  # \Z: `$` would match before a final newline
+
+
 
 def shown(text: str, limit: int = 40) -> str:
     """A value as quoted in a message: control characters escaped, long ones cut."""

@@ -19,7 +19,6 @@ reference of the YAML format (see docs/yaml-format.md for prose and an example):
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from .errors import SourceLocation
@@ -73,7 +72,7 @@ class Period:
         return self.end or self.start
 
 
-SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")  # \Z: `$` would match before a final newline
+from .lexical import SLUG_RE  # noqa: E402,F401 (ids: lower-case letters, digits, single hyphens)
 
 
 # --- shared entities (kb/entities/*.yaml) ------------------------------------------------

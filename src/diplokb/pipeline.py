@@ -13,11 +13,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from . import export, files as _files
-from .compile import CompiledKB, compile_kb
+from typing import TYPE_CHECKING
+
 from .errors import BuildError, DiplokbError, Problem
-from .loader import load
-from .validate import ValidationReport, ValidationResult, validate
+
+if TYPE_CHECKING:
+    from .compile import CompiledKB
+    from .validate import ValidationReport, ValidationResult
+
+# The steps are imported where they are used, so that commands that only read the exports
+# (`query`, `show`) do not import the compiler, the loader and the SHACL engine.
 
 ONTOLOGY_FILES = ("diplokb.ttl", "vocabularies.ttl")
 SHAPES_FILE = "diplokb-shapes.ttl"
@@ -72,6 +77,9 @@ class Project:
 
     # -- pipeline steps ------------------------------------------------------------------
     def compile(self, timings: dict | None = None) -> CompiledKB:
+        from .compile import compile_kb
+        from .loader import load
+
         timings = {} if timings is None else timings
         t0 = time.perf_counter()
         kb = load(self.kb, self.ontology_files[1], base=Path.cwd())
@@ -83,9 +91,12 @@ class Project:
 
     def validate(self, compiled: CompiledKB | None = None, *, engine: str = "fast") -> ValidationReport:
         """SHACL validation: `engine` 'fast' (diplokb's own) or 'pyshacl' (the reference)."""
+        from .validate import validate
+
         compiled = compiled or self.compile()
-        return _with_advice(validate(compiled.triples, compiled.locations, self.shapes_file,
-                                     self.ontology_files, engine=engine), self.kb)
+        report = _with_advice(validate(compiled.triples, compiled.locations, self.shapes_file,
+                                       self.ontology_files, engine=engine), self.kb)
+        return _with_fidelity(report, compiled)
 
     def object_properties(self) -> set[str]:
         """Local names of the ontology's object properties (IRI-valued in JSON-LD)."""
@@ -118,6 +129,9 @@ class Project:
                 gc.enable()
 
     def _build(self, *, check: bool, write: bool, engine: str, jobs: int) -> "BuildResult":
+        from . import files as _files
+        from .validate import validate
+
         from . import cache
         from .incremental import Build
         from .workers import CAN_FORK, Forked
@@ -205,6 +219,8 @@ class Project:
         """Every export file's name and bytes."""
         import json
 
+        from . import export
+
         files = {n: c.encode("utf-8") for n, c in texts.items()}
         files["context.jsonld"] = (json.dumps({"@context": export.jsonld_context(self.object_properties())},
                                               indent=1) + "\n").encode("utf-8")
@@ -223,6 +239,8 @@ class Project:
         names = ("diplokb.trig", *EXPORTED_ONTOLOGY[:2])
         if fresh:  # the store loads everything at once, so the files need not outlive it
             import tempfile
+
+            from . import files as _files
             files = self.build(write=False).files
             with tempfile.TemporaryDirectory(prefix="diplokb-") as tmp:
                 _files.write_atomically(Path(tmp), {n: files[n] for n in names})
@@ -284,6 +302,8 @@ def _beside(main, save, fork: bool, timings: dict, notices: list, where):
 def _report(rows: list, locations) -> tuple[ValidationReport, dict]:
     """The validation report of result rows (`_row`), and the rows by focus node (which the
     cache keeps); raises BuildError with every violation."""
+    from .validate import ValidationReport, ValidationResult
+
     by_focus: dict = {}
     for focus_node, *row in rows:
         by_focus.setdefault(focus_node, []).append(tuple(row))
@@ -299,9 +319,25 @@ def _report(rows: list, locations) -> tuple[ValidationReport, dict]:
 
 def _with_advice(report: ValidationReport, kb: Path) -> ValidationReport:
     """The report with the curation warnings (advice.py) among its results."""
+    from .validate import ValidationReport
+
     from .advice import warnings
 
     return ValidationReport(results=tuple(sorted((*report.results, *warnings(kb)))))
+
+
+def _with_fidelity(report: ValidationReport, compiled: CompiledKB) -> ValidationReport:
+    """The report with the fidelity checks that need judgement (review.findings: a speaker
+    the quote's sentence does not name, a post dated after the event that names it) as
+    Warnings at the YAML line of the fact. `validate` runs them; `build` does not (they read
+    the whole compiled KB, which an incremental build does not hold)."""
+    from .errors import SourceLocation
+    from .review import findings
+    from .validate import ValidationReport, ValidationResult
+
+    found = [ValidationResult(compiled.locations.get(f.subject) or SourceLocation("kb"), "Warning", f.message,
+                              f.subject, shape=f"diplokb:fidelity-{f.check}") for f in findings(compiled)]
+    return ValidationReport(results=tuple(sorted((*report.results, *found)))) if found else report
 
 
 def _row(r: ValidationResult) -> tuple:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from .model import SLUG_RE
+from .lexical import SLUG_RE
 from .rdf import ID, curie
 
 LABELS = ("http://www.w3.org/2000/01/rdf-schema#label", "http://www.w3.org/2004/02/skos/core#altLabel",
@@ -30,7 +30,7 @@ def find_entities(store, name: str) -> list[str]:
         elif want and want in label:
             partial.add(s)
     slug = name.strip()
-    if SLUG_RE.match(slug) and bool(store.query(f"ASK {{ <{ID}{slug}> ?p ?o }}")):
+    if SLUG_RE.fullmatch(slug) and bool(store.query(f"ASK {{ <{ID}{slug}> ?p ?o }}")):
         exact.add(ID + slug)
     return sorted(exact or partial)
 
