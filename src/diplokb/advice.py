@@ -26,6 +26,28 @@ _TEXT_FILE = re.compile(r"""^\s*text_file\s*:\s*["']?([^"'#\n]+?)["']?\s*(?:#.*)
 _SOURCE_ID = re.compile(r"""^source\s*:\s*\n(?:[ \t]+.*\n|\s*\n)*?[ \t]+id\s*:\s*["']?([a-z0-9-]+)""", re.M)
 
 
+_NEXT_SECTION = re.compile(r"^(?!source\s*:)[^\s#-]", re.M)
+
+
+def _source_section(text: str) -> str:
+    """The text up to the second top-level key (the `source:` section comes first), where
+    `text_file` is; searching only there keeps this scan cheap on large files."""
+    m = _NEXT_SECTION.search(text)
+    return text if m is None else text[:m.start()]
+
+
+def _has_quote_key(text: str) -> bool:
+    """Whether a `quote:` key occurs on a line that is not a comment (see _QUOTE_KEY), checked
+    only at the lines where the word occurs."""
+    i = text.find("quote")
+    while i != -1:
+        if _QUOTE_KEY.match(text, text.rfind("\n", 0, i) + 1):
+            return True
+        end = text.find("\n", i)
+        i = -1 if end == -1 else text.find("quote", end + 1)
+    return False
+
+
 def _display(path: Path, base: Path) -> str:
     try:
         return os.path.relpath(path, base)
@@ -41,11 +63,21 @@ def warnings(kb_dir: str | os.PathLike, base: str | os.PathLike | None = None) -
     out: list[ValidationResult] = []
     named: set = set()
     for sub in ("entities", "sources"):
-        for path in sorted((kb_dir / sub).glob("*.yaml")):
+        folder = kb_dir / sub
+        try:
+            names = sorted(n for n in os.listdir(folder) if n.endswith(".yaml") and not n.startswith("."))  # as glob
+        except OSError:
+            continue  # the loader reports it
+        for name in names:
+            path = folder / name
             try:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
                 continue  # the loader reports it
+            if "TODO" not in text and (sub == "entities" or _has_quote_key(text)):
+                if sub == "sources":
+                    named.update(_TEXT_FILE.findall(_source_section(text)))
+                continue  # nothing to say of this file (the common case, kept cheap)
             display = _display(path, base)
             sid = _SOURCE_ID.search(text) if sub == "sources" else None
             focus = ID + sid.group(1) if sid else display
@@ -56,12 +88,14 @@ def warnings(kb_dir: str | os.PathLike, base: str | os.PathLike | None = None) -
                                                 f"still to do: {m.group(1).strip() or 'see the comment'}",
                                                 focus, shape="diplokb:todo"))
             if sub == "sources":
-                named.update(_TEXT_FILE.findall(text))
-                if not _QUOTE_KEY.search(text):
+                named.update(_TEXT_FILE.findall(_source_section(text)))
+                if not _has_quote_key(text):
                     out.append(ValidationResult(SourceLocation(display, 1, 1), "Warning",
                                                 "source has no quotes yet: no record cites its text",
                                                 focus, shape="diplokb:no-quotes"))
-    for path in sorted((kb_dir / "sources").glob("*.txt")):
+    sources = kb_dir / "sources"
+    texts = sorted(n for n in os.listdir(sources) if n.endswith(".txt") and not n.startswith(".")) if sources.is_dir() else []
+    for path in (sources / n for n in texts):
         if path.name not in named:
             display = _display(path, base)
             out.append(ValidationResult(SourceLocation(display), "Warning",
