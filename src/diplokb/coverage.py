@@ -10,7 +10,7 @@ from .compile import CompiledKB, normalize_ws
 from .quotes import original_position
 from .errors import DiplokbError, did_you_mean
 from .rdf import DKB, ID
-from .stats import sentences
+from .stats import covered, sentences
 
 
 @dataclass(frozen=True)
@@ -58,12 +58,7 @@ def gaps(compiled: CompiledKB, source: str | None = None) -> list[SourceGaps]:
     out = []
     for src in chosen:
         text = normalize_ws(src.text)
-        mask = bytearray(len(text))
-        for q in quotes.get(src.id, ()):
-            start = text.find(q)
-            while start != -1:
-                mask[start:start + len(q)] = b"\x01" * len(q)
-                start = text.find(q, start + 1)
+        mask = covered(text, quotes.get(src.id, ()))
         pos, facts, missing = 0, 0, []
         for sentence, heading in sentences(src.text):
             i = text.find(sentence, pos)

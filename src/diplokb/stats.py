@@ -87,6 +87,17 @@ def is_heading(sentence: str) -> bool:
     return not core.endswith((".", "!", "?", " END"))  # press releases close with END
 
 
+def covered(text: str, quotes) -> bytearray:
+    """A byte per character of `text` (whitespace-normalised): 1 where some quote covers it."""
+    mask = bytearray(len(text))
+    for q in quotes:
+        start = text.find(q)
+        while start != -1:
+            mask[start:start + len(q)] = b"\x01" * len(q)
+            start = text.find(q, start + 1)
+    return mask
+
+
 def coverage(compiled: CompiledKB) -> list[SourceCoverage]:
     """Per source: a sentence is covered when quotes span at least half of its characters."""
     triples: dict = {}
@@ -110,12 +121,7 @@ def coverage(compiled: CompiledKB) -> list[SourceCoverage]:
     rows = []
     for source in compiled.sources:
         text = normalize_ws(source.text)
-        mask = bytearray(len(text))
-        for q in quotes.get(source.id, ()):
-            start = text.find(q)
-            while start != -1:
-                mask[start:start + len(q)] = b"\x01" * len(q)
-                start = text.find(q, start + 1)
+        mask = covered(text, quotes.get(source.id, ()))
         covered = headings = facts = 0
         pos = 0
         for s, heading in sentences(source.text):
