@@ -10,7 +10,7 @@ from .compile import CompiledKB, normalize_ws
 from .quotes import original_position
 from .errors import DiplokbError, did_you_mean
 from .rdf import DKB, ID
-from .stats import covered, sentences
+from .stats import covered_mask, sentences
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def gaps(compiled: CompiledKB, source: str | None = None) -> list[SourceGaps]:
     out = []
     for src in chosen:
         text = normalize_ws(src.text)
-        mask = covered(text, quotes.get(src.id, ()))
+        mask = covered_mask(text, quotes.get(src.id, ()))
         pos, facts, missing = 0, 0, []
         for sentence, heading in sentences(src.text):
             i = text.find(sentence, pos)

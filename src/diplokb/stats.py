@@ -87,7 +87,7 @@ def is_heading(sentence: str) -> bool:
     return not core.endswith((".", "!", "?", " END"))  # press releases close with END
 
 
-def covered(text: str, quotes) -> bytearray:
+def covered_mask(text: str, quotes) -> bytearray:
     """A byte per character of `text` (whitespace-normalised): 1 where some quote covers it."""
     mask = bytearray(len(text))
     for q in quotes:
@@ -121,7 +121,7 @@ def coverage(compiled: CompiledKB) -> list[SourceCoverage]:
     rows = []
     for source in compiled.sources:
         text = normalize_ws(source.text)
-        mask = covered(text, quotes.get(source.id, ()))
+        mask = covered_mask(text, quotes.get(source.id, ()))
         covered = headings = facts = 0
         pos = 0
         for s, heading in sentences(source.text):
