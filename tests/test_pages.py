@@ -99,7 +99,7 @@ def test_person_profile(ctx):
     events = main.split("<h2>Events</h2>")[1].split("</table>")[0]
     assert events.index("Official visit of Premier Li Keqiang") < events.index("Official and goodwill visit of Hun Sen")
     assert "tag announced'>announced" in events and "head of delegation" in events
-    assert "no date of its own; during" in events
+    assert "not dated; between" in events  # a sub-event the text bounds ('during the visit') shows its bounds
     assert "<h2>Statements made</h2>" in main and "<h3>Accepted" in main
     assert "<h2>Counterparts met</h2>" in main and "Xi Jinping" in main.split("Counterparts met")[1]
 
@@ -230,6 +230,14 @@ def test_timeline_draws_every_dated_event_at_its_precision(ctx, store):
     assert "announced or planned" in svg  # the legend
     # the axis starts where the data starts (the first event's month), not 60 days before
     assert "aria-label='Timeline of events from January 2016" in svg
+    # an event the text only bounds is placed, as an outline over its bounds, and said to be undated
+    bounded = values(store, "SELECT ?e WHERE { ?e a dkb:Event ; dkb:notBefore ?a ; dkb:notAfter ?b "
+                            "FILTER NOT EXISTS { ?e dkb:subEventOf ?p } }", "e")
+    assert bounded
+    for e in bounded:
+        row = svg.split(f"href='/id/{e[len(ID):]}'")[1].split("</a>")[0]
+        assert "not dated; between" in row and "fill='none'" in row and "stroke-dasharray='2 2'" in row, e
+    assert "Events without a date" in page and "Seventh general election" not in page.split("Events without a date")[1]
 
 
 def test_network_and_year_filter(ctx):

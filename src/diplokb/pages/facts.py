@@ -48,16 +48,26 @@ class EventInfo:
     kind: str | None
     place: str | None
     parent: str | None
+    not_before: str | None = None  # bounds the text gives an event it does not date
+    not_after: str | None = None
 
     @property
     def key(self) -> tuple:
-        return (sort_date(self.date, self.start), self.iri)
+        return (sort_date(self.date, self.start or self.not_before), self.iri)
+
+    @property
+    def bounded(self) -> bool:
+        """No date of its own, but the text bounds it (e.g. 'during the visit')."""
+        return not (self.date or self.start or self.end) and bool(self.not_before and self.not_after)
 
     @property
     def announced(self) -> bool:
         return self.status is not None and not self.status.endswith("/took-place")
 
     def when(self) -> str:
+        if self.bounded:
+            return (f"<span class=muted>not dated; between</span> {fmt_when(self.not_before)} "
+                    f"<span class=muted>and</span> {fmt_when(self.not_after)}")
         return fmt_when(self.date, self.start, self.end)
 
 
@@ -68,12 +78,15 @@ def events_info(ctx, events=None) -> dict[str, EventInfo]:
     restrict = f"VALUES ?e {{ {values(events)} }}" if events is not None else ""
     out = {}
     for sol in ctx.q(f"SELECT ?e (SAMPLE(?d) AS ?d1) (SAMPLE(?s) AS ?s1) (SAMPLE(?x) AS ?x1) (SAMPLE(?st) AS ?st1) "
-                     f"(SAMPLE(?k) AS ?k1) (SAMPLE(?pl) AS ?pl1) (SAMPLE(?par) AS ?par1) WHERE {{ {restrict} ?e a dkb:Event . "
+                     f"(SAMPLE(?k) AS ?k1) (SAMPLE(?pl) AS ?pl1) (SAMPLE(?par) AS ?par1) (SAMPLE(?nb) AS ?nb1) (SAMPLE(?na) AS ?na1) "
+                     f"WHERE {{ {restrict} ?e a dkb:Event . "
+                     "OPTIONAL { ?e dkb:notBefore ?nb } OPTIONAL { ?e dkb:notAfter ?na } "
                      "OPTIONAL { ?e dkb:date ?d } OPTIONAL { ?e dkb:startDate ?s } OPTIONAL { ?e dkb:endDate ?x } "
                      "OPTIONAL { ?e dkb:status ?st } OPTIONAL { ?e dkb:eventKind ?k } OPTIONAL { ?e dkb:place ?pl } "
                      "OPTIONAL { ?e dkb:subEventOf ?par } } GROUP BY ?e"):
         v = lambda n: sol[n].value if sol[n] is not None else None  # noqa: E731
-        out[sol["e"].value] = EventInfo(sol["e"].value, v("d1"), v("s1"), v("x1"), v("st1"), v("k1"), v("pl1"), v("par1"))
+        out[sol["e"].value] = EventInfo(sol["e"].value, v("d1"), v("s1"), v("x1"), v("st1"), v("k1"), v("pl1"), v("par1"),
+                                       v("nb1"), v("na1"))
     return out
 
 
@@ -129,7 +142,7 @@ def when_html(ctx, e: str) -> str:
     i = all_events(ctx).get(e)
     if i is None:
         return ""
-    if i.date or i.start or i.end:
+    if i.date or i.start or i.end or i.bounded:
         return i.when()
     p = _dated_parent(ctx, i)
     if p is None:

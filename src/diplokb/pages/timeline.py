@@ -24,7 +24,8 @@ def _wrap(text: str, n: int) -> list[str]:
 
 
 def _dated(i: EventInfo) -> bool:
-    return bool(i.date or i.start or i.end)
+    """Placed on the axis: a date of its own, or bounds the text gives (drawn as such)."""
+    return bool(i.date or i.start or i.end) or i.bounded
 
 
 def ordered(ctx) -> tuple[list[tuple[EventInfo, int]], list[EventInfo]]:
@@ -56,7 +57,9 @@ def timeline_svg(ctx) -> str:
         return "<p>No dated events.</p>"
     spans = []
     for i, _ in rows:  # an event without a date of its own is drawn across its parent's span
-        if _dated(i):
+        if i.bounded:
+            first, last = bounds(i.not_before)[0], bounds(i.not_after)[1]
+        elif _dated(i):
             first = bounds(i.date or i.start or i.end)[0]
             last = bounds(i.date or i.end or i.start)[1]
         else:
@@ -122,7 +125,9 @@ def timeline_svg(ctx) -> str:
               f"<text x='24' y='44'>announced or planned, not reported as held</text>"
               f"<circle cx='330' cy='40' r='5' fill='{TOOK}'/><text x='340' y='44'>took place</text>"
               f"<line x1='430' x2='456' y1='40' y2='40' stroke='{TOOK}' stroke-width='2' stroke-dasharray='3 3'/>"
-              f"<text x='462' y='44'>part of the event above, no date of its own</text></g>")
+              f"<text x='462' y='44'>part of the event above, no date of its own</text>"
+              f"<rect x='4' y='59' width='26' height='10' fill='none' stroke='{TOOK}' stroke-width='2' "
+              f"stroke-dasharray='2 2'/><text x='36' y='68'>not dated: somewhere between the bounds the text gives</text></g>")
     return (f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {WIDTH} {height}' width='100%' "
             f"aria-label='Timeline of events from {esc(fmt_date(lo.isoformat()[:7]))} to {esc(fmt_date(hi.isoformat()[:7]))}'>"
             f"{legend}{''.join(axis)}{''.join(items)}</svg>")
@@ -132,6 +137,8 @@ def _when_text(i: EventInfo) -> str:
     def one(t):
         p = precision(t)
         return fmt_date(t) + ("" if p == "day" else f" ({p})")
+    if i.bounded:
+        return f"not dated; between {one(i.not_before)} and {one(i.not_after)}"
     if i.date:
         return one(i.date)
     if i.start and i.end:
@@ -143,6 +150,10 @@ def _when_text(i: EventInfo) -> str:
 
 def _marker(i: EventInfo, first, last, x, mid, color, fill) -> str:
     stroke = f" stroke='{color}' stroke-width='2'"
+    if i.bounded:  # somewhere in the range: an outline, not a filled bar
+        x1, x2 = x(first), max(x(last), x(first) + 6)
+        return (f"<rect x='{x1:.1f}' y='{mid - 5}' width='{x2 - x1:.1f}' height='10' fill='none'{stroke} "
+                f"stroke-dasharray='2 2'/>")
     def diamond(t):
         a, b = bounds(t)
         cx = (x(a) + x(b)) / 2
@@ -164,8 +175,10 @@ def _marker(i: EventInfo, first, last, x, mid, color, fill) -> str:
 
 def timeline_page(ctx, params: dict | None = None) -> str:
     rows, undated = ordered(ctx)
-    dated = sum(1 for i, _ in rows if _dated(i))
-    body = [f"<p>{dated} dated events and {len(rows) - dated} of their parts; sub-events are indented under the "
+    top = sum(1 for _, depth in rows if depth == 0)
+    bounded = sum(1 for i, _ in rows if i.bounded)
+    body = [f"<p>{top} events and {len(rows) - top} of their parts ({bounded} of all these not dated but bounded by the "
+            f"text, drawn as outlines); sub-events are indented under the "
             "visit they belong to. "
             "Dates are drawn at the precision the sources give.</p>", timeline_svg(ctx)]
     body.append("<details><summary>The same as a table</summary>" + table(
