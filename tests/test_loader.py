@@ -6,7 +6,8 @@ from pathlib import Path
 
 
 from diplokb import model
-from diplokb.loader import load_file, load_vocabularies
+from diplokb.loader import load_file
+from diplokb.vocabularies import load_vocabularies
 
 ROOT = Path(__file__).resolve().parents[1]
 VOCAB = load_vocabularies(ROOT / "ontology" / "vocabularies.ttl")

@@ -68,7 +68,8 @@ def entities(kb_dir: str | Path, vocabularies_file: str | Path, kind: str | None
     problems of the records that could not be read (those are left out)."""
     import os
 
-    from .loader import load_file, load_vocabularies
+    from .loader import load_file
+    from .vocabularies import load_vocabularies
 
     base = Path(base) if base is not None else Path.cwd()
     vocabularies = load_vocabularies(Path(vocabularies_file))

@@ -14,7 +14,7 @@ from functools import cached_property, lru_cache
 from . import model as m
 from .errors import BuildError, Problem, did_you_mean
 from .lexical import shown
-from .quotes import typographic_hint
+from .quotes import mismatch_hint
 from .rdf import DKB, GRAPH, ID, RDF_TYPE, VOCAB, XSD, Quad, date_literal
 
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -266,7 +266,7 @@ class _Compiler:
             if quote not in text:
                 self.problems.append(Problem(
                     q.loc, f"quote does not occur in the text of source '{source_id}' "
-                           f"({source.text_file})", hint=_mismatch_hint(quote, text, source.text, source.text_file)))
+                           f"({source.text_file})", hint=mismatch_hint(quote, text, source.text, source.text_file)))
                 continue
             if s is None:
                 continue
@@ -494,7 +494,7 @@ class _Compiler:
                         if normalize_ws(q.text) not in text:
                             self.problems.append(Problem(
                                 q.loc, f"quote does not occur in the text of source '{rec.source}' ({rec.text_file})",
-                                hint=_mismatch_hint(normalize_ws(q.text), text, rec.text, rec.text_file)))
+                                hint=mismatch_hint(normalize_ws(q.text), text, rec.text, rec.text_file)))
                     continue
                 for sid in dict.fromkeys(q.source for q in rec.quotes if q.source):
                     self.evidence(None, [q for q in rec.quotes if q.source == sid], sid)
@@ -522,23 +522,6 @@ class _Compiler:
 def compile_unit(records, index: dict, source_of, vocabularies: dict, broken_ids=frozenset()) -> UnitOutput:
     """Quads of one file's records; references resolve against `index` (see build_index)."""
     return _Compiler(records, index, source_of, vocabularies, broken_ids).run()
-
-
-def _mismatch_hint(quote: str, text: str, original: str = "", text_file: str = "") -> str:
-    """Where the quote stops matching: the longest prefix of it found in the text."""
-    typographic = typographic_hint(quote, text, original, text_file)
-    if typographic:
-        return typographic
-    lo, hi = 0, len(quote)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if quote[:mid] in text:
-            lo = mid
-        else:
-            hi = mid - 1
-    if lo < 10:
-        return "no part of its beginning was found; check the source"
-    return f"the text matches up to '…{quote[max(0, lo - 30):lo]}', then differs at '{quote[lo:lo + 20]}…'"
 
 
 def merge(outputs, sources) -> CompiledKB:

@@ -22,7 +22,8 @@ from . import model as m
 from .compile import build_index, compile_unit, defines
 from .errors import BuildError, Problem, SourceLocation
 from .files import MAX_TEXT_BYTES, FileRefused, read_regular
-from .loader import _display, kb_files, load_file, load_vocabularies, read_kb_file, stray_files
+from .loader import _display, kb_files, load_file, read_kb_file, stray_files
+from .vocabularies import load_vocabularies
 from .rdf import DKB, RDF_TYPE, nt
 
 HOPS = 3

@@ -20,6 +20,8 @@ from .errors import BuildError, Problem, SourceLocation, did_you_mean
 from .files import MAX_TEXT_BYTES, MAX_YAML_BYTES, FileRefused, read_regular
 from .lexical import DATE_RE, DECIMAL_RE, INTEGER_RE, LANGUAGE_TAG_RE, MAX_NUMBER_CHARS, number_hint, shown
 from .model import KB, SLUG_RE, Date, Period, Quote, Ref, Source
+from .vocabularies import load_vocabularies, vocab_hint
+
 
 class _Composer(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     """libyaml's parser, without implicit typing: every untagged node gets the core tag of its
@@ -320,36 +322,6 @@ def _display(path: Path, base: Path) -> str:
         return str(path)
 
 
-class Vocabularies(dict):
-    """scheme id -> {concept id: label}; `synonyms`: scheme id -> {folded label: concept id}
-    from the concepts' skos:altLabel and skos:hiddenLabel (for 'did you mean' by meaning)."""
-
-    synonyms: dict = {}
-
-
-def load_vocabularies(path: Path) -> Vocabularies:
-    """scheme id -> {concept id: label} from ontology/vocabularies.ttl."""
-    import pyoxigraph as ox
-
-    base = "https://w3id.org/diplokb/vocab/"
-    store = ox.Store()
-    store.load(path=str(path), format=ox.RdfFormat.TURTLE)
-    rows = store.query(
-        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
-        "SELECT ?c ?s ?l WHERE { ?c skos:inScheme ?s ; skos:prefLabel ?l }"
-    )
-    out = Vocabularies()
-    for c, s, label in rows:
-        out.setdefault(s.value.removeprefix(base), {})[c.value.rsplit("/", 1)[1]] = label.value
-    out.synonyms = {}
-    for c, s, label in store.query(
-            "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
-            "SELECT ?c ?s ?l WHERE { ?c skos:inScheme ?s ; skos:altLabel|skos:hiddenLabel ?l }"):
-        folded = " ".join(label.value.replace("-", " ").casefold().split())
-        out.synonyms.setdefault(s.value.removeprefix(base), {})[folded] = c.value.rsplit("/", 1)[1]
-    return out
-
-
 def load_file(path: Path, display: str, problems: list[Problem], vocabularies: dict,
               is_source: bool, broken_ids: set | None = None, *, data: bytes | None = None,
               root: Path | None = None, text_data: tuple | None = None) -> list:
@@ -503,18 +475,6 @@ def read_text_file(path: Path, root: Path, source: Source, node, reader: _Reader
             return None
     text = decode(data, display, reader.problems)
     return None if text is None else (text, data)
-
-
-def vocab_hint(text: str, scheme: str, concepts: dict, synonyms: dict) -> str:
-    """'did you mean' by meaning (a concept's hidden or alternative labels) or by spelling,
-    then the allowed values."""
-    allowed = f"allowed: {', '.join(sorted(concepts))}"
-    key = " ".join(text.replace("-", " ").replace("_", " ").casefold().split())
-    meant = synonyms.get(scheme, {}).get(key)
-    if meant is None and key.replace(" ", "-") in concepts:
-        meant = key.replace(" ", "-")
-    hint = f"did you mean '{meant}'?" if meant else did_you_mean(text, concepts)
-    return f"{hint} {allowed}" if hint else allowed
 
 
 def kb_files(kb_dir: Path) -> list[tuple[str, Path, bool]]:

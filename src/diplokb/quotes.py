@@ -42,3 +42,21 @@ def original_position(original: str, index: int) -> tuple[int, int]:
             return line, at - (original.rfind("\n", 0, at) + 1) + 1
         pos += len(m.group()) + 1
     return original.count("\n") + 1, 1
+
+
+def mismatch_hint(quote: str, text: str, original: str = "", text_file: str = "") -> str:
+    """Why a quote is not in its text: a look-alike character (typographic_hint), or where it
+    stops matching (the longest prefix of it found in the text)."""
+    typographic = typographic_hint(quote, text, original, text_file)
+    if typographic:
+        return typographic
+    lo, hi = 0, len(quote)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if quote[:mid] in text:
+            lo = mid
+        else:
+            hi = mid - 1
+    if lo < 10:
+        return "no part of its beginning was found; check the source"
+    return f"the text matches up to '…{quote[max(0, lo - 30):lo]}', then differs at '{quote[lo:lo + 20]}…'"

@@ -402,7 +402,7 @@ def to_html(rv: SourceReview) -> str:
 
 def vocabulary_labels(project) -> dict:
     """Concept IRI -> label, from the project's ontology/vocabularies.ttl."""
-    from .loader import load_vocabularies
+    from .vocabularies import load_vocabularies
 
     return concept_labels(load_vocabularies(project.root / "ontology" / "vocabularies.ttl"))
 

@@ -212,7 +212,7 @@ def new_source(text_file: str | Path, kb_dir: str | Path, vocabularies_file: str
     """Archives `text_file` in kb/sources/ and writes the skeleton of its YAML beside it.
     Raises DiplokbError (and writes nothing) when the text is already archived, is not UTF-8
     text, or the id is taken."""
-    from .loader import load_vocabularies
+    from .vocabularies import load_vocabularies
 
     src = Path(text_file)
     kb_dir = Path(kb_dir)
