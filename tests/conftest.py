@@ -1,6 +1,7 @@
 """Shared fixtures: the real project, and one build of it (exports in a temp folder)."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -28,3 +29,12 @@ def built(project, tmp_path_factory):
 def store(built):
     p, _ = built
     return p.store()
+
+
+@pytest.fixture()
+def kb(tmp_path, monkeypatch) -> Path:
+    """A copy of the real KB in tmp_path/kb, with tmp_path as the working folder (for tests
+    that edit or break it; test_incremental.py has a synthetic one of the same name)."""
+    shutil.copytree(ROOT / "kb", tmp_path / "kb")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "kb"

@@ -7,7 +7,6 @@ import hashlib
 import marshal
 import os
 import pickle
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,6 @@ from diplokb.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 S000 = "kb/sources/000_2314cb523628f110.yaml"
 TITLE = "title: Cambodia, China to further deepen partnership amid diplomatic anniversary"
-
-
-@pytest.fixture()
-def kb(tmp_path, monkeypatch):
-    shutil.copytree(ROOT / "kb", tmp_path / "kb")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "kb"
 
 
 def cached(tmp_path, out="out"):

@@ -24,14 +24,6 @@ S000 = "kb/sources/000_2314cb523628f110.yaml"
 T000 = "kb/sources/000_2314cb523628f110.txt"
 
 
-@pytest.fixture()
-def kb(tmp_path, monkeypatch):
-    """A copy of the real KB in tmp_path/kb, with tmp_path as the working folder."""
-    shutil.copytree(ROOT / "kb", tmp_path / "kb")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "kb"
-
-
 def project(tmp_path, out="out", cache=False):
     return Project.find(ROOT, kb=tmp_path / "kb", out=tmp_path / out, cache=cache)
 

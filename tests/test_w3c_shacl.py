@@ -89,19 +89,20 @@ def key(t):
     return (str(t), None if dt in (XSD + "string", None) or t.language else dt, t.language)
 
 
-def expected_results(report, node):
+def report_results(report, node) -> tuple:
+    """(sh:conforms, the sorted (focus, path, component, severity) of each result) of the
+    validation report `node` in the graph `report`."""
     import rdflib
 
     from diplokb.validate import path_tuple
 
     sh = rdflib.Namespace(SH)
-    conforms = report.value(node, sh.conforms).toPython()
     results = []
     for r in report.objects(node, sh.result):
         path = report.value(r, sh.resultPath)
         results.append((key(report.value(r, sh.focusNode)), None if path is None else path_tuple(report, path),
                         str(report.value(r, sh.sourceConstraintComponent)), str(report.value(r, sh.resultSeverity))))
-    return conforms, sorted(results, key=repr)
+    return report.value(node, sh.conforms).toPython(), sorted(results, key=repr)
 
 
 def run_fast(data, shapes):
@@ -125,18 +126,11 @@ def run_pyshacl(data, shapes):
     import pyshacl
     import rdflib
 
-    from diplokb.validate import path_tuple, refuse_service
+    from diplokb.validate import refuse_service
 
     refuse_service(shapes)
-    conforms, report, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none", advanced=True)
-    sh = rdflib.Namespace(SH)
-    top = next(report.subjects(rdflib.RDF.type, sh.ValidationReport))
-    results = []
-    for r in report.objects(top, sh.result):
-        path = report.value(r, sh.resultPath)
-        results.append((key(report.value(r, sh.focusNode)), None if path is None else path_tuple(report, path),
-                        str(report.value(r, sh.sourceConstraintComponent)), str(report.value(r, sh.resultSeverity))))
-    return conforms, sorted(results, key=repr)
+    _, report, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none", advanced=True)
+    return report_results(report, next(report.subjects(rdflib.RDF.type, rdflib.Namespace(SH).ValidationReport)))
 
 
 def outcome(engine, data, shapes, expected) -> tuple[str, str]:
@@ -165,7 +159,7 @@ def table():
         action = g.value(e, mf.action)
         data, shapes = graph_of(g.value(action, sht.dataGraph), cache), graph_of(g.value(action, sht.shapesGraph), cache)
         result = g.value(e, mf.result)
-        expected = None if result == sht.Failure else expected_results(g, result)
+        expected = None if result == sht.Failure else report_results(g, result)
         rows[name] = {label: outcome(engine, data, shapes, expected)
                       for label, engine in (("fast", run_fast), ("pyshacl", run_pyshacl))}
     return rows

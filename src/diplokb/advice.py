@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from .errors import SourceLocation
+from .loader import _display
 from .rdf import ID
 from .validate import ValidationResult
 
@@ -46,13 +47,6 @@ def _has_quote_key(text: str) -> bool:
         end = text.find("\n", i)
         i = -1 if end == -1 else text.find("quote", end + 1)
     return False
-
-
-def _display(path: Path, base: Path) -> str:
-    try:
-        return os.path.relpath(path, base)
-    except ValueError:
-        return str(path)
 
 
 def warnings(kb_dir: str | os.PathLike, base: str | os.PathLike | None = None) -> list[ValidationResult]:

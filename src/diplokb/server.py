@@ -233,8 +233,8 @@ class Handler(BaseHandler):
 
     def _error(self, status: int, message: str, headers: dict | None = None):
         if self._wants_html():
-            body = _page(f"{int(status)} {HTTPStatus(status).phrase}",
-                         f"<p class=error>{html.escape(message)}</p>").encode("utf-8")
+            body = self._page(f"{int(status)} {HTTPStatus(status).phrase}",
+                              f"<p class=error>{html.escape(message)}</p>").encode("utf-8")
             ctype = "text/html; charset=utf-8"
         else:
             body = (json.dumps({"error": {"status": int(status), "message": message}}) + "\n").encode()
@@ -385,6 +385,8 @@ class Handler(BaseHandler):
             raise HTTPError(exc.status, exc.message) from None
 
     def _results_page(self, title: str, query: str, description: str | None) -> str:
+        from .pages.html import editor_form
+
         reply = self._execute(query, ["json"])
         if reply.status != 200:
             raise HTTPError(reply.status, json.loads(reply.body)["error"]["message"])
@@ -397,11 +399,19 @@ class Handler(BaseHandler):
             table = html_table(self.app.pages, json.loads(body))
         note = "<p class=warn>Results truncated at the row limit.</p>" if truncated else ""
         desc = f"<p>{html.escape(description)}</p>" if description else ""
-        return _page(title, desc + note + table + _editor_form(query))
+        return self._page(title, desc + note + table + editor_form(query))
 
     def _editor(self, query: str) -> str:
-        return _page("SPARQL query editor", "<p>Prefixes dkb:, id:, vocab:, rdfs:, skos:, org:, "
-                     "prov:, schema:, dcterms:, xsd: are predeclared.</p>" + _editor_form(query))
+        from .pages.html import editor_form
+
+        return self._page("SPARQL query editor", "<p>Prefixes dkb:, id:, vocab:, rdfs:, skos:, org:, "
+                          "prov:, schema:, dcterms:, xsd: are predeclared.</p>" + editor_form(query))
+
+    def _page(self, title: str, body: str) -> str:
+        """A page of the server's own (results, editor, errors) in the pages' frame."""
+        from .pages import page
+
+        return page(self.app.pages, title, body)
 
     def _download(self, name: str):
         from .results import GRAPH_FORMATS
@@ -448,27 +458,6 @@ class Handler(BaseHandler):
             return self._send_html(self._render("/ontology", params))
         self._describe(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}",
                        formats[0] if formats and formats[0] in ("ttl", "nt", "jsonld") else "ttl")
-
-
-# ---- pages (src/diplokb/pages/) -------------------------------------------------------
-
-def _page(title: str, body: str) -> str:
-    from .pages import page
-
-    return page(_PLAIN, title, body)
-
-
-def _editor_form(query: str) -> str:
-    from .pages.html import editor_form
-
-    return editor_form(query)
-
-
-class _Plain:
-    static = False
-
-
-_PLAIN = _Plain()
 
 
 def serve(exports: Path, queries_dir: Path, settings: Settings, ready=None, kb: Path | None = None) -> None:

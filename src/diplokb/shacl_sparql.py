@@ -37,8 +37,15 @@ def path_sparql(path) -> str:
     return f"({path_sparql(arg)}){ {'zom': '*', 'oom': '+', 'zoo': '?'}[kind]}"
 
 
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
 def uses_service(text: str) -> bool:
-    """Whether a query may contain SERVICE (the word anywhere: a false alarm only refuses)."""
+    """Whether a query may contain SERVICE: the word anywhere, in any case, after SPARQL's
+    codepoint escapes (`\\u0053ERVICE`) are expanded as a parser expands them first. A false
+    alarm (the word in a string) only refuses the shape."""
+    if "\\" in text:
+        text = _CODEPOINT.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), text)
     return bool(_SERVICE.search(text))
 
 
@@ -116,6 +123,8 @@ def _walk(node, found, refuse, top=False):
             refuse("uses VALUES or a nested SELECT, which SHACL forbids in constraints")
         if name in ("Project", "SubSelect"):
             refuse("uses a nested SELECT, which SHACL forbids in constraints")
+        if name in ("ServiceGraphPattern", "Service"):
+            refuse("uses SERVICE (a request to another server while validating): refused before anything runs")
         if name in ("Graph", "GraphGraphPattern"):
             refuse("uses GRAPH, which this engine does not evaluate")
         if name in ("Extend", "Bind") and node.get("var") == Variable("this"):
