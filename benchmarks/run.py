@@ -1,23 +1,45 @@
-"""Benchmarks: build stages of synthetic KBs, the YAML-parse floor, named queries, --help.
+"""Benchmarks as a user feels them: whole processes, interleaved with the floor (issue 18).
 
-Plain Python, no timing asserts. Usage:
+    .venv/bin/python benchmarks/run.py [--triples 100000 1000000] [--runs 5] [--code DIR] [--no-write]
+    .venv/bin/python benchmarks/run.py --quick          # 10k triples, 1 run: a check that it works
 
-    .venv/bin/python benchmarks/run.py [--sizes 10000,100000,1000000] [--engine fast] [--runs 3]
+Every figure is a fresh process, timed from outside (wall clock from just before the process
+is started to its exit, `time.perf_counter`), and measured with `os.wait4`, which is what GNU
+`time -v` reads:
 
-A process of its own writes each size's synthetic KB; then `--runs` fresh processes each time
-the floor and a clean build (no exports, no cache), and the table shows the median build with
-its stages (and every build's time), against the median floor: a single build on this class
-of machine varies by 10-30%. Each process's peak memory (ru_maxrss) is its own. The last run
-also times a build after a one-file edit and (at 100k) the named queries.
-Paste the printed table into benchmarks/RESULTS.md with the machine and date.
+- clean build: the floor (libyaml's C loader over the same YAML files, `yaml.CSafeLoader`, in a
+  process of its own), `diplokb build --no-cache --jobs 1` and `diplokb build --no-cache` (the
+  default jobs), interleaved floor, build, floor, build ... so that a machine whose speed drifts
+  affects both alike. min / median / max per process kind, and the ratio of the medians.
+- peak memory: a `diplokb` process runs under a small wrapper (`RUSAGE` below) that records, at
+  exit, the build process's own `ru_maxrss` and its children's (`RUSAGE_CHILDREN`: the
+  *largest* forked worker, not their sum); the table gives both, and their sum as an upper
+  bound of what was resident at once.
+- rebuild after a one-file edit: a `diplokb build` with the cache (filled by one untimed
+  build), after editing a different source file each run (its title); after each, a clean
+  build of the same files (`--no-cache`, untimed) must give byte-identical exports, else the
+  benchmark aborts.
+- CLI start-up: `diplokb --help`, and `diplokb query 02-who-met-whom` over the real KB's
+  exports (built first into a temporary folder), medians.
+- named queries on the 100k KB: median of 7 runs of each, in one process (`store.query`), with
+  parameters bound to well-connected synthetic entities.
+
+It prints the tables with the machine, the git commit measured and the load average
+(`os.getloadavg`) before and after, and writes them into benchmarks/RESULTS.md between the
+`<!-- run.py:begin -->` and `<!-- run.py:end -->` markers (`--no-write`: print only), leaving
+the hand-written history around them as it is. `--code DIR` times another checkout's `src/`
+on the same KB (before/after figures); the KB is written by this checkout's `diplokb synth`.
+A failing process aborts the run with its stderr; temporary folders are removed.
 """
 from __future__ import annotations
 
 import argparse
+import datetime
+import filecmp
 import json
 import os
 import platform
-import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,50 +48,151 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+BEGIN, END = "<!-- run.py:begin -->", "<!-- run.py:end -->"
+PY = sys.executable
+
+FLOOR = ("import sys, yaml\nfrom pathlib import Path\n"
+         "for f in sorted(Path(sys.argv[1]).rglob('*.yaml')):\n"
+         "    yaml.load(f.read_text(encoding='utf-8'), Loader=yaml.CSafeLoader)\n")
+# `python -m diplokb ARGS`, which at exit writes [own ru_maxrss, largest child's] (KiB) to $BENCH_RUSAGE
+RUSAGE = ("import atexit, json, os, resource, runpy, sys\n"
+          "def _report(path=os.environ['BENCH_RUSAGE']):\n"
+          "    with open(path, 'w') as f:\n"
+          "        json.dump([resource.getrusage(w).ru_maxrss for w in\n"
+          "                   (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)], f)\n"
+          "atexit.register(_report)\n"
+          "sys.argv = ['diplokb', *sys.argv[1:]]\n"
+          "runpy.run_module('diplokb', run_name='__main__', alter_sys=True)\n")
+# typical seconds per 100k triples on the 2-core machine (for the estimate printed first)
+PER_100K = {"floor": 0.45, "build --jobs 1": 2.0, "build": 1.4, "rebuild": 1.0}
 
 
-def one_size(n: int, engine: str, workdir: Path, final: bool) -> dict:
-    """Runs in a fresh process: the floor, then a clean build (no exports, no cache), stage by
-    stage; in the `final` run also the build after an edit and the named queries."""
-    import shutil
+class Runner:
+    """Runs whole processes with one environment (`--code`: another checkout's src/ first)."""
 
-    import yaml
+    def __init__(self, code: Path | None, work: Path, timeout: float):
+        self.env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        if code:
+            self.env["PYTHONPATH"] = str(code.resolve() / "src")
+        self.work, self.timeout = work, timeout
 
-    from diplokb import Project
-
-    kb = workdir / "kb"
-    files = sorted(kb.rglob("*.yaml"))
-    t = time.perf_counter()
-    for f in files:
-        yaml.load(f.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-    floor = time.perf_counter() - t
-
-    for old in (workdir / "exports", workdir / ".diplokb-cache"):
-        shutil.rmtree(old, ignore_errors=True)
-    project = Project.find(ROOT, kb=kb, out=workdir / "exports")  # cache: workdir/.diplokb-cache
-    os.chdir(workdir)
-    t0 = time.perf_counter()
-    result = project.build(engine=engine)  # a clean build (no cache yet), which also fills the cache
-    total = time.perf_counter() - t0
-    # the validation and cache-saving processes (workers.py) are the only children so far
-    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    out = {"size": n, "triples": result.triples, "floor": floor, "total": total, "stages": dict(result.timings),
-           "files": len(files), "child_mb": child_mb,
-           "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    if not final:
+    def run(self, cmd: list[str], cwd: Path = ROOT) -> dict:
+        """One process: {"wall": s, "rss": MiB (wait4: itself or its largest descendant)}, and for
+        a `diplokb` command (RUSAGE wrapper) "main" and "child" MiB. Aborts if it fails."""
+        diplokb = cmd[0] == "diplokb"
+        argv = [PY, "-c", RUSAGE, *cmd[1:]] if diplokb else cmd
+        usage = self.work / "rusage.json"
+        usage.unlink(missing_ok=True)
+        env = dict(self.env, BENCH_RUSAGE=str(usage))
+        with tempfile.TemporaryFile() as err:
+            t = time.perf_counter()
+            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+            try:
+                _, status, ru = _wait4(proc, self.timeout)
+            except TimeoutError:
+                proc.kill()
+                proc.wait()
+                sys.exit(f"benchmark aborted: {' '.join(cmd)} took over {self.timeout:.0f} s (--timeout)")
+            wall = time.perf_counter() - t
+            code = os.waitstatus_to_exitcode(status)
+            if code:
+                err.seek(0)
+                sys.exit(f"benchmark aborted: {' '.join(cmd)} exited with {code}:\n"
+                         + err.read().decode(errors="replace")[-4000:])
+        out = {"wall": wall, "rss": ru.ru_maxrss / 1024}
+        if diplokb:
+            main, child = json.loads(usage.read_text())
+            out.update(main=main / 1024, child=child / 1024)
         return out
-    # the curator's loop: edit one source file, run `diplokb build` again (a new process)
-    first = sorted((kb / "sources").glob("*.yaml"))[len(files) // 3]
-    first.write_text(first.read_text(encoding="utf-8").replace("title: Synthetic report", "title: Edited report", 1),
-                     encoding="utf-8")
-    cli = [str(Path(sys.executable).parent / "diplokb"), "build", "--kb", str(kb), "--out", str(workdir / "exports"),
-           "--engine", engine]
-    t = time.perf_counter()
-    subprocess.run(cli, check=True, capture_output=True)
-    out["edit"] = time.perf_counter() - t
-    if n == 100_000 or os.environ.get("BENCH_QUERIES"):
-        out["queries"] = time_queries(project)
-    return out
+
+
+def _wait4(proc: subprocess.Popen, timeout: float):
+    """os.wait4 of the process (its resource usage), polling so that a timeout can stop it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
+            return pid, status, ru
+        if time.monotonic() > deadline:
+            raise TimeoutError
+        time.sleep(0.002)
+
+
+def spread(values: list[float], scale: float = 1.0, digits: int = 2) -> list[str]:
+    return [f"{v * scale:.{digits}f}" for v in (min(values), statistics.median(values), max(values))]
+
+
+def clean_builds(r: Runner, kb: Path, runs: int) -> tuple[list[str], float]:
+    """The clean-build table (markdown lines) and the floor's median."""
+    series: dict[str, list[dict]] = {"floor": [], "build --jobs 1": [], "build": []}
+    out = r.work / "out"
+    for _ in range(runs):
+        series["floor"].append(r.run([PY, "-c", FLOOR, str(kb)]))
+        for name, extra in (("build --jobs 1", ["--jobs", "1"]), ("build", [])):
+            shutil.rmtree(out, ignore_errors=True)
+            series[name].append(r.run(["diplokb", "build", "--no-cache", "--kb", str(kb), "--out", str(out), *extra]))
+            series["floor"].append(r.run([PY, "-c", FLOOR, str(kb)]))
+    floor = statistics.median(m["wall"] for m in series["floor"])
+    lines = ["| process | runs | min s | median s | max s | x floor (medians) | peak RSS MiB: wait4 "
+             "| build process | largest child | sum |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, ms in series.items():
+        walls = [m["wall"] for m in ms]
+        cells = [f"`{name}`" if name != "floor" else "floor (libyaml CSafeLoader)", str(len(ms)), *spread(walls),
+                 f"{statistics.median(walls) / floor:.2f}", f"{max(m['rss'] for m in ms):,.0f}"]
+        if "main" in ms[0]:
+            main, child = max(m["main"] for m in ms), max(m["child"] for m in ms)
+            cells += [f"{main:,.0f}", f"{child:,.0f}", f"{main + child:,.0f}"]
+        else:
+            cells += ["", "", ""]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines, floor
+
+
+def rebuilds(r: Runner, kb: Path, runs: int) -> list[str]:
+    """`diplokb build` with the cache after editing one source file (a different one each run);
+    each time the exports must equal, byte for byte, a clean build's of the same files."""
+    out, check = r.work / "out", r.work / "check"
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(kb.parent / ".diplokb-cache", ignore_errors=True)
+    r.run(["diplokb", "build", "--kb", str(kb), "--out", str(out)])  # fills the cache (untimed)
+    sources = sorted((kb / "sources").glob("*.yaml"))
+    times = []
+    for i in range(runs):
+        edited = sources[(len(sources) // 3 + i * 7) % len(sources)]
+        text = edited.read_text(encoding="utf-8")
+        new = text.replace("title: Synthetic report", f"title: Edited report ({i})", 1)
+        if new == text:
+            sys.exit(f"benchmark aborted: no title to edit in {edited}")
+        edited.write_text(new, encoding="utf-8")
+        times.append(r.run(["diplokb", "build", "--kb", str(kb), "--out", str(out)]))
+        shutil.rmtree(check, ignore_errors=True)
+        r.run(["diplokb", "build", "--no-cache", "--kb", str(kb), "--out", str(check)])
+        same = filecmp.cmpfiles(out, check, sorted(p.name for p in check.iterdir()), shallow=False)
+        extra = {p.name for p in out.iterdir()} ^ {p.name for p in check.iterdir()}
+        if same[1] or same[2] or extra:
+            sys.exit(f"benchmark aborted: after editing {edited.name}, the rebuild's exports differ from a clean "
+                     f"build's: {sorted(same[1] + same[2] + list(extra))}")
+    walls = [m["wall"] for m in times]
+    return ["| process | runs | min s | median s | max s | peak RSS MiB (wait4) | exports = clean build's |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+            f"| `diplokb build` after a one-file edit (cache) | {runs} | " + " | ".join(spread(walls))
+            + f" | {max(m['rss'] for m in times):,.0f} | yes, byte for byte, after each edit |"]
+
+
+def cli_startup(r: Runner, runs: int) -> list[str]:
+    """`diplokb --help` and `diplokb query 02-who-met-whom` over the real KB's exports."""
+    exports = r.work / "real-exports"
+    r.run(["diplokb", "build", "--no-cache", "--kb", str(ROOT / "kb"), "--out", str(exports)])
+    lines = ["| process | runs | min ms | median ms | max ms | peak RSS MiB |", "| --- | --- | --- | --- | --- | --- |"]
+    for cmd in (["diplokb", "--help"], ["diplokb", "query", "02-who-met-whom", "--out", str(exports)]):
+        ms = [r.run(cmd) for _ in range(runs)]
+        label = "`diplokb query 02-who-met-whom` (real KB's exports)" if cmd[1] == "query" else "`diplokb --help`"
+        lines.append(f"| {label} | {runs} | " + " | ".join(spread([m["wall"] for m in ms], 1000, 0))
+                     + f" | {max(m['rss'] for m in ms):,.0f} |")
+    return lines
 
 
 # The parameters of the named queries, bound to well-connected synthetic entities (their
@@ -84,10 +207,12 @@ SELECT ?person ?visit ?post ?when ?fact WHERE {
 }"""
 
 
-def time_queries(project) -> dict:
-    """Median of 7 runs of each named query (ms), and its number of rows."""
+def time_queries(kb: Path, out: Path) -> dict:
+    """Runs in a process of its own: median of 7 runs of each named query (ms), and its rows."""
+    from diplokb import Project
     from diplokb.query import bind, named_queries
 
+    project = Project.find(ROOT, kb=kb, out=out, cache=False)
     store = project.store()
     row = next(iter(store.query(PARAMETERS)))
     values = {name: str(row[name].value) for name in ("person", "visit", "post", "when", "fact")}
@@ -104,69 +229,119 @@ def time_queries(project) -> dict:
     return times
 
 
+def named_queries(r: Runner, kb: Path) -> list[str]:
+    out = r.work / "out"  # the exports of the last build of this KB
+    proc = subprocess.run([PY, __file__, "--queries-child", str(kb), str(out)], env=r.env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=r.timeout)
+    if proc.returncode:
+        sys.exit(f"benchmark aborted: the named queries failed:\n{proc.stderr[-4000:]}")
+    times = json.loads(proc.stdout.strip().splitlines()[-1])
+    lines = ["| query | median ms (of 7) | rows |", "| --- | --- | --- |"]
+    lines += [f"| {name} | {t * 1000:.1f} | {n:,} |" for name, (t, n) in times.items()]
+    return lines
+
+
+def commit_of(code: Path) -> str:
+    def git(*args):
+        return subprocess.run(["git", "-C", str(code), *args], capture_output=True, text=True).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "src")
+    return head + (" + uncommitted changes in src/" if dirty else "")
+
+
+def write_results(section: str, path: Path) -> None:
+    """Replaces the text between the markers (adds the markers after the title if missing)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    block = f"{BEGIN}\n{section.rstrip()}\n{END}"
+    if BEGIN in text and END in text and text.index(BEGIN) < text.index(END):
+        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    else:
+        head, _, rest = text.partition("\n")
+        text = f"{head}\n\n{block}\n{rest}"
+    path.write_text(text, encoding="utf-8")
+
+
+def estimate(sizes: list[int], runs: int, cli_runs: int, queries: bool) -> float:
+    """Rough seconds the run takes on the 2-core machine this was written on."""
+    s = 4 + cli_runs * 2 * 0.15
+    for n in sizes:
+        k = max(n, 10_000) / 100_000
+        s += k * (0.5 + runs * (3 * PER_100K["floor"] + PER_100K["build --jobs 1"] + PER_100K["build"])
+                  + PER_100K["build"] + runs * (PER_100K["rebuild"] + PER_100K["build"]))
+        s += 3 * k if queries and n == 100_000 else 0
+    return s
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="10000,100000,1000000")
-    ap.add_argument("--engine", default="fast")
-    ap.add_argument("--child", type=int)
-    ap.add_argument("--workdir")
-    ap.add_argument("--runs", type=int, default=3, help="clean builds per size (the median is reported)")
-    ap.add_argument("--synth", type=int)
-    ap.add_argument("--final", action="store_true")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--triples", type=int, nargs="+", default=[100_000], help="synthetic KB sizes (default 100000)")
+    ap.add_argument("--runs", type=int, default=5, help="runs of each build per size (default 5)")
+    ap.add_argument("--cli-runs", type=int, default=15, help="runs of each CLI command (default 15)")
+    ap.add_argument("--quick", action="store_true", help="10k triples, 1 run, 3 CLI runs (a check that it works)")
+    ap.add_argument("--code", type=Path, help="another checkout whose src/ is timed instead of this one's")
+    ap.add_argument("--no-queries", action="store_true", help="skip the named queries on the 100k KB")
+    ap.add_argument("--no-write", action="store_true", help="print only; do not update RESULTS.md")
+    ap.add_argument("--results", type=Path, default=RESULTS, help="the file to update (default benchmarks/RESULTS.md)")
+    ap.add_argument("--timeout", type=float, default=900, help="seconds any one process may take (default 900)")
+    ap.add_argument("--queries-child", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.synth:
-        from diplokb.synth import generate
-
-        generate(args.synth, Path(args.workdir) / "kb", seed=1)
+    if args.queries_child:
+        print(json.dumps(time_queries(*args.queries_child)))
         return
-    if args.child:
-        print(json.dumps(one_size(args.child, args.engine, Path(args.workdir), args.final)))
-        return
-    rows = []
-    for n in [int(x) for x in args.sizes.split(",")]:
-        with tempfile.TemporaryDirectory() as tmp:
-            # the KB is written by a process of its own, and each build runs in a fresh one
-            subprocess.run([sys.executable, __file__, "--synth", str(n), "--workdir", tmp], check=True, cwd=ROOT)
-            runs = []
-            for i in range(args.runs):
-                cmd = [sys.executable, __file__, "--child", str(n), "--engine", args.engine, "--workdir", tmp]
-                proc = subprocess.run(cmd + (["--final"] if i == args.runs - 1 else []),
-                                      capture_output=True, text=True, cwd=ROOT)
-                if proc.returncode:
-                    sys.exit(proc.stderr)
-                runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-            row = sorted(runs, key=lambda r: r["total"])[len(runs) // 2]  # the median build, with its stages
-            row = dict(row, floor=statistics.median(r["floor"] for r in runs), builds=[r["total"] for r in runs],
-                       edit=runs[-1]["edit"], queries=runs[-1].get("queries"))
-            rows.append(row)
-    helps = []
-    for _ in range(5):
-        t = time.perf_counter()
-        subprocess.run([str(Path(sys.executable).parent / "diplokb"), "--help"], capture_output=True, check=True)
-        helps.append(time.perf_counter() - t)
+    if args.quick:
+        args.triples, args.runs, args.cli_runs = [10_000], 1, 3
+    if args.runs < 1 or args.cli_runs < 1:
+        ap.error("--runs and --cli-runs must be at least 1")
+    queries = not args.no_queries
+    code = (args.code or ROOT).resolve()
+    print(f"estimated duration: ~{estimate(args.triples, args.runs, args.cli_runs, queries):.0f} s "
+          f"(typical figures of a 2-core machine; a busy machine takes longer)", flush=True)
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"engine {args.engine}")
-    stage_names = ["load", "compile", "units", "render", "assemble", "validate", "validate (waited)", "write",
-                   "save cache", "save cache (waited)"]
-    head = ["triples", "yaml files", "floor s"] + [f"{s} s" for s in stage_names] + [
-        "build s", "x floor", "builds s", "triples/s", "peak MiB (build + largest child process)",
-        "`diplokb build` after a 1-file edit s"]
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for r in rows:
-        cells = [f"{r['triples']:,}", str(r["files"]), f"{r['floor']:.2f}"]
-        cells += [f"{r['stages'].get(s, 0):.2f}" for s in stage_names]
-        cells += [f"{r['total']:.2f}", f"{r['total'] / r['floor']:.1f}", " / ".join(f"{b:.2f}" for b in r["builds"]),
-                  f"{r['triples'] / r['total']:,.0f}",
-                  f"{r['peak_mb']:,.0f} + {r['child_mb']:,.0f}", f"{r['edit']:.2f}"]
-        print("| " + " | ".join(cells) + " |")
-    for r in rows:
-        if r.get("queries"):
-            print(f"\nnamed queries on {r['triples']:,} triples (median of 7, ms):")
-            for name, (t, n) in r["queries"].items():
-                print(f"  {name:<32} {t * 1000:8.1f}  ({n:,} rows)")
-    print(f"\n`diplokb --help`: median {statistics.median(helps) * 1000:.0f} ms")
+    started = time.monotonic()
+    load_before = os.getloadavg()
+    parts = []
+    with tempfile.TemporaryDirectory(prefix="diplokb-bench-") as tmp:
+        work = Path(tmp)
+        r = Runner(args.code, work, args.timeout)
+        for n in args.triples:
+            kb = work / f"kb-{n}" / "kb"  # the cache goes beside it: work/kb-N/.diplokb-cache
+            subprocess.run([PY, "-m", "diplokb", "synth", "--triples", str(n), str(kb)], check=True,
+                           stdout=subprocess.DEVNULL, cwd=ROOT)  # this checkout's synth, for --code too
+            files = len(list(kb.rglob("*.yaml")))
+            print(f"{n:,} triples: clean builds ...", flush=True)
+            table, floor = clean_builds(r, kb, args.runs)
+            parts += [f"### Clean build, {n:,} triples requested ({files:,} YAML files), interleaved with the floor",
+                      "", *table, ""]
+            if queries and n == 100_000:
+                print(f"{n:,} triples: named queries ...", flush=True)
+                parts += [f"### Named queries on the {n:,}-triple KB (one process, `store.query`)", "",
+                          *named_queries(r, kb), ""]
+            print(f"{n:,} triples: rebuilds after a one-file edit ...", flush=True)
+            parts += [f"### Rebuild after a one-file edit, {n:,} triples", "", *rebuilds(r, kb, args.runs), ""]
+            shutil.rmtree(kb.parent)
+        print("CLI start-up ...", flush=True)
+        parts += ["### CLI start-up, whole processes", "", *cli_startup(r, args.cli_runs), ""]
+    load_after = os.getloadavg()
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    head = [f"## {now:%Y-%m-%d %H:%M} UTC: `benchmarks/run.py` (generated; do not edit by hand)", "",
+            f"Command: `benchmarks/run.py {' '.join(sys.argv[1:])}`. Code measured: `{code}` at commit "
+            f"{commit_of(code)}. Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}. Load average (1, 5, 15 min) before "
+            f"{', '.join(f'{x:.2f}' for x in load_before)}, after {', '.join(f'{x:.2f}' for x in load_after)}; "
+            f"took {time.monotonic() - started:.0f} s.",
+            "",
+            "Each row is a whole process (start-up, imports and exit included), wall clock from outside; "
+            "`PYTHONDONTWRITEBYTECODE` unset. Peak RSS: `wait4` is the process's or its largest "
+            "descendant's (what GNU `time` reports); \"build process\" and \"largest child\" are its own "
+            "`ru_maxrss` and `RUSAGE_CHILDREN`'s (the largest forked worker), \"sum\" an upper bound of "
+            "what was resident at once. Synthetic KBs from `diplokb synth` (seed 1).", ""]
+    section = "\n".join(head + parts)
+    print("\n" + section)
+    if not args.no_write:
+        write_results(section, args.results)
+        print(f"\nwritten into {args.results}")
 
 
 if __name__ == "__main__":
