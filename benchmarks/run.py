@@ -65,7 +65,7 @@ RUSAGE = ("import atexit, json, os, resource, runpy, sys\n"
           "sys.argv = ['diplokb', *sys.argv[1:]]\n"
           "runpy.run_module('diplokb', run_name='__main__', alter_sys=True)\n")
 # typical seconds per 100k triples on the 2-core machine (for the estimate printed first)
-PER_100K = {"floor": 0.45, "build --jobs 1": 2.0, "build": 1.4, "rebuild": 1.0}
+PER_100K = {"synth": 1.5, "floor": 0.5, "build --jobs 1": 2.6, "build": 1.7, "rebuild": 1.0}
 
 
 class Runner:
@@ -267,7 +267,7 @@ def estimate(sizes: list[int], runs: int, cli_runs: int, queries: bool) -> float
     s = 4 + cli_runs * 2 * 0.15
     for n in sizes:
         k = max(n, 10_000) / 100_000
-        s += k * (0.5 + runs * (3 * PER_100K["floor"] + PER_100K["build --jobs 1"] + PER_100K["build"])
+        s += k * (PER_100K["synth"] + runs * (3 * PER_100K["floor"] + PER_100K["build --jobs 1"] + PER_100K["build"])
                   + PER_100K["build"] + runs * (PER_100K["rebuild"] + PER_100K["build"]))
         s += 3 * k if queries and n == 100_000 else 0
     return s
