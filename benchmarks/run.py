@@ -28,7 +28,8 @@ It prints the tables with the machine, the git commit measured and the load aver
 (`os.getloadavg`) before and after, and writes them into benchmarks/RESULTS.md between the
 `<!-- run.py:begin -->` and `<!-- run.py:end -->` markers (`--no-write`: print only), leaving
 the hand-written history around them as it is. `--code DIR` times another checkout's `src/`
-on the same KB (before/after figures); the KB is written by this checkout's `diplokb synth`.
+on the same KB (before/after figures), with that checkout's ontology, shapes, queries and real
+KB (its processes run in it); the synthetic KB is written by this checkout's `diplokb synth`.
 A failing process aborts the run with its stderr; temporary folders are removed.
 """
 from __future__ import annotations
@@ -76,8 +77,9 @@ class Runner:
         if code:
             self.env["PYTHONPATH"] = str(code.resolve() / "src")
         self.work, self.timeout = work, timeout
+        self.root = (code or ROOT).resolve()  # the project whose ontology, shapes, queries and kb are used
 
-    def run(self, cmd: list[str], cwd: Path = ROOT) -> dict:
+    def run(self, cmd: list[str]) -> dict:
         """One process: {"wall": s, "rss": MiB (wait4: itself or its largest descendant)}, and for
         a `diplokb` command (RUSAGE wrapper) "main" and "child" MiB. Aborts if it fails."""
         diplokb = cmd[0] == "diplokb"
@@ -87,7 +89,7 @@ class Runner:
         env = dict(self.env, BENCH_RUSAGE=str(usage))
         with tempfile.TemporaryFile() as err:
             t = time.perf_counter()
-            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+            proc = subprocess.Popen(argv, cwd=self.root, env=env, stdout=subprocess.DEVNULL, stderr=err)
             try:
                 _, status, ru = _wait4(proc, self.timeout)
             except TimeoutError:
@@ -185,7 +187,7 @@ def rebuilds(r: Runner, kb: Path, runs: int) -> list[str]:
 def cli_startup(r: Runner, runs: int) -> list[str]:
     """`diplokb --help` and `diplokb query 02-who-met-whom` over the real KB's exports."""
     exports = r.work / "real-exports"
-    r.run(["diplokb", "build", "--no-cache", "--kb", str(ROOT / "kb"), "--out", str(exports)])
+    r.run(["diplokb", "build", "--no-cache", "--kb", str(r.root / "kb"), "--out", str(exports)])
     lines = ["| process | runs | min ms | median ms | max ms | peak RSS MiB |", "| --- | --- | --- | --- | --- | --- |"]
     for cmd in (["diplokb", "--help"], ["diplokb", "query", "02-who-met-whom", "--out", str(exports)]):
         ms = [r.run(cmd) for _ in range(runs)]
@@ -212,7 +214,7 @@ def time_queries(kb: Path, out: Path) -> dict:
     from diplokb import Project
     from diplokb.query import bind, named_queries
 
-    project = Project.find(ROOT, kb=kb, out=out, cache=False)
+    project = Project.find(Path.cwd(), kb=kb, out=out, cache=False)
     store = project.store()
     row = next(iter(store.query(PARAMETERS)))
     values = {name: str(row[name].value) for name in ("person", "visit", "post", "when", "fact")}
@@ -231,7 +233,7 @@ def time_queries(kb: Path, out: Path) -> dict:
 
 def named_queries(r: Runner, kb: Path) -> list[str]:
     out = r.work / "out"  # the exports of the last build of this KB
-    proc = subprocess.run([PY, __file__, "--queries-child", str(kb), str(out)], env=r.env, cwd=ROOT,
+    proc = subprocess.run([PY, str(Path(__file__).resolve()), "--queries-child", str(kb), str(out)], env=r.env, cwd=r.root,
                           capture_output=True, text=True, timeout=r.timeout)
     if proc.returncode:
         sys.exit(f"benchmark aborted: the named queries failed:\n{proc.stderr[-4000:]}")
