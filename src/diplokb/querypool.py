@@ -87,6 +87,12 @@ def _answer(store, job: Job, memory_mb: int) -> Reply:
         if fmt is None and not job.any_format:
             return _error(406, f"none of the requested formats ({', '.join(job.formats) or 'none known'}) "
                                f"fits this result; it can be given as: {', '.join(allowed.values())}")
+        if fmt in (None, "json") and isinstance(result, ox.QuerySolutions):
+            body = _native_json(result, job.max_rows, job.max_bytes)
+            if body is not None:
+                return Reply(200, body, SOLUTION_FORMATS["json"])
+            # over a limit: run it again through our writer, which truncates
+            result = store.query(job.sparql, default_graphs=job.default_graphs, named_graphs=job.named_graphs)
         body, ctype, truncated = serialize(result, fmt, job.max_rows, job.max_bytes)
         return Reply(200, body, ctype, truncated)
     except QueryError as exc:
@@ -95,6 +101,47 @@ def _answer(store, job: Job, memory_mb: int) -> Reply:
         return _error(503, f"query stopped: it needed more than the worker memory limit of {memory_mb} MB")
     except Exception as exc:  # noqa: BLE001 - reported to the client; the worker lives on
         return _error(500, f"query failed: {type(exc).__name__}: {exc}")
+
+
+def _native_json(result, max_rows: int, max_bytes: int) -> bytes | None:
+    """SPARQL JSON results written by pyoxigraph (Rust: 2-3x faster than results.py's writer
+    on large results, and standard), or None when the body would pass a row or byte limit.
+    A row is at least 3 bytes (`{},`), so a body under 3 x max_rows bytes needs no count."""
+    import json
+
+    import pyoxigraph as ox
+
+    out = _Capped(max_bytes)
+    try:  # capped as it is written: a huge result stops at max_bytes, in time and in memory
+        result.serialize(out, format=ox.QueryResultsFormat.JSON)
+    except _Full:
+        return None
+    body = b"".join(out.parts)
+    if len(body) >= 3 * max_rows and len(json.loads(body)["results"]["bindings"]) > max_rows:
+        return None
+    return body + b"\n"
+
+
+class _Full(Exception):
+    pass
+
+
+class _Capped:
+    """A write-only file that refuses to hold more than `limit` bytes."""
+
+    def __init__(self, limit: int | None):
+        self.parts: list[bytes] = []
+        self.left = limit if limit is not None else float("inf")
+
+    def write(self, b) -> int:
+        self.left -= len(b)
+        if self.left < 0:
+            raise _Full
+        self.parts.append(bytes(b))
+        return len(b)
+
+    def flush(self) -> None:
+        pass
 
 
 def _error(status: int, message: str) -> Reply:
