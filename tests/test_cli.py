@@ -125,3 +125,16 @@ def test_help_is_fast():
     out = subprocess.run([sys.executable, "-X", "importtime", "-m", "diplokb", "--help"],
                          capture_output=True, text=True).stderr
     assert "rdflib" not in out and "pyshacl" not in out and "pyoxigraph" not in out
+
+
+def test_help_imports_only_click_and_the_command_table():
+    """`diplokb --help` (and `serve --help`) import neither the pipeline, the query module, the
+    server nor `dataclasses`: each costs start-up time a user waits for (issue 18)."""
+    for args in (["--help"], ["serve", "--help"]):
+        out = subprocess.run([sys.executable, "-X", "importtime", "-m", "diplokb", *args],
+                             capture_output=True, text=True).stderr
+        imported = {line.rsplit("|", 1)[-1].strip() for line in out.splitlines() if "|" in line}
+        for module in ("dataclasses", "json", "diplokb.pipeline", "diplokb.query", "diplokb.server",
+                       "diplokb.analysis", "http.server", "multiprocessing", "yaml"):
+            assert module not in imported, (args, module)
+

@@ -4,7 +4,6 @@ Exit codes: 0 success, 1 the KB has problems (or a check failed), 2 bad usage.
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 
@@ -114,6 +113,8 @@ def validate(kb, fmt, engine):
         click.echo(sarif.dumps(sarif.log(results=report.results, root=project.root, version=sarif.package_version())),
                    nl=False)
     elif fmt == "json":
+        import json
+
         click.echo(json.dumps({"conforms": report.conforms, "no_violations": report.no_violations,
                                "results": [r.as_json() for r in report.results]}, indent=1))
     else:
@@ -343,14 +344,11 @@ def synth(triples, seed, broken, directory):
 
 
 def _setting_options(func):
-    from dataclasses import fields as dc_fields
+    from .settings import OPTIONS  # a plain table: no dataclass is made at start-up
 
-    from .settings import Settings
-
-    for f in reversed(dc_fields(Settings)):
-        opt = "--" + f.name.replace("_", "-")
-        func = click.option(opt, type=type(f.default), default=f.default, show_default=True,
-                            help=f.metadata["help"])(func)
+    for name, (default, text) in reversed(OPTIONS.items()):
+        func = click.option("--" + name.replace("_", "-"), type=type(default), default=default,
+                            show_default=True, help=text)(func)
     return func
 
 
@@ -495,6 +493,8 @@ def diff(old, new, fmt):
         _fail(exc)
     except DiplokbError as exc:
         raise click.ClickException(str(exc)) from None
+    import json
+
     click.echo(json.dumps(found.as_json(), indent=1, ensure_ascii=False) if fmt == "json" else render(found), nl=False)
     if fmt == "json":
         click.echo()
