@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import os
 import subprocess
 import sys
 import time
@@ -135,6 +136,19 @@ def test_help_imports_only_click_and_the_command_table():
                              capture_output=True, text=True).stderr
         imported = {line.rsplit("|", 1)[-1].strip() for line in out.splitlines() if "|" in line}
         for module in ("dataclasses", "json", "diplokb.pipeline", "diplokb.query", "diplokb.server",
-                       "diplokb.analysis", "http.server", "multiprocessing", "yaml"):
+                       "diplokb.analysis", "http.server", "multiprocessing", "yaml", "shutil"):
             assert module not in imported, (args, module)
 
+
+
+def test_help_wraps_to_columns_like_click():
+    """The help is wrapped as click wraps it ($COLUMNS, at most 80 wide, at least 50), though
+    the CLI works the width out without importing shutil."""
+    def width(columns):
+        env = {**os.environ, "COLUMNS": str(columns)}
+        out = subprocess.run([sys.executable, "-m", "diplokb", "query", "--help"], env=env,
+                             capture_output=True, text=True, check=True).stdout
+        return max(len(line) for line in out.splitlines() if not line.startswith("    diplokb"))
+
+    assert width(60) <= 58 < width(200) <= 78
+    assert width(20) <= 50  # never narrower than 50
