@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import os
 import subprocess
 import sys
 import time
@@ -125,3 +126,29 @@ def test_help_is_fast():
     out = subprocess.run([sys.executable, "-X", "importtime", "-m", "diplokb", "--help"],
                          capture_output=True, text=True).stderr
     assert "rdflib" not in out and "pyshacl" not in out and "pyoxigraph" not in out
+
+
+def test_help_imports_only_click_and_the_command_table():
+    """`diplokb --help` (and `serve --help`) import neither the pipeline, the query module, the
+    server nor `dataclasses`: each costs start-up time a user waits for (issue 18)."""
+    for args in (["--help"], ["serve", "--help"]):
+        out = subprocess.run([sys.executable, "-X", "importtime", "-m", "diplokb", *args],
+                             capture_output=True, text=True).stderr
+        imported = {line.rsplit("|", 1)[-1].strip() for line in out.splitlines() if "|" in line}
+        for module in ("dataclasses", "json", "diplokb.pipeline", "diplokb.query", "diplokb.server",
+                       "diplokb.analysis", "http.server", "multiprocessing", "yaml", "shutil"):
+            assert module not in imported, (args, module)
+
+
+
+def test_help_wraps_to_columns_like_click():
+    """The help is wrapped as click wraps it ($COLUMNS, at most 80 wide, at least 50), though
+    the CLI works the width out without importing shutil."""
+    def width(columns):
+        env = {**os.environ, "COLUMNS": str(columns)}
+        out = subprocess.run([sys.executable, "-m", "diplokb", "query", "--help"], env=env,
+                             capture_output=True, text=True, check=True).stdout
+        return max(len(line) for line in out.splitlines() if not line.startswith("    diplokb"))
+
+    assert width(60) <= 58 < width(200) <= 78
+    assert width(20) <= 50  # never narrower than 50

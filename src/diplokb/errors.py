@@ -5,7 +5,6 @@ The library never prints and never exits; it collects `Problem` values and raise
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 
@@ -23,14 +22,54 @@ class SourceLocation(NamedTuple):
         return self.file
 
 
-@dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with the input. `severity` is 'error' or 'warning'."""
+    """One thing wrong with the input. `severity` is 'error' or 'warning'.
 
-    location: SourceLocation
-    message: str
-    severity: str = "error"
-    hint: str | None = field(default=None, compare=False)
+    Immutable, compared and ordered by (location, message, severity), and hashed alike; `hint`
+    is not compared. (Written out rather than a frozen dataclass: every command imports this
+    module at start-up, and `dataclasses` with the decorator's code generation cost
+    `diplokb --help` a few milliseconds.)"""
+
+    __match_args__ = ("location", "message", "severity", "hint")
+
+    def __init__(self, location: SourceLocation, message: str, severity: str = "error",
+                 hint: str | None = None):
+        set_ = object.__setattr__
+        set_(self, "location", location)
+        set_(self, "message", message)
+        set_(self, "severity", severity)
+        set_(self, "hint", hint)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field '{name}': a Problem is immutable")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"cannot delete field '{name}': a Problem is immutable")
+
+    def _key(self) -> tuple:
+        return (self.location, self.message, self.severity)
+
+    def __eq__(self, other):
+        return self._key() == other._key() if other.__class__ is self.__class__ else NotImplemented
+
+    def __lt__(self, other):
+        return self._key() < other._key() if other.__class__ is self.__class__ else NotImplemented
+
+    def __le__(self, other):
+        return self._key() <= other._key() if other.__class__ is self.__class__ else NotImplemented
+
+    def __gt__(self, other):
+        return self._key() > other._key() if other.__class__ is self.__class__ else NotImplemented
+
+    def __ge__(self, other):
+        return self._key() >= other._key() if other.__class__ is self.__class__ else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Problem(location={self.location!r}, message={self.message!r}, "
+                f"severity={self.severity!r}, hint={self.hint!r})")
 
     def render(self) -> str:
         text = f"{self.location}: {self.severity}: {self.message}"

@@ -1,7 +1,6 @@
 """SPARQL over the built KB (pyoxigraph), named queries from queries/*.rq, result formats."""
 from __future__ import annotations
 
-import json
 import re
 import sys
 from dataclasses import dataclass
@@ -59,6 +58,8 @@ def bind(sparql: str, params: dict[str, str]) -> str:
             raise QueryError(f"the query has no parameter '{name}'"
                              + (f"; its parameters: {', '.join(found)}" if found else ""))
         if m.group(1).strip().startswith('"'):
+            import json  # (only here: `diplokb query` need not import it otherwise)
+
             term = json.dumps(value)
         elif re.fullmatch(r"https?://[^\s<>\"{}|^`\\]+", value):
             term = f"<{value}>"

@@ -51,6 +51,8 @@ def resolve_params(store, sparql: str, params: dict) -> dict:
     """`params` with each entity value checked against the store (an id that exists, or a name
     `diplokb show` would find, which becomes its id) and each date value checked for form.
     Raises QueryError saying what is wrong and what was probably meant."""
+    if not params:
+        return {}
     from .show import find_entities
 
     out = {}
