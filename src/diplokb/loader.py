@@ -114,15 +114,15 @@ class _Reader:
 
     # -- field kinds ---------------------------------------------------------------------
     def value(self, kind: str, node, name: str):
-        head, _, arg = kind.partition(":")
-        if head in ("strs", "refs", "vocabs", "items", "text"):
+        head, arg = _KINDS.get(kind) or _kind(kind)
+        if head in _MANY:
             if head == "text" and isinstance(node, yaml.ScalarNode):
                 items = [node]
             else:
                 items = self.sequence(node, f"'{name}'")
                 if items is None:
                     return ()
-            single = {"strs": "str", "refs": "ref", "vocabs": "vocab", "text": "quote"}.get(head)
+            single = _MANY[head]
             out = []
             for item in items:
                 if head == "items":
@@ -246,6 +246,18 @@ class _Reader:
                 self.broken_ids.add(values["id"])
             return None
         return cls(**values, **(extra or {}), loc=self.loc(node))
+
+
+# A field kind ("ref:person", "items:Attendance") as (head, argument), split once per kind;
+# the kinds that hold several values, with the kind of each.
+_KINDS: dict = {}
+_MANY = {"strs": "str", "refs": "ref", "vocabs": "vocab", "text": "quote", "items": None}
+
+
+def _kind(kind: str) -> tuple:
+    head, _, arg = kind.partition(":")
+    _KINDS[kind] = (head, arg)
+    return head, arg
 
 
 @lru_cache(maxsize=None)
