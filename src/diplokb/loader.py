@@ -7,10 +7,8 @@ are caught, and anchors/aliases are refused (which also bounds "billion laughs" 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import os
 import re
-from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -18,9 +16,10 @@ import yaml
 from . import model
 from .errors import BuildError, Problem, SourceLocation, did_you_mean
 from .files import MAX_TEXT_BYTES, MAX_YAML_BYTES, FileRefused, read_regular
-from .lexical import DATE_RE, DECIMAL_RE, INTEGER_RE, LANGUAGE_TAG_RE, MAX_NUMBER_CHARS, number_hint, shown
-from .model import KB, SLUG_RE, Date, Period, Quote, Ref, Source
-from .vocabularies import load_vocabularies, vocab_hint
+from .lexical import shown
+from .model import KB, SLUG_RE, Source
+from .reader import _Reader, _yaml_fields  # noqa: F401 (the node reader, formerly here)
+from .vocabularies import load_vocabularies
 
 
 class _Composer(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
@@ -32,238 +31,6 @@ class _Composer(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
 
     def resolve(self, kind, value, implicit):
         return self._TAGS[kind]
-_NULLS = {"", "~", "null", "Null", "NULL"}
-_SAFE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
-
-
-class _Reader:
-    """Reads one file's nodes; problems are appended to a shared list."""
-
-    def __init__(self, path: str, problems: list[Problem], vocabularies: dict):
-        self.path = path
-        self.problems = problems
-        self.vocabularies = vocabularies
-        self.seen: set[int] = set()
-        self.source_id = ""
-        self.broken_ids: set[str] = set()  # ids of records that had errors
-        self.refs: list = []  # (Ref, kinds) read in the current top-level record
-        self.quotes: list = []  # and its quotes
-
-    # -- helpers -------------------------------------------------------------------------
-    def loc(self, node) -> SourceLocation:
-        mark = node.start_mark
-        return SourceLocation(self.path, mark.line + 1, mark.column + 1)
-
-    def error(self, node, message: str, hint: str | None = None) -> None:
-        self.problems.append(Problem(self.loc(node), message, hint=hint))
-
-    def visit(self, node) -> bool:
-        """False (with an error) when a node is seen twice, i.e. reached through an alias."""
-        if id(node) in self.seen:
-            self.error(node, "anchors and aliases (&name, *name) are not allowed in the KB")
-            return False
-        self.seen.add(id(node))
-        if node.tag not in _SAFE_TAGS:
-            self.error(node, f"tag {node.tag!r} is not allowed; write plain YAML")
-            return False
-        return True
-
-    @staticmethod
-    def is_null(node) -> bool:
-        return (isinstance(node, yaml.ScalarNode) and node.style not in ("'", '"', "|", ">")
-                and node.value in _NULLS)
-
-    def mapping(self, node, what: str) -> dict | None:
-        """{key: (key_node, value_node)} of a mapping node, rejecting duplicate keys."""
-        if not self.visit(node):
-            return None
-        if not isinstance(node, yaml.MappingNode):
-            self.error(node, f"{what} must be a mapping (key: value lines)")
-            return None
-        out: dict = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                self.error(key_node, "keys must be plain strings")
-                continue
-            key = key_node.value
-            if key in out:
-                first = self.loc(out[key][0])
-                self.error(key_node, f"duplicate key '{key}' (first given at line {first.line})")
-                continue
-            out[key] = (key_node, value_node)
-        return out
-
-    def sequence(self, node, what: str) -> list | None:
-        if not self.visit(node):
-            return None
-        if not isinstance(node, yaml.SequenceNode):
-            self.error(node, f"{what} must be a list")
-            return None
-        return list(node.value)
-
-    def string(self, node, what: str) -> str | None:
-        if not isinstance(node, yaml.ScalarNode):
-            self.error(node, f"'{what}' must be a single value, not a list or mapping")
-            return None
-        if not self.visit(node):
-            return None
-        if not node.value.strip():
-            self.error(node, f"'{what}' is empty")
-            return None
-        return node.value
-
-    # -- field kinds ---------------------------------------------------------------------
-    def value(self, kind: str, node, name: str):
-        head, arg = _KINDS.get(kind) or _kind(kind)
-        if head in _MANY:
-            if head == "text" and isinstance(node, yaml.ScalarNode):
-                items = [node]
-            else:
-                items = self.sequence(node, f"'{name}'")
-                if items is None:
-                    return ()
-            single = _MANY[head]
-            out = []
-            for item in items:
-                if head == "items":
-                    record = self.record(model.ITEM_CLASSES[arg], item, f"an item of '{name}'")
-                else:
-                    record = self.value(f"{single}:{arg}", item, name)
-                if record is not None:
-                    out.append(record)
-            return tuple(out)
-        text = self.string(node, name)
-        if text is None:
-            return None
-        if head == "str":
-            return text
-        if head == "quote":
-            quote = Quote(self.source_id, text, self.loc(node))
-            self.quotes.append(quote)
-            return quote
-        if head == "slug":
-            if not SLUG_RE.fullmatch(text):
-                self.error(node, f"{shown(text)} is not a valid id",
-                           "use lower-case letters, digits and single hyphens, e.g. 'hun-sen'")
-                return None
-            return text
-        if head == "ref":
-            ref = Ref(text, self.loc(node))
-            self.refs.append((ref, arg))
-            return ref
-        if head == "vocab":
-            concepts = self.vocabularies.get(arg, {})
-            if text not in concepts:
-                self.error(node, f"unknown {arg} {shown(text)}",
-                           vocab_hint(text, arg, concepts, getattr(self.vocabularies, "synonyms", {})))
-                return None
-            return Ref(text, self.loc(node))
-        if head == "integer":
-            if len(text) > MAX_NUMBER_CHARS or not INTEGER_RE.fullmatch(text):
-                self.error(node, f"'{name}' must be a whole number, got {shown(text)}",
-                           number_hint(text, None))
-                return None
-            return text.lstrip("0") or "0"
-        if head == "decimal":
-            if len(text) > MAX_NUMBER_CHARS or not DECIMAL_RE.fullmatch(text):
-                self.error(node, f"'{name}' must be a number written with digits, got {shown(text)}",
-                           number_hint(text, None))
-                return None
-            return text
-        if head == "lang":
-            if not LANGUAGE_TAG_RE.fullmatch(text):
-                self.error(node, f"'{name}': {shown(text)} is not a BCP 47 language tag",
-                           "e.g. 'en', 'km', 'zh-Hans'")
-                return None
-            return text
-        if head == "date":
-            return self.date(node, text, name)
-        raise AssertionError(kind)
-
-    def date(self, node, text: str, name: str):
-        parts = text.split("/")
-        if len(parts) > 2:
-            self.error(node, f"'{name}': '{text}' is not a date or a range 'start/end'")
-            return None
-        dates = []
-        for part in parts:
-            part = part.strip(" ")
-            m = DATE_RE.fullmatch(part)
-            if not m:
-                self.error(node, f"'{name}': {shown(part)} is not a date", number_hint(
-                    part, "write YYYY, YYYY-MM or YYYY-MM-DD, at the precision the source gives"))
-                return None
-            year, month, day = m.groups()
-            try:
-                dt.date(int(year), int(month or 1), int(day or 1))
-            except ValueError as exc:
-                self.error(node, f"'{name}': '{part}' is an impossible date ({exc})")
-                return None
-            dates.append(Date(part))
-        if name in ("start", "end", "year"):
-            if len(dates) > 1:
-                self.error(node, f"'{name}' takes a single date, not a range")
-                return None
-            return dates[0]
-        return Period(dates[0], dates[1] if len(dates) == 2 else None)
-
-    def record(self, cls, node, what: str, extra: dict | None = None):
-        """Reads a mapping node as an instance of `cls` (a model data class), with the
-        fields in `extra` (not read from YAML) set too."""
-        entries = self.mapping(node, what)
-        if entries is None:
-            return None
-        fields = _yaml_fields(cls)
-        values: dict = {}
-        failed: set = set()
-        ok = True
-        for key, (key_node, value_node) in entries.items():
-            spec = fields.get(key)
-            if spec is None:
-                self.error(key_node, f"unknown field '{key}' in {cls.__name__.lower()}",
-                           did_you_mean(key, fields) or f"fields: {', '.join(fields)}")
-                ok = False
-                continue
-            if self.is_null(value_node):
-                continue
-            n_before = len(self.problems)
-            value = self.value(spec.metadata["yaml"], value_node, key)
-            if len(self.problems) > n_before:
-                ok = False
-                failed.add(key)
-            elif value is not None:
-                values[key] = value
-        for name, spec in fields.items():
-            if spec.metadata["required"] and name not in values and name not in failed:
-                what_cls = cls.__name__.lower()
-                if name in entries:
-                    self.error(entries[name][1], f"required field '{name}' of {what_cls} is empty")
-                else:
-                    self.error(node, f"{what_cls} is missing required field '{name}'")
-                ok = False
-        if not ok:
-            if isinstance(values.get("id"), str):
-                self.broken_ids.add(values["id"])
-            return None
-        return cls(**values, **(extra or {}), loc=self.loc(node))
-
-
-# A field kind ("ref:person", "items:Attendance") as (head, argument), split once per kind;
-# the kinds that hold several values, with the kind of each.
-_KINDS: dict = {}
-_MANY = {"strs": "str", "refs": "ref", "vocabs": "vocab", "text": "quote", "items": None}
-
-
-def _kind(kind: str) -> tuple:
-    head, _, arg = kind.partition(":")
-    _KINDS[kind] = (head, arg)
-    return head, arg
-
-
-@lru_cache(maxsize=None)
-def _yaml_fields(cls) -> dict:
-    """The fields of a model class that are read from YAML, by name."""
-    return {f.name: f for f in dataclasses.fields(cls) if "yaml" in f.metadata}
 
 
 def decode(data: bytes, display: str, problems: list[Problem]) -> str | None:
