@@ -125,14 +125,36 @@ def triples_of(graph: dict):
                 yield s, p, o
 
 
-def _type_first(p) -> tuple:
-    return (p != RDF_TYPE, p)
-
-
 def ordered(preds: dict) -> list:
-    """(predicate, sorted objects), rdf:type first: the order of every writer."""
-    return [(p, sorted(objs, key=sort_key) if len(objs) > 1 else list(objs))
-            for p, objs in sorted(preds.items(), key=lambda item: _type_first(item[0]))]
+    """(predicate, sorted objects), rdf:type first: the order of every writer (predicates in
+    str order after rdf:type, objects by `sort_key`). Every subject of every export is ordered here, so
+    the usual cases skip the sort keys: a predicate list sorted as strs (rdf:type then moved
+    to the front), and objects that are all IRIs, or all literals that compare as tuples
+    (`_sorted_objects`)."""
+    keys = sorted(preds)
+    if RDF_TYPE in preds and keys[0] != RDF_TYPE:
+        keys.remove(RDF_TYPE)
+        keys.insert(0, RDF_TYPE)
+    return [(p, list(objs) if len(objs := preds[p]) == 1 else _sorted_objects(objs)) for p in keys]
+
+
+def _sorted_objects(objs) -> list:
+    """sorted(objs, key=sort_key), for two or more objects. IRIs (strs) come first in str
+    order; literals, (value, datatype, lang), sort as tuples unless a None meets a str in a
+    comparison (equal values, one with a datatype or tag and one without), when the sort key
+    decides. A sort that raised nothing made only comparisons whose outcome the key gives too,
+    so the order is the same."""
+    iris = [o for o in objs if isinstance(o, str)]
+    if len(iris) == len(objs):
+        iris.sort()
+        return iris
+    literals = [o for o in objs if not isinstance(o, str)]
+    try:
+        literals.sort()
+    except TypeError:
+        literals.sort(key=sort_key)
+    iris.sort()
+    return iris + literals
 
 
 def turtle_block(s, preds: dict, in_order: list | None = None) -> str:
