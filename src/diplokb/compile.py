@@ -15,6 +15,7 @@ from . import model as m
 from .errors import BuildError, Problem, did_you_mean
 from .lexical import shown
 from .quotes import mismatch_hint
+from .index import build_index, defines, index_entry, record_id, short_hash  # noqa: F401 (phase 1)
 from .rdf import DKB, GRAPH, ID, RDF_TYPE, VOCAB, XSD, Quad, date_literal
 
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -75,10 +76,6 @@ def _date(text: str) -> tuple:
     return tuple(date_literal(text))
 
 
-def short_hash(*parts: str, n: int = 10) -> str:
-    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:n]
-
-
 @dataclass(frozen=True)
 class CompiledKB:
     """The KB as quads, plus where in the YAML each subject IRI was written."""
@@ -94,67 +91,23 @@ class CompiledKB:
         return frozenset((q.s, q.p, q.o) for q in self.quads)
 
 
-def record_id(rec) -> str:
-    """The record's id, or one derived from its source and content."""
-    if getattr(rec, "id", None):
-        return rec.id
-    if isinstance(rec, m.Statement):
-        tag, parts = "statement", (rec.speaker.id, rec.kind.id)
-    elif isinstance(rec, m.PostAttestation):
-        tag, parts = "post", (rec.person.id, rec.post.id, rec.as_named)
-    elif isinstance(rec, m.Figure):
-        tag, parts = "figure", (rec.about.id, rec.measure.id, rec.value)
-    else:
-        return ""
-    quotes = tuple(q.text for q in rec.quote)
-    return f"{rec.source}-{tag}-{short_hash(*parts, *quotes, n=8)}"
-
-
-def index_entry(rec) -> tuple:
-    """What other files may learn about a record: (kind, display name, detail). The detail
-    of a source is its text's digest and its date, which quotes and attestations depend on."""
-    detail = ""
-    if isinstance(rec, m.Source):
-        period = rec.date
-        detail = hashlib.sha256(rec.text.encode("utf-8")).hexdigest() + "|" + (
-            "" if period is None else f"{period.start.text}/{period.end.text if period.end else ''}")
-    name = getattr(rec, "name", None) or getattr(rec, "title", None) or record_id(rec)
-    return (m.REF_KIND[type(rec)], name, detail)
-
-
-def defines(records) -> list:
-    """(id, entry, location) of every record of one file that others can refer to."""
-    out = []
-    for rec in records:
-        rid = record_id(rec)
-        if rid:
-            out.append((rid, index_entry(rec), rec.loc))
-    return out
-
-
-def build_index(units) -> tuple[dict, list]:
-    """id -> entry over every file's `defines` (in file order), and the duplicate-id problems."""
-    index: dict = {}
-    first: dict = {}
-    problems = []
-    for unit_defines in units:
-        for rid, entry, loc in unit_defines:
-            if rid in index:
-                problems.append(Problem(loc, f"duplicate id '{rid}' (first defined at {first[rid]})"))
-                continue
-            index[rid] = entry
-            first[rid] = loc
-    return index, problems
-
-
 @dataclass(frozen=True)
 class UnitOutput:
-    """One YAML file compiled: its quads, where its subjects were written, what it looked up."""
+    """One YAML file compiled: its triples, where its subjects were written, what it looked up.
 
-    quads: tuple
+    `contrib`: subject -> graph -> its (predicate, object) pairs there, each once, in the order
+    they were emitted (the form the build keeps of a file: incremental.py), made as the triples
+    are emitted rather than regrouped from a list of quads afterwards."""
+
+    contrib: dict
     locations: dict
     lookups: dict  # id -> the index entry it was compiled against (None: absent)
     problems: tuple
+
+    @property
+    def quads(self) -> tuple:
+        """The file's quads, subject by subject."""
+        return tuple(Quad(s, p, o, g) for s, gs in self.contrib.items() for g, pairs in gs.items() for p, o in pairs)
 
 
 class _Compiler:
@@ -167,7 +120,7 @@ class _Compiler:
         self.vocabularies = vocabularies
         self.broken_ids = broken_ids
         self.problems: list[Problem] = []
-        self.quads: list[Quad] = []
+        self.contrib: dict = {}  # subject -> graph -> {(predicate, object): None} (UnitOutput)
         self.locations: dict = {}
         self.lookups: dict = {}
         self.norm_texts: dict = {}
@@ -187,7 +140,13 @@ class _Compiler:
 
     # -- helpers -------------------------------------------------------------------------
     def add(self, s: str, p: str, o) -> None:
-        self.quads.append(Quad(s, _predicate(p), o, self.graph))
+        graphs = self.contrib.get(s)
+        if graphs is None:
+            graphs = self.contrib[s] = {}
+        pairs = graphs.get(self.graph)
+        if pairs is None:
+            pairs = graphs[self.graph] = {}
+        pairs[(_predicate(p), o)] = None
 
     def lit(self, s: str, p: str, value, datatype: str | None = None) -> None:
         if value is not None and value != "":
@@ -515,7 +474,8 @@ class _Compiler:
             lines = "" if len(at) == 1 else f" (lines {', '.join(map(str, at[:8]))}" + ("…" if len(at) > 8 else "") + ")"
             self.problems.append(Problem(refs[0].loc, f"{what} could not be checked because {failed} failed to load"
                                          + lines, severity="note"))
-        return UnitOutput(quads=tuple(dict.fromkeys(self.quads)), locations=self.locations,
+        contrib = {s: {g: tuple(pairs) for g, pairs in graphs.items()} for s, graphs in self.contrib.items()}
+        return UnitOutput(contrib=contrib, locations=self.locations,
                           lookups=self.lookups, problems=tuple(self.problems))
 
 

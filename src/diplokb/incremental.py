@@ -246,9 +246,6 @@ class Build:
         self.timings["render"] = time.perf_counter() - t
 
     def _unit(self, rel: str, out, unit_defines, yaml_digest: str) -> dict:
-        contrib: dict = {}
-        for s, p, o, g in out.quads:  # in the plain form already (compile.py)
-            contrib.setdefault(s, {}).setdefault(g, []).append((p, o))
         text_file, text_digest = "", ""
         for r in self.records[rel]:
             if isinstance(r, m.Source):
@@ -257,7 +254,7 @@ class Build:
             "yaml": yaml_digest, "text": text_file, "text_digest": text_digest,
             "defines": tuple((rid, entry, loc.line, loc.column) for rid, entry, loc in unit_defines),
             "lookups": out.lookups,
-            "contrib": {s: {g: tuple(pairs) for g, pairs in gs.items()} for s, gs in contrib.items()},
+            "contrib": out.contrib,  # in the plain form already (compile.py)
             "locations": {s: (loc.line, loc.column) for s, loc in out.locations.items()},
         }
 
