@@ -167,6 +167,40 @@ def turtle_block(s, preds: dict, in_order: list | None = None) -> str:
     return f"{_term(s)} " + " ;\n    ".join(lines) + " .\n"
 
 
+def subject_texts(s: str, in_order: list) -> tuple[str, str, int]:
+    """One subject of the build (its terms in the plain form, rdf.py), in one pass over
+    `in_order` (ordered()): its N-Triples lines, sorted and joined; its Turtle block (as
+    turtle_block gives it); its number of triples. A literal with a language tag or without a
+    datatype is spelt alike in both syntaxes, so it is escaped once (and, being mostly unique,
+    not kept in the spelling cache); other terms are spelt as the writers above spell them."""
+    term, terms, checked = _term, _TERMS, _CHECKED
+    head_s = f"<{s}> <"
+    lines: list = []
+    parts: list = []
+    for p, objs in in_order:
+        head = f"{head_s}{p}> "
+        spelled = []
+        for o in objs:
+            if type(o) is str:
+                lines.append(f"{head}<{o}> .\n")
+                spelled.append(terms.get(o) or term(o))
+                continue
+            value, datatype, lang = o
+            if lang or datatype is None:
+                if (datatype, lang) not in checked or not value.isascii():
+                    check_term(o)
+                text = f'"{escape(value)}"@{lang}' if lang else f'"{escape(value)}"'
+                lines.append(f"{head}{text} .\n")
+                spelled.append(text)
+            else:
+                lines.append(f"{head}{nt(o)} .\n")
+                spelled.append(terms.get(o) or term(o))
+        parts.append(f"{'a' if p == RDF_TYPE else terms.get(p) or term(p)} "
+                     + (spelled[0] if len(spelled) == 1 else ", ".join(spelled)))
+    lines.sort()
+    return "".join(lines), f"{terms.get(s) or term(s)} " + " ;\n    ".join(parts) + " .\n", len(lines)
+
+
 def turtle_document(blocks: list, prefixes: dict = PREFIXES) -> str:
     """A Turtle file from its subjects' blocks (turtle_block), given in subject order."""
     return _prefix_block(prefixes) + "\n" + "\n".join(blocks)

@@ -24,7 +24,7 @@ from .errors import BuildError, Problem, SourceLocation
 from .files import MAX_TEXT_BYTES, FileRefused, read_regular
 from .loader import _display, kb_files, load_file, read_kb_file, stray_files
 from .vocabularies import load_vocabularies
-from .rdf import DKB, RDF_TYPE, nt
+from .rdf import DKB, RDF_TYPE
 
 HOPS = 3
 SPLIT_MIN = 64  # files to load from which a build with two jobs loads them in two processes
@@ -325,13 +325,10 @@ class Build:
 
     def _render_preds(self, s: str, preds: dict) -> tuple:
         """(N-Triples, Turtle block, JSON-LD node, number of triples, predicates, classes)."""
-        lines = [f"<{s}> <{p}> {f'<{o}>' if type(o) is str else nt(o)} .\n" for p, objs in preds.items() for o in objs]
-        lines.sort()
         in_order = export.ordered(preds)  # rdf:type first, objects sorted (IRIs as strs)
-        block = export.turtle_block(s, preds, in_order)
+        lines, block, n = export.subject_texts(s, in_order)
         types = tuple(in_order[0][1]) if in_order and in_order[0][0] == RDF_TYPE else ()
-        return ("".join(lines), block, self.jsonld.node_text(s, preds, in_order), len(lines), tuple(sorted(preds)),
-                types)
+        return lines, block, self.jsonld.node_text(s, preds, in_order), n, tuple(sorted(preds)), types
 
     # -- validation ----------------------------------------------------------------------
     def location(self, s: str) -> SourceLocation:
