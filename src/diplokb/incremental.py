@@ -64,6 +64,7 @@ class Build:
         # and rel -> (text_file, its bytes) for the archived texts read to check a cached unit.
         self.data: dict = {}
         self.text_data: dict = {}
+        self._displays: dict = {}  # rel -> the path shown in messages
 
     # -- loading -------------------------------------------------------------------------
     @property
@@ -73,7 +74,10 @@ class Build:
         return self._vocabularies
 
     def display(self, rel: str) -> str:
-        return _display(self.paths[rel][0], self.base)
+        found = self._displays.get(rel)  # asked for each file more than once (os.path.relpath is slow)
+        if found is None:
+            found = self._displays[rel] = _display(self.paths[rel][0], self.base)
+        return found
 
     def load_unit(self, rel: str, problems: list | None = None) -> list:
         if rel not in self.records:
