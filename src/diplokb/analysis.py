@@ -7,11 +7,11 @@ Results are values (`Analysis` or `Refusal`) and are cached by query text.
 """
 from __future__ import annotations
 
+import _thread
 import functools
 import re
 import sys
-import threading
-from dataclasses import dataclass
+from collections import namedtuple
 
 BASE_IRI = "https://w3id.org/diplokb/"  # relative IRIs in queries resolve against it
 MAX_NESTING = 400  # groups/parentheses a query may nest (deeper is refused, not parsed)
@@ -20,21 +20,20 @@ _RECURSION = 20_000
 _INLINE_NESTING = 12  # shallower queries parse in the caller's thread, at its recursion limit
 
 
-@dataclass(frozen=True)
-class Analysis:
-    """A read-only query: its form and the dataset it names (absolute IRIs, in order)."""
+# (Named tuples, not dataclasses, and threading imported only for a deep parse: `diplokb query`
+# imports this module at start-up, and dataclasses with inspect cost it ~10 ms.)
+class Analysis(namedtuple("Analysis", ("form", "default_graphs", "named_graphs"), defaults=((), ()))):
+    """A read-only query: its form and the dataset it names (absolute IRIs, in order).
 
-    form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
-    default_graphs: tuple[str, ...] = ()  # FROM
-    named_graphs: tuple[str, ...] = ()  # FROM NAMED
+    form: SELECT, ASK, CONSTRUCT or DESCRIBE; default_graphs: FROM; named_graphs: FROM NAMED."""
+
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Refusal:
+class Refusal(namedtuple("Refusal", ("kind", "message"))):
     """Why a request is not run; `kind` is 'update', 'service', 'syntax' or 'nesting'."""
 
-    kind: str
-    message: str
+    __slots__ = ()
 
 
 _FORMS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT",
@@ -75,6 +74,8 @@ def _cached(sparql: str, prefixes: tuple) -> Analysis | Refusal:
     # pyparsing recurses once per grammar rule: a thread with a big stack parses deep queries.
     # Stack size and recursion limit are process-wide: one parse at a time (it holds the GIL
     # anyway), so that two parses cannot undo each other's settings.
+    import threading
+
     with _PARSING:
         old = threading.stack_size(_STACK_BYTES)
         try:
@@ -86,7 +87,7 @@ def _cached(sparql: str, prefixes: tuple) -> Analysis | Refusal:
     return box[0]
 
 
-_PARSING = threading.Lock()
+_PARSING = _thread.allocate_lock()  # (threading.Lock is this)
 
 
 def _analyse(sparql: str, prefixes: dict, deep: bool) -> Analysis | Refusal:

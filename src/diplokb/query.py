@@ -1,10 +1,10 @@
 """SPARQL over the built KB (pyoxigraph), named queries from queries/*.rq, result formats."""
 from __future__ import annotations
 
+import os
 import re
 import sys
-from dataclasses import dataclass
-from pathlib import Path
+from collections import namedtuple
 
 from .errors import QueryError
 from .analysis import BASE_IRI
@@ -13,21 +13,25 @@ from .rdf import PREFIXES
 _HEADER = re.compile(r"^#\s*(title|description|param)\s*:\s*(.*)$")
 
 
-@dataclass(frozen=True)
-class NamedQuery:
-    name: str
-    title: str
-    description: str
-    sparql: str
-    path: str
-    params: tuple = ()
+# A named query. (A named tuple, not a dataclass, nor read with pathlib: `diplokb query`'s
+# start-up imports neither; see docs/cli-startup.md.)
+NamedQuery = namedtuple("NamedQuery", ("name", "title", "description", "sparql", "path", "params"),
+                        defaults=((),))
 
 
-def named_queries(queries_dir: Path) -> dict[str, NamedQuery]:
+def named_queries(queries_dir) -> dict[str, NamedQuery]:
     """name -> NamedQuery for every queries/<name>.rq, read from its '# title:' header."""
     out = {}
-    for path in sorted(Path(queries_dir).glob("*.rq")):
-        text = path.read_text(encoding="utf-8")
+    folder = os.fspath(queries_dir)
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.endswith(".rq")) if os.path.isdir(folder) else []
+    except PermissionError:  # as Path.glob
+        names = []
+    for file_name in names:
+        path = os.path.join(folder, file_name)
+        stem = file_name[:-3] if len(file_name) > 3 else file_name  # Path.stem (".rq" is all stem)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
         meta: dict = {}
         params = []
         for line in text.splitlines():
@@ -39,8 +43,7 @@ def named_queries(queries_dir: Path) -> dict[str, NamedQuery]:
                 meta[key] = (meta.get(key, "") + " " + m.group(2)).strip()
             elif line.strip() and not line.startswith("#"):
                 break
-        out[path.stem] = NamedQuery(path.stem, meta.get("title", path.stem),
-                                    meta.get("description", ""), text, str(path), tuple(params))
+        out[stem] = NamedQuery(stem, meta.get("title", stem), meta.get("description", ""), text, path, tuple(params))
     return out
 
 
@@ -81,7 +84,7 @@ class Store:
     default graph, with every graph named. Graphs outside the KB are refused, never fetched.
     """
 
-    def __init__(self, trig_files: list[Path]):
+    def __init__(self, trig_files: list):
         import pyoxigraph as ox
 
         self._ox = ox

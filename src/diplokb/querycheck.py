@@ -4,9 +4,8 @@ A query with a wrong parameter would answer with no rows, which reads as "the KB
 nothing": a silent wrong answer, so it is refused with what was meant instead."""
 from __future__ import annotations
 
-import datetime as dt
+import os
 import re
-from pathlib import Path
 
 from .errors import QueryError, did_you_mean
 from .rdf import ID
@@ -41,6 +40,8 @@ def check_date(name: str, value: str) -> None:
         raise QueryError(f"parameter '{name}': '{value}' is not a date; write YYYY, YYYY-MM or YYYY-MM-DD "
                          "(e.g. 2024-12 for a month)")
     year, month, day = m.groups()
+    import datetime as dt
+
     try:
         dt.date(int(year), int(month or 1), int(day or 1))
     except ValueError as exc:
@@ -105,18 +106,26 @@ def resolve_params(store, sparql: str, params: dict) -> dict:
     return out
 
 
-def stale_exports(kb_dir: Path, exports_file: Path, slack: float = 2.0) -> str | None:
+def stale_exports(kb_dir, exports_file, slack: float = 2.0) -> str | None:
     """A warning when a KB file was changed after `exports_file` was written (more than
     `slack` seconds after, so that a fresh checkout's write order does not count), else None."""
     try:
-        built = exports_file.stat().st_mtime
+        built = os.stat(exports_file).st_mtime
     except OSError:
         return None
-    newest = max(((p.stat().st_mtime, p) for p in Path(kb_dir).rglob("*") if p.suffix in (".yaml", ".txt")),
-                 default=None)
+    newest = max(((os.stat(p).st_mtime, p.split(os.sep), p) for p in _kb_files(os.fspath(kb_dir))), default=None)
     if newest is None or newest[0] <= built + slack:
         return None
-    import os
-
-    return (f"Warning: {os.path.relpath(newest[1])} changed after {os.path.relpath(exports_file)} was built: the answers may be out of date "
+    return (f"Warning: {os.path.relpath(newest[2])} changed after {os.path.relpath(exports_file)} was built: the answers may be out of date "
             "(run 'diplokb build', or query with --fresh)")
+
+
+def _kb_files(top: str):
+    """The paths under `top` with a suffix .yaml or .txt, as Path(top).rglob("*") would give them
+    (folders too; symbolic links to folders not followed; unreadable folders skipped), without
+    importing pathlib (`diplokb query` would import it for this only)."""
+    for folder, dirs, files in os.walk(top or "."):
+        for name in (*dirs, *files):
+            dot = name.rfind(".")
+            if 0 < dot < len(name) - 1 and name[dot:] in (".yaml", ".txt"):
+                yield os.path.join(folder, name)
