@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import _thread
 import functools
-import re
 import sys
 from collections import namedtuple
 
@@ -49,7 +48,7 @@ def _may_name_service_or_dataset(sparql: str) -> bool:
     return "service" in low or "from" in low or "\\u" in low
 
 
-_BRACKETS = re.compile(r"[^(){}\[\]]+")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"(){}[]")  # (ASCII: never part of a UTF-8 sequence)
 
 
 def analyse(sparql: str, prefixes: dict[str, str] | None = None, *, parse: bool = False) -> Analysis | Refusal:
@@ -122,11 +121,11 @@ def _analyse(sparql: str, prefixes: dict, deep: bool) -> Analysis | Refusal:
 def _nesting(sparql: str) -> int:
     """An upper bound of how deep brackets nest (brackets in strings and comments count too)."""
     depth = deepest = 0
-    for ch in _BRACKETS.sub("", sparql):
-        if ch in "({[":
+    for ch in sparql.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKETS):
+        if ch in b"({[":
             depth += 1
             deepest = max(deepest, depth)
-        elif ch in ")}]":
+        else:
             depth = max(0, depth - 1)
     return deepest
 

@@ -5,19 +5,22 @@ nothing": a silent wrong answer, so it is refused with what was meant instead.""
 from __future__ import annotations
 
 import os
-import re
 
 from .errors import QueryError, did_you_mean
-from .rdf import ID
+from .namespaces import ID
 
-_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# (patterns, compiled on first use: `diplokb query` imports this module for stale_exports, and
+# `re` costs its start-up ~5 ms)
+_DATE = r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$"
+_SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 DKB = "https://w3id.org/diplokb/ontology#"
 FACTS = frozenset({"Event", "Statement", "PostAttestation", "Figure"})
 
 
 def _default(sparql: str, name: str) -> str | None:
+    import re
+
     m = re.search(r"VALUES\s+\?" + re.escape(name) + r"\s*\{([^}]*)\}", sparql)
     return m.group(1).strip() if m else None
 
@@ -35,7 +38,9 @@ def _classes(store, iri: str) -> set:
 
 
 def check_date(name: str, value: str) -> None:
-    m = _DATE.match(value)
+    import re
+
+    m = re.match(_DATE, value)
     if not m:
         raise QueryError(f"parameter '{name}': '{value}' is not a date; write YYYY, YYYY-MM or YYYY-MM-DD "
                          "(e.g. 2024-12 for a month)")
@@ -54,6 +59,8 @@ def resolve_params(store, sparql: str, params: dict) -> dict:
     Raises QueryError saying what is wrong and what was probably meant."""
     if not params:
         return {}
+    import re
+
     from .show import find_entities
 
     out = {}
@@ -63,7 +70,7 @@ def resolve_params(store, sparql: str, params: dict) -> dict:
             out[name] = value
             continue
         if default.startswith('"'):
-            if _DATE.match(default.strip('"')):
+            if re.match(_DATE, default.strip('"')):
                 check_date(name, value)
             out[name] = value
             continue
@@ -79,7 +86,7 @@ def resolve_params(store, sparql: str, params: dict) -> dict:
             iri = value
         elif value.startswith("id:"):
             iri = ID + value[3:]
-        elif _SLUG.match(value):
+        elif re.match(_SLUG, value):
             iri = ID + value
         if iri is not None and not bool(store.query(f"ASK {{ <{iri}> ?p ?o }}")):
             iri = None
