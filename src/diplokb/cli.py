@@ -1,6 +1,11 @@
 """The `diplokb` command: thin click commands over the library API.
 
 Exit codes: 0 success, 1 the KB has problems (or a check failed), 2 bad usage.
+
+The console script is launch.main, which answers `diplokb --help` and the plain shapes of
+`diplokb query` without importing click, and hands everything else to `main` here. After
+changing this file, run `python -m diplokb.launch --write-help` (the fast `--help` is rendered
+from it ahead of time, and used only while it matches; tests/test_launch.py checks).
 """
 from __future__ import annotations
 
