@@ -186,7 +186,8 @@ def test_fast_paths_import_neither_click_nor_rdflib(site):
                        "diplokb.cli", "diplokb.pipeline", "threading"):
             assert module not in imported, (args, module)
         if "json" not in args:  # (the json module imports re)
-            assert "re" not in imported and "json" not in imported and "diplokb.rdf" not in imported, args
+            for module in ("re", "json", "diplokb.rdf", "collections", "functools", "diplokb.errors"):
+                assert module not in imported, (args, module)
         if args[0] == "query":
             assert "pyoxigraph" in imported
     assert script.is_file()
@@ -299,7 +300,32 @@ def test_curie_is_the_regex_it_replaced():
     locals_ += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 5))) for _ in range(3000)]
     for ns in list(PREFIXES.values()) + ["http://example.org/"]:
         for local in locals_:
-            assert curie.__wrapped__(ns + local) == old(ns + local), ns + local
+            assert curie(ns + local) == old(ns + local), ns + local
+    from diplokb import rdf
+
+    assert rdf.curie.__wrapped__ is curie and rdf.curie.cache_info().maxsize == 1 << 20  # cached for the exports
+
+
+def test_rows_behave_as_the_named_tuples_they_replaced():
+    import pickle
+    from collections import namedtuple
+
+    from diplokb.analysis import Analysis, Refusal
+    from diplokb.query import NamedQuery
+
+    for row, fields, defaults in ((Analysis("SELECT", ("g",)), ("form", "default_graphs", "named_graphs"), ((), ())),
+                                  (Refusal("update", "no"), ("kind", "message"), None),
+                                  (NamedQuery("n", "t", "d", "q", "p"), ("name", "title", "description", "sparql",
+                                                                           "path", "params"), ((),))):
+        cls = type(row)
+        twin = namedtuple(cls.__name__, fields, defaults=defaults)(*row)
+        assert row == twin and hash(row) == hash(twin) and repr(row) == repr(twin)
+        assert [getattr(row, f) for f in fields] == list(twin) and row._asdict() == twin._asdict()
+        again = pickle.loads(pickle.dumps(row))
+        assert type(again) is cls and again == row
+        with pytest.raises(AttributeError):
+            setattr(row, fields[0], "x")
+    assert isinstance(Refusal("a", "b"), Refusal) and not isinstance(Analysis("ASK"), Refusal)
 
 
 def test_nesting_is_the_regex_it_replaced():

@@ -8,9 +8,9 @@ Results are values (`Analysis` or `Refusal`) and are cached by query text.
 from __future__ import annotations
 
 import _thread
-import functools
 import sys
-from collections import namedtuple
+
+from .records import Row, field
 
 BASE_IRI = "https://w3id.org/diplokb/"  # relative IRIs in queries resolve against it
 MAX_NESTING = 400  # groups/parentheses a query may nest (deeper is refused, not parsed)
@@ -19,20 +19,33 @@ _RECURSION = 20_000
 _INLINE_NESTING = 12  # shallower queries parse in the caller's thread, at its recursion limit
 
 
-# (Named tuples, not dataclasses, and threading imported only for a deep parse: `diplokb query`
-# imports this module at start-up, and dataclasses with inspect cost it ~10 ms.)
-class Analysis(namedtuple("Analysis", ("form", "default_graphs", "named_graphs"), defaults=((), ()))):
-    """A read-only query: its form and the dataset it names (absolute IRIs, in order).
-
-    form: SELECT, ASK, CONSTRUCT or DESCRIBE; default_graphs: FROM; named_graphs: FROM NAMED."""
+# (Named tuples, not dataclasses, and threading and functools imported only for a parse:
+# `diplokb query` imports this module at start-up, and dataclasses with inspect cost it ~10 ms.)
+class Analysis(Row):
+    """A read-only query: its form and the dataset it names (absolute IRIs, in order)."""
 
     __slots__ = ()
+    _fields = ("form", "default_graphs", "named_graphs")
+
+    def __new__(cls, form: str, default_graphs: tuple = (), named_graphs: tuple = ()):
+        return tuple.__new__(cls, (form, default_graphs, named_graphs))
+
+    form = field(0, "SELECT, ASK, CONSTRUCT or DESCRIBE")
+    default_graphs = field(1, "FROM")
+    named_graphs = field(2, "FROM NAMED")
 
 
-class Refusal(namedtuple("Refusal", ("kind", "message"))):
+class Refusal(Row):
     """Why a request is not run; `kind` is 'update', 'service', 'syntax' or 'nesting'."""
 
     __slots__ = ()
+    _fields = ("kind", "message")
+
+    def __new__(cls, kind: str, message: str):
+        return tuple.__new__(cls, (kind, message))
+
+    kind = field(0)
+    message = field(1)
 
 
 _FORMS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT",
@@ -63,8 +76,17 @@ def analyse(sparql: str, prefixes: dict[str, str] | None = None, *, parse: bool 
     return _cached(sparql, tuple(sorted((prefixes or {}).items())))
 
 
-@functools.lru_cache(maxsize=512)
 def _cached(sparql: str, prefixes: tuple) -> Analysis | Refusal:
+    """_parse(sparql, prefixes), cached (512 texts; functools is imported on first use)."""
+    global _cached
+    import functools
+
+    cached = functools.lru_cache(maxsize=512)(_parse)
+    _cached = cached  # (two threads may both make one: either will do)
+    return cached(sparql, prefixes)
+
+
+def _parse(sparql: str, prefixes: tuple) -> Analysis | Refusal:
     if _nesting(sparql) <= _INLINE_NESTING:
         found = _analyse(sparql, dict(prefixes), deep=False)
         if not (isinstance(found, Refusal) and found.kind == "nesting"):

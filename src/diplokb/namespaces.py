@@ -6,8 +6,6 @@ compiles its patterns when imported (docs/cli-startup.md).
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 DKB = "https://w3id.org/diplokb/ontology#"
 ID = "https://w3id.org/diplokb/id/"
 VOCAB = "https://w3id.org/diplokb/vocab/"
@@ -38,10 +36,10 @@ PREFIXES = {
 _LOCAL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 
 
-@lru_cache(maxsize=1 << 20)
 def curie(iri: str) -> str | None:
-    """'dkb:Event' for a DKB IRI, or None when no prefix gives a valid local name.
-    (Cached: exports ask for the same IRIs many times.)"""
+    """'dkb:Event' for a DKB IRI, or None when no prefix gives a valid local name. (rdf.curie
+    is this, cached, for the exports, which ask for the same IRIs many times; a table of
+    results asks for a few, and `functools` would cost `diplokb query` more.)"""
     for prefix, ns in PREFIXES.items():
         if iri.startswith(ns):
             local = iri[len(ns):]

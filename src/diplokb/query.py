@@ -3,19 +3,33 @@ from __future__ import annotations
 
 import os
 import sys
-from collections import namedtuple
 
-from .errors import QueryError
 from .analysis import BASE_IRI
 from .namespaces import PREFIXES
+from .records import Row, field
 
 _HEADER_KEYS = ("title", "description", "param")
 
 
-# A named query. (A named tuple, not a dataclass, nor read with pathlib: `diplokb query`'s
-# start-up imports neither; see docs/cli-startup.md.)
-NamedQuery = namedtuple("NamedQuery", ("name", "title", "description", "sparql", "path", "params"),
-                        defaults=((),))
+class NamedQuery(Row):
+    """A named query. (A named tuple, not a dataclass, and read without pathlib: `diplokb
+    query`'s start-up imports neither; see docs/cli-startup.md.)"""
+
+    __slots__ = ()
+    _fields = ("name", "title", "description", "sparql", "path", "params")
+
+    def __new__(cls, name: str, title: str, description: str, sparql: str, path: str, params: tuple = ()):
+        return tuple.__new__(cls, (name, title, description, sparql, path, params))
+
+    name, title, description, sparql, path, params = (field(i) for i in range(6))
+
+
+def _query_error(message: str):
+    """QueryError(message); errors.py is imported only for an error (it imports collections,
+    which `diplokb query` does not need otherwise)."""
+    from .errors import QueryError
+
+    return QueryError(message)
 
 
 def named_queries(queries_dir) -> dict[str, NamedQuery]:
@@ -74,7 +88,7 @@ def bind(sparql: str, params: dict[str, str]) -> str:
         m = pattern.search(sparql)
         if m is None:
             found = re.findall(r"VALUES\s+\?(\w+)\s*\{", sparql)
-            raise QueryError(f"the query has no parameter '{name}'"
+            raise _query_error(f"the query has no parameter '{name}'"
                              + (f"; its parameters: {', '.join(found)}" if found else ""))
         if m.group(1).strip().startswith('"'):
             import json  # (only here: `diplokb query` need not import it otherwise)
@@ -87,7 +101,7 @@ def bind(sparql: str, params: dict[str, str]) -> str:
         elif re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", value):
             term = f"<https://w3id.org/diplokb/id/{value}>"
         else:
-            raise QueryError(f"'{value}' is not an id, prefixed name or IRI (parameter '{name}')")
+            raise _query_error(f"'{value}' is not an id, prefixed name or IRI (parameter '{name}')")
         sparql = sparql[: m.start()] + f"VALUES ?{name} {{ {term} }}" + sparql[m.end():]
     return sparql
 
@@ -134,9 +148,9 @@ class Store:
             if not plan.form:  # not parsed before: an update, or only a syntax error?
                 analyse_or_raise(sparql, parse=True)
             first = str(exc).splitlines()[0] if str(exc) else "invalid query"
-            raise QueryError(f"SPARQL syntax error: {first[:300]}") from None
+            raise _query_error(f"SPARQL syntax error: {first[:300]}") from None
         except (OSError, ValueError, RuntimeError) as exc:
-            raise QueryError(str(exc)) from None
+            raise _query_error(str(exc)) from None
 
     def dataset(self, plan, default_graphs: tuple, named_graphs: tuple) -> dict:
         """pyoxigraph's dataset arguments for a query, after checking every graph is ours."""
@@ -145,7 +159,7 @@ class Store:
         wanted = (default_graphs + named_graphs) if given else (plan.default_graphs + plan.named_graphs)
         unknown = sorted({g for g in wanted if g not in self.graphs})
         if unknown:
-            raise QueryError(f"graph <{unknown[0]}> is not in the KB (graphs are never fetched); "
+            raise _query_error(f"graph <{unknown[0]}> is not in the KB (graphs are never fetched); "
                              f"the KB has {len(self.graphs)} named graphs, e.g. "
                              + ", ".join(f"<{g}>" for g in sorted(self.graphs)[:3]))
         if given:
@@ -162,7 +176,7 @@ def analyse_or_raise(sparql: str, parse: bool = False):
 
     plan = analyse(sparql, PREFIXES, parse=parse)
     if isinstance(plan, Refusal):
-        raise QueryError(plan.message)
+        raise _query_error(plan.message)
     return plan
 
 
@@ -194,7 +208,7 @@ def format_result(result, fmt: str) -> str:
         if fmt not in fitting:
             kind = "a graph (CONSTRUCT/DESCRIBE)" if graph else (
                 "a boolean (ASK)" if isinstance(result, ox.QueryBoolean) else "solutions (SELECT)")
-            raise QueryError(f"format '{fmt}' does not fit this query's result, {kind}; "
+            raise _query_error(f"format '{fmt}' does not fit this query's result, {kind}; "
                              f"use one of: table, {', '.join(fitting)}")
 
     body, _, _ = serialize(result, fmt, max_rows=sys.maxsize)
@@ -218,7 +232,7 @@ def _from_ox(t):
         bnode = getattr(rdf, "BNODE", None)  # the writers spell a blank node "_:label" (rdf.BNODE)
         if bnode is not None and isinstance(x, ox.BlankNode):
             return bnode + x.value
-        raise QueryError("blank nodes in a CONSTRUCT result are not supported")
+        raise _query_error("blank nodes in a CONSTRUCT result are not supported")
 
     return conv(t.subject), conv(t.predicate), conv(t.object)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 
-from .errors import QueryError, did_you_mean
 from .namespaces import ID
 
 # (patterns, compiled on first use: `diplokb query` imports this module for stale_exports, and
@@ -16,6 +15,12 @@ _SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 DKB = "https://w3id.org/diplokb/ontology#"
 FACTS = frozenset({"Event", "Statement", "PostAttestation", "Figure"})
+
+
+def _query_error(message: str):
+    from .errors import QueryError  # (only for an error: `diplokb query` does not import it otherwise)
+
+    return QueryError(message)
 
 
 def _default(sparql: str, name: str) -> str | None:
@@ -42,7 +47,7 @@ def check_date(name: str, value: str) -> None:
 
     m = re.match(_DATE, value)
     if not m:
-        raise QueryError(f"parameter '{name}': '{value}' is not a date; write YYYY, YYYY-MM or YYYY-MM-DD "
+        raise _query_error(f"parameter '{name}': '{value}' is not a date; write YYYY, YYYY-MM or YYYY-MM-DD "
                          "(e.g. 2024-12 for a month)")
     year, month, day = m.groups()
     import datetime as dt
@@ -50,7 +55,7 @@ def check_date(name: str, value: str) -> None:
     try:
         dt.date(int(year), int(month or 1), int(day or 1))
     except ValueError as exc:
-        raise QueryError(f"parameter '{name}': '{value}' is an impossible date ({exc})") from None
+        raise _query_error(f"parameter '{name}': '{value}' is an impossible date ({exc})") from None
 
 
 def resolve_params(store, sparql: str, params: dict) -> dict:
@@ -93,20 +98,22 @@ def resolve_params(store, sparql: str, params: dict) -> dict:
         if iri is None:  # a name, as `show` accepts it
             matches = [m for m in find_entities(store, value) if not expected or _classes(store, m) & expected]
             if len(matches) > 1:
-                raise QueryError(f"parameter '{name}': '{value}' names {len(matches)} entities: "
+                raise _query_error(f"parameter '{name}': '{value}' names {len(matches)} entities: "
                                  + ", ".join(m.removeprefix(ID) for m in matches) + "; give one id")
             if not matches:
                 ids = [sol["s"].value.removeprefix(ID) for sol in store.query(
                     "SELECT DISTINCT ?s WHERE { ?s a ?c VALUES ?c { "
                     + " ".join(f"<{DKB}{c}>" for c in sorted(expected or {"Person"})) + " } }")]
+                from .errors import did_you_mean
+
                 hint = did_you_mean(value, ids)
-                raise QueryError(f"parameter '{name}': no {' or '.join(sorted(expected)) or 'entity'} "
+                raise _query_error(f"parameter '{name}': no {' or '.join(sorted(expected)) or 'entity'} "
                                  f"'{value}' in the KB" + (f"; {hint}" if hint else "")
                                  + " (see 'diplokb entities')")
             iri = matches[0]
         found = _classes(store, iri)
         if expected and not found & expected:
-            raise QueryError(f"parameter '{name}': '{iri.removeprefix(ID)}' is a {' or '.join(sorted(found)) or 'node'}"
+            raise _query_error(f"parameter '{name}': '{iri.removeprefix(ID)}' is a {' or '.join(sorted(found)) or 'node'}"
                              f", but the query expects a {' or '.join(sorted(expected))} "
                              f"(like its default '{want.removeprefix(ID)}')")
         out[name] = iri.removeprefix(ID) if iri.startswith(ID) else iri

@@ -14,12 +14,18 @@ from __future__ import annotations
 
 import re
 from collections import namedtuple
+from functools import lru_cache
 
 from .errors import DiplokbError
 
 # The namespaces, the prefixes and `curie` live in namespaces.py (no `re` there: `diplokb
 # query`'s start-up imports that module, not this one); they are part of this module's API.
-from .namespaces import BNODE, DKB, GRAPH, ID, PREFIXES, RDF_LANGSTRING, RDF_TYPE, VOCAB, XSD, curie  # noqa: F401
+from . import namespaces
+from .namespaces import BNODE, DKB, GRAPH, ID, PREFIXES, RDF_LANGSTRING, RDF_TYPE, VOCAB, XSD  # noqa: F401
+
+# 'dkb:Event' for a DKB IRI, or None when no prefix gives a valid local name. (Cached: exports
+# ask for the same IRIs many times.)
+curie = lru_cache(maxsize=1 << 20)(namespaces.curie)
 
 
 class IRI(str):
