@@ -3,9 +3,10 @@
 `diplokb --help` and `diplokb query NAME` are whole processes a user waits for, and importing
 click costs more than the rest of `diplokb query` together (docs/cli-startup.md). So `main`
 first looks at the command line: the few plain shapes it can handle exactly are answered here
-without importing click (nor dataclasses, pathlib, typing or rdflib); everything else, and
-every case that would print an error, goes to the click CLI (`diplokb.cli`), which then does
-the whole command itself, so that its messages and exit codes stay click's.
+without importing click (nor rdflib, dataclasses, pathlib, typing, re or collections, for a
+table); everything else, and every case that would print an error, goes to the click CLI
+(`diplokb.cli`), which then does the whole command itself, so that its messages and exit
+codes stay click's.
 
 - `diplokb --help` / `-h`: the text click prints, rendered ahead of time for every width
   click can choose (`_helptext.py`, written by `python -m diplokb.launch --write-help`) and
@@ -68,6 +69,10 @@ def main():
             return _fast(argv)
         except Fallback:
             pass
+        except KeyboardInterrupt:
+            sys.stderr.write("\nAborted!\n")  # as click's main
+            sys.stderr.flush()
+            return 1
     from .cli import main as click_main
 
     return click_main()
@@ -103,10 +108,6 @@ def _fast(argv: list[str]) -> int:
         text = local_answer(sparql, param_pairs(opts["params"]), opts["fmt"], opts["default_graphs"],
                             opts["named_graphs"], kb=os.path.join(root, "kb"), trig=trig, load=load,
                             warn=warnings.append)
-    except KeyboardInterrupt:
-        sys.stderr.write("\nAborted!\n")  # as click's main
-        sys.stderr.flush()
-        return 1
     except Exception:  # noqa: BLE001 - every error is click's to report, as it always has
         raise Fallback from None
     return _emit(warnings[0] if warnings else None, text)
