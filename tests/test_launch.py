@@ -372,3 +372,44 @@ def test_stale_exports_finds_what_rglob_found(tmp_path):
     (tmp_path / "a" / "loop").symlink_to(tmp_path / "a")
     expected = sorted(str(p) for p in tmp_path.rglob("*") if p.suffix in (".yaml", ".txt"))
     assert sorted(_kb_files(str(tmp_path))) == expected
+
+
+def test_exit_now_skips_finalization_only_when_nothing_else_is_to_run(monkeypatch):
+    """After a fast answer the process ends at once (os._exit) if no atexit handler and no
+    other thread is waiting; the matrix above has an atexit handler, whose report proves the
+    usual exit then."""
+    import atexit
+    import io
+
+    exits = []
+
+    class Exited(Exception):
+        pass
+
+    def fake_exit(code):
+        exits.append(code)
+        raise Exited
+
+    monkeypatch.setattr(os, "_exit", fake_exit)
+    monkeypatch.setattr(launch, "program_name", lambda: "diplokb")
+    monkeypatch.setattr(sys, "argv", ["diplokb", "--help"])
+    monkeypatch.setenv("COLUMNS", "80")
+    buffer = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(buffer, encoding="utf-8"))
+    monkeypatch.setattr(sys, "stderr", io.TextIOWrapper(io.BytesIO(), encoding="utf-8"))
+    monkeypatch.setattr(atexit, "_ncallbacks", lambda: 0)
+    with pytest.raises(Exited):
+        launch.main()
+    assert exits == [0] and buffer.getvalue().decode() == launch.click_help("diplokb", 80)
+    monkeypatch.setattr(atexit, "_ncallbacks", lambda: 1)
+    assert launch.main() == 0 and exits == [0]  # returned: the usual exit
+
+
+def test_plain_processes_exit_alike(site, tmp_path):
+    """Without an atexit handler (the fast path then ends with os._exit): same bytes and code."""
+    line = "import sys; sys.argv[0] = 'diplokb'; from diplokb.{} import main; sys.exit(main())"
+    for args in (["query", "02-who-met-whom"], ["query", "01-timeline", "--format", "csv"], ["--help"],
+                 ["query", "no-such-query"]):
+        got = [subprocess.run([sys.executable, "-c", line.format(module), *args], cwd=site, capture_output=True,
+                              timeout=120) for module in ("launch", "cli")]
+        assert (got[0].returncode, got[0].stdout, got[0].stderr) == (got[1].returncode, got[1].stdout, got[1].stderr)

@@ -66,13 +66,16 @@ def main():
     argv = sys.argv[1:]
     if argv and (argv[0] == "query" or argv in (["--help"], ["-h"])):
         try:
-            return _fast(argv)
+            code = _fast(argv)
         except Fallback:
             pass
         except KeyboardInterrupt:
             sys.stderr.write("\nAborted!\n")  # as click's main
             sys.stderr.flush()
             return 1
+        else:
+            exit_now(code)
+            return code
     from .cli import main as click_main
 
     return click_main()
@@ -111,6 +114,27 @@ def _fast(argv: list[str]) -> int:
     except Exception:  # noqa: BLE001 - every error is click's to report, as it always has
         raise Fallback from None
     return _emit(warnings[0] if warnings else None, text)
+
+
+def exit_now(code: int) -> None:
+    """Ends the process with `code` at once, without the interpreter's finalization (module
+    teardown, freeing the store: ~3 ms of `--help`, ~5-7 ms of `query`), once everything is
+    written and flushed, and only if nothing else is to run at exit: no atexit handler (e.g.
+    coverage's, or a test's) and no other thread. Otherwise returns, for the usual exit."""
+    import atexit
+
+    count = getattr(atexit, "_ncallbacks", None)
+    if count is None or count():
+        return
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:  # noqa: BLE001 - the usual exit reports it, as it would have
+        return
+    os._exit(code)
 
 
 # -- what both paths share ----------------------------------------------------------------
