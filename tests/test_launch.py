@@ -397,12 +397,18 @@ def test_exit_now_skips_finalization_only_when_nothing_else_is_to_run(monkeypatc
     buffer = io.BytesIO()
     monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(buffer, encoding="utf-8"))
     monkeypatch.setattr(sys, "stderr", io.TextIOWrapper(io.BytesIO(), encoding="utf-8"))
+    import threading
+
     monkeypatch.setattr(atexit, "_ncallbacks", lambda: 0)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # (other tests may leave threads)
     with pytest.raises(Exited):
         launch.main()
     assert exits == [0] and buffer.getvalue().decode() == launch.click_help("diplokb", 80)
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    assert launch.main() == 0 and exits == [0]  # another thread: the usual exit
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
     monkeypatch.setattr(atexit, "_ncallbacks", lambda: 1)
-    assert launch.main() == 0 and exits == [0]  # returned: the usual exit
+    assert launch.main() == 0 and exits == [0]  # an atexit handler: the usual exit
 
 
 def test_plain_processes_exit_alike(site, tmp_path):
