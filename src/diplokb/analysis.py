@@ -7,11 +7,10 @@ Results are values (`Analysis` or `Refusal`) and are cached by query text.
 """
 from __future__ import annotations
 
-import functools
-import re
+import _thread
 import sys
-import threading
-from dataclasses import dataclass
+
+from .records import Row, field
 
 BASE_IRI = "https://w3id.org/diplokb/"  # relative IRIs in queries resolve against it
 MAX_NESTING = 400  # groups/parentheses a query may nest (deeper is refused, not parsed)
@@ -20,21 +19,33 @@ _RECURSION = 20_000
 _INLINE_NESTING = 12  # shallower queries parse in the caller's thread, at its recursion limit
 
 
-@dataclass(frozen=True)
-class Analysis:
+# (Named tuples, not dataclasses, and threading and functools imported only for a parse:
+# `diplokb query` imports this module at start-up, and dataclasses with inspect cost it ~10 ms.)
+class Analysis(Row):
     """A read-only query: its form and the dataset it names (absolute IRIs, in order)."""
 
-    form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
-    default_graphs: tuple[str, ...] = ()  # FROM
-    named_graphs: tuple[str, ...] = ()  # FROM NAMED
+    __slots__ = ()
+    _fields = ("form", "default_graphs", "named_graphs")
+
+    def __new__(cls, form: str, default_graphs: tuple = (), named_graphs: tuple = ()):
+        return tuple.__new__(cls, (form, default_graphs, named_graphs))
+
+    form = field(0, "SELECT, ASK, CONSTRUCT or DESCRIBE")
+    default_graphs = field(1, "FROM")
+    named_graphs = field(2, "FROM NAMED")
 
 
-@dataclass(frozen=True)
-class Refusal:
+class Refusal(Row):
     """Why a request is not run; `kind` is 'update', 'service', 'syntax' or 'nesting'."""
 
-    kind: str
-    message: str
+    __slots__ = ()
+    _fields = ("kind", "message")
+
+    def __new__(cls, kind: str, message: str):
+        return tuple.__new__(cls, (kind, message))
+
+    kind = field(0)
+    message = field(1)
 
 
 _FORMS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT",
@@ -50,7 +61,7 @@ def _may_name_service_or_dataset(sparql: str) -> bool:
     return "service" in low or "from" in low or "\\u" in low
 
 
-_BRACKETS = re.compile(r"[^(){}\[\]]+")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"(){}[]")  # (ASCII: never part of a UTF-8 sequence)
 
 
 def analyse(sparql: str, prefixes: dict[str, str] | None = None, *, parse: bool = False) -> Analysis | Refusal:
@@ -65,8 +76,17 @@ def analyse(sparql: str, prefixes: dict[str, str] | None = None, *, parse: bool 
     return _cached(sparql, tuple(sorted((prefixes or {}).items())))
 
 
-@functools.lru_cache(maxsize=512)
 def _cached(sparql: str, prefixes: tuple) -> Analysis | Refusal:
+    """_parse(sparql, prefixes), cached (512 texts; functools is imported on first use)."""
+    global _cached
+    import functools
+
+    cached = functools.lru_cache(maxsize=512)(_parse)
+    _cached = cached  # (two threads may both make one: either will do)
+    return cached(sparql, prefixes)
+
+
+def _parse(sparql: str, prefixes: tuple) -> Analysis | Refusal:
     if _nesting(sparql) <= _INLINE_NESTING:
         found = _analyse(sparql, dict(prefixes), deep=False)
         if not (isinstance(found, Refusal) and found.kind == "nesting"):
@@ -75,6 +95,8 @@ def _cached(sparql: str, prefixes: tuple) -> Analysis | Refusal:
     # pyparsing recurses once per grammar rule: a thread with a big stack parses deep queries.
     # Stack size and recursion limit are process-wide: one parse at a time (it holds the GIL
     # anyway), so that two parses cannot undo each other's settings.
+    import threading
+
     with _PARSING:
         old = threading.stack_size(_STACK_BYTES)
         try:
@@ -86,7 +108,7 @@ def _cached(sparql: str, prefixes: tuple) -> Analysis | Refusal:
     return box[0]
 
 
-_PARSING = threading.Lock()
+_PARSING = _thread.allocate_lock()  # (threading.Lock is this)
 
 
 def _analyse(sparql: str, prefixes: dict, deep: bool) -> Analysis | Refusal:
@@ -121,11 +143,11 @@ def _analyse(sparql: str, prefixes: dict, deep: bool) -> Analysis | Refusal:
 def _nesting(sparql: str) -> int:
     """An upper bound of how deep brackets nest (brackets in strings and comments count too)."""
     depth = deepest = 0
-    for ch in _BRACKETS.sub("", sparql):
-        if ch in "({[":
+    for ch in sparql.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKETS):
+        if ch in b"({[":
             depth += 1
             deepest = max(deepest, depth)
-        elif ch in ")}]":
+        else:
             depth = max(0, depth - 1)
     return deepest
 

@@ -1,6 +1,11 @@
 """The `diplokb` command: thin click commands over the library API.
 
 Exit codes: 0 success, 1 the KB has problems (or a check failed), 2 bad usage.
+
+The console script is launch.main, which answers `diplokb --help` and the plain shapes of
+`diplokb query` without importing click, and hands everything else to `main` here. After
+changing this file, run `python -m diplokb.launch --write-help` (the fast `--help` is rendered
+from it ahead of time, and used only while it matches; tests/test_launch.py checks).
 """
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import time
 import click
 
 from .errors import BuildError, DiplokbError
+from .launch import OUT_OPTION, QUERY_OPTIONS, terminal_columns as _terminal_columns
 
 
 def _project(kb, out, cache=True):
@@ -30,24 +36,25 @@ def _fail(exc: BuildError) -> None:
 engine_option = click.option("--engine", type=click.Choice(["fast", "pyshacl"]), default="fast", show_default=True,
                              help="SHACL engine: diplokb's fast one, or pySHACL (the reference).")
 kb_option = click.option("--kb", type=click.Path(file_okay=False), help="KB folder (default: ./kb).")
-out_option = click.option("--out", type=click.Path(file_okay=False), help="Exports folder (default: ./exports).")
 
 
-def _terminal_columns() -> int:
-    """shutil.get_terminal_size().columns, without importing shutil (with bz2, lzma and fnmatch
-    it costs `diplokb --help` ~3.5 ms, for this one call): $COLUMNS, else the terminal's, else 80."""
-    import os
+def _option(flags, dest, kind, settings, fast=True):
+    """A click option from a row of launch.py's tables (which its fast path parses too)."""
+    settings = dict(settings)
+    if kind == "flag":
+        settings["is_flag"] = True
+    elif kind == "multiple":
+        settings["multiple"] = True
+    elif kind == "choice":
+        settings["type"] = click.Choice(list(settings.pop("choices")))
+    elif kind == "dir":
+        settings["type"] = click.Path(file_okay=False)
+    elif kind == "file":
+        settings["type"] = click.File("r")
+    return click.option(*flags, dest, **settings)
 
-    try:
-        columns = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns if columns > 0 else 80
+
+out_option = _option(*OUT_OPTION)
 
 
 class _Context(click.Context):
@@ -165,21 +172,15 @@ def validate(kb, fmt, engine):
     sys.exit(0 if report.no_violations else 1)
 
 
+def _query_options(func):
+    for row in reversed(QUERY_OPTIONS):
+        func = _option(*row)(func)
+    return func
+
+
 @main.command()
 @click.argument("query_or_name", required=False)
-@click.option("-f", "--file", "file", type=click.File("r"), help="Read the query from a file.")
-@click.option("--list", "list_", is_flag=True, help="List the named queries.")
-@click.option("--format", "fmt", default="table", show_default=True,
-              type=click.Choice(["table", "csv", "tsv", "json", "xml", "ttl", "nt", "jsonld"]))
-@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="Set a parameter of a named query, e.g. -p person=hun-sen.")
-@out_option
-@click.option("--fresh", is_flag=True, help="Build the KB in memory instead of reading exports/.")
-@click.option("--endpoint", metavar="URL", help="Run the query on this SPARQL endpoint instead.")
-@click.option("--default-graph", "default_graphs", multiple=True, metavar="IRI",
-              help="A graph of the default graph (like the protocol's default-graph-uri; replaces FROM).")
-@click.option("--named-graph", "named_graphs", multiple=True, metavar="IRI",
-              help="A named graph (like the protocol's named-graph-uri; replaces FROM NAMED).")
+@_query_options
 def query(query_or_name, file, list_, fmt, params, out, fresh, endpoint, default_graphs=(), named_graphs=()):
     """Run SPARQL: a query string, a file (-f) or a named query from queries/.
 
@@ -190,6 +191,7 @@ def query(query_or_name, file, list_, fmt, params, out, fresh, endpoint, default
       diplokb query 03-posts-of-person -p person=hun-sen --format csv
       diplokb query 'SELECT ?p WHERE { ?p a dkb:Person }'
     """
+    from .launch import choose_sparql, local_answer, param_pairs
     from .query import bind, format_result, named_queries
 
     project = _project(None, out)
@@ -202,10 +204,8 @@ def query(query_or_name, file, list_, fmt, params, out, fresh, endpoint, default
         return
     if file is not None:
         sparql = file.read()
-    elif query_or_name in named:
-        sparql = named[query_or_name].sparql
-    elif query_or_name and any(k in query_or_name.upper() for k in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")):
-        sparql = query_or_name
+    elif (sparql := choose_sparql(query_or_name, named)) is not None:
+        pass
     elif query_or_name:
         from .errors import did_you_mean
         hint = did_you_mean(query_or_name, named)
@@ -214,30 +214,26 @@ def query(query_or_name, file, list_, fmt, params, out, fresh, endpoint, default
     else:
         raise click.UsageError("give a SPARQL query, a named query or -f FILE")
     try:
-        pairs = dict(p.split("=", 1) for p in params if "=" in p)
-        if len(pairs) != len(params):
-            raise click.UsageError("--param takes NAME=VALUE")
-        store = None
-        if not endpoint:
-            from .querycheck import resolve_params, stale_exports
-
-            if not fresh and (warning := stale_exports(project.kb, project.out / "diplokb.trig")):
-                click.echo(warning, err=True)
-            store = project.store(fresh=fresh)
-            pairs = resolve_params(store, sparql, pairs)
+        try:
+            pairs = param_pairs(params)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        if not endpoint:  # (launch.py's fast path runs the same function, and only this case)
+            click.echo(local_answer(sparql, pairs, fmt, default_graphs, named_graphs, kb=project.kb,
+                                    trig=None if fresh else project.out / "diplokb.trig",
+                                    load=lambda: project.store(fresh=fresh),
+                                    warn=lambda warning: click.echo(warning, err=True)), nl=False)
+            return
         sparql = bind(sparql, pairs)
-        if endpoint and (default_graphs or named_graphs):
+        if default_graphs or named_graphs:
             raise click.UsageError("--default-graph / --named-graph apply to the local KB, not --endpoint")
-        if endpoint:
-            from .publish import remote_query
-            result = remote_query(endpoint, sparql)
-            if isinstance(result, list):  # CONSTRUCT/DESCRIBE triples
-                from .export import to_jsonld, to_ntriples, to_turtle
-                writer = {"nt": to_ntriples, "jsonld": lambda t: to_jsonld(t, set())}.get(fmt, to_turtle)
-                click.echo(writer(result), nl=False)
-                return
-        else:
-            result = store.query(sparql, default_graphs=default_graphs, named_graphs=named_graphs)
+        from .publish import remote_query
+        result = remote_query(endpoint, sparql)
+        if isinstance(result, list):  # CONSTRUCT/DESCRIBE triples
+            from .export import to_jsonld, to_ntriples, to_turtle
+            writer = {"nt": to_ntriples, "jsonld": lambda t: to_jsonld(t, set())}.get(fmt, to_turtle)
+            click.echo(writer(result), nl=False)
+            return
         click.echo(format_result(result, fmt), nl=False)
     except BuildError as exc:
         _fail(exc)

@@ -5,21 +5,25 @@ The library never prints and never exits; it collects `Problem` values and raise
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections import namedtuple
 
 
-class SourceLocation(NamedTuple):
-    """A place in an input file; line and column are 1-based, as editors show them. (A named
-    tuple: the loader makes one for every record and reference, and a tuple is made fastest.)"""
+def _location_str(self) -> str:
+    if self.line:
+        return f"{self.file}:{self.line}:{self.column}"
+    return self.file
 
-    file: str
-    line: int = 0
-    column: int = 0
 
-    def __str__(self) -> str:
-        if self.line:
-            return f"{self.file}:{self.line}:{self.column}"
-        return self.file
+# A place in an input file; line and column are 1-based, as editors show them. A named tuple:
+# the loader makes one for every record and reference, and a tuple is made fastest. (Made as
+# typing.NamedTuple makes it, without importing typing: `diplokb query` and `--help` do not
+# import it otherwise, and it costs them a few milliseconds.)
+SourceLocation = namedtuple("SourceLocation", ("file", "line", "column"), defaults=(0, 0))
+SourceLocation.__doc__ = ("A place in an input file; line and column are 1-based, as editors show them. "
+                          "(A named tuple: the loader makes one for every record and reference, and a "
+                          "tuple is made fastest.)")
+SourceLocation.__str__ = _location_str
+del _location_str
 
 
 class Problem:

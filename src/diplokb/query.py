@@ -1,47 +1,78 @@
 """SPARQL over the built KB (pyoxigraph), named queries from queries/*.rq, result formats."""
 from __future__ import annotations
 
-import re
+import os
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
-from .errors import QueryError
 from .analysis import BASE_IRI
-from .rdf import PREFIXES
+from .namespaces import PREFIXES
+from .records import Row, field
 
-_HEADER = re.compile(r"^#\s*(title|description|param)\s*:\s*(.*)$")
-
-
-@dataclass(frozen=True)
-class NamedQuery:
-    name: str
-    title: str
-    description: str
-    sparql: str
-    path: str
-    params: tuple = ()
+_HEADER_KEYS = ("title", "description", "param")
 
 
-def named_queries(queries_dir: Path) -> dict[str, NamedQuery]:
+class NamedQuery(Row):
+    """A named query. (A named tuple, not a dataclass, and read without pathlib: `diplokb
+    query`'s start-up imports neither; see docs/cli-startup.md.)"""
+
+    __slots__ = ()
+    _fields = ("name", "title", "description", "sparql", "path", "params")
+
+    def __new__(cls, name: str, title: str, description: str, sparql: str, path: str, params: tuple = ()):
+        return tuple.__new__(cls, (name, title, description, sparql, path, params))
+
+    name, title, description, sparql, path, params = (field(i) for i in range(6))
+
+
+def _query_error(message: str):
+    """QueryError(message); errors.py is imported only for an error (it imports collections,
+    which `diplokb query` does not need otherwise)."""
+    from .errors import QueryError
+
+    return QueryError(message)
+
+
+def named_queries(queries_dir) -> dict[str, NamedQuery]:
     """name -> NamedQuery for every queries/<name>.rq, read from its '# title:' header."""
     out = {}
-    for path in sorted(Path(queries_dir).glob("*.rq")):
-        text = path.read_text(encoding="utf-8")
+    folder = os.fspath(queries_dir)
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.endswith(".rq")) if os.path.isdir(folder) else []
+    except PermissionError:  # as Path.glob
+        names = []
+    for file_name in names:
+        path = os.path.join(folder, file_name)
+        stem = file_name[:-3] if len(file_name) > 3 else file_name  # Path.stem (".rq" is all stem)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
         meta: dict = {}
         params = []
         for line in text.splitlines():
-            m = _HEADER.match(line)
-            if m and m.group(1) == "param":
-                params.append(m.group(2).strip())
-            elif m:
-                key = m.group(1)
-                meta[key] = (meta.get(key, "") + " " + m.group(2)).strip()
+            header = _header(line)
+            if header and header[0] == "param":
+                params.append(header[1].strip())
+            elif header:
+                key = header[0]
+                meta[key] = (meta.get(key, "") + " " + header[1]).strip()
             elif line.strip() and not line.startswith("#"):
                 break
-        out[path.stem] = NamedQuery(path.stem, meta.get("title", path.stem),
-                                    meta.get("description", ""), text, str(path), tuple(params))
+        out[stem] = NamedQuery(stem, meta.get("title", stem), meta.get("description", ""), text, path, tuple(params))
     return out
+
+
+def _header(line: str) -> tuple[str, str] | None:
+    """(key, value) of a header line `# key: value`, else None: what the regular expression
+    ^#\\s*(title|description|param)\\s*:\\s*(.*)$ matches (str.strip strips what \\s matches),
+    without importing `re` at start-up."""
+    if not line.startswith("#"):
+        return None
+    rest = line[1:].lstrip()
+    for key in _HEADER_KEYS:
+        if rest.startswith(key):
+            after = rest[len(key):].lstrip()
+            if after.startswith(":"):
+                return key, after[1:].lstrip()
+    return None
 
 
 def bind(sparql: str, params: dict[str, str]) -> str:
@@ -50,12 +81,14 @@ def bind(sparql: str, params: dict[str, str]) -> str:
     A value is read like its default: a string literal if the default is one, otherwise an
     entity id ('hun-sen'), a prefixed name ('id:hun-sen') or a full IRI.
     """
+    if params:
+        import re
     for name, value in params.items():
         pattern = re.compile(r"VALUES\s+\?" + re.escape(name) + r"\s*\{([^}]*)\}")
         m = pattern.search(sparql)
         if m is None:
             found = re.findall(r"VALUES\s+\?(\w+)\s*\{", sparql)
-            raise QueryError(f"the query has no parameter '{name}'"
+            raise _query_error(f"the query has no parameter '{name}'"
                              + (f"; its parameters: {', '.join(found)}" if found else ""))
         if m.group(1).strip().startswith('"'):
             import json  # (only here: `diplokb query` need not import it otherwise)
@@ -68,7 +101,7 @@ def bind(sparql: str, params: dict[str, str]) -> str:
         elif re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", value):
             term = f"<https://w3id.org/diplokb/id/{value}>"
         else:
-            raise QueryError(f"'{value}' is not an id, prefixed name or IRI (parameter '{name}')")
+            raise _query_error(f"'{value}' is not an id, prefixed name or IRI (parameter '{name}')")
         sparql = sparql[: m.start()] + f"VALUES ?{name} {{ {term} }}" + sparql[m.end():]
     return sparql
 
@@ -81,18 +114,21 @@ class Store:
     default graph, with every graph named. Graphs outside the KB are refused, never fetched.
     """
 
-    def __init__(self, trig_files: list[Path]):
+    def __init__(self, trig_files: list):
         import pyoxigraph as ox
 
         self._ox = ox
         self.store = ox.Store()
+        # Store.load, not bulk_load: for this in-memory store it is as fast or faster (the KB's
+        # exports: ~20%; 100k triples: 462-575 ms vs 590-742; 1M: about the same) and holds
+        # less memory (1M triples: 342 MiB peak vs 562); docs/cli-startup.md.
         for f in trig_files:
             fmt = ox.RdfFormat.TRIG if str(f).endswith(".trig") else ox.RdfFormat.TURTLE
             if fmt == ox.RdfFormat.TURTLE:
                 graph = ox.NamedNode("https://w3id.org/diplokb/id/graph/ontology")
-                self.store.bulk_load(path=str(f), format=fmt, to_graph=graph)
+                self.store.load(path=str(f), format=fmt, to_graph=graph)
             else:
-                self.store.bulk_load(path=str(f), format=fmt)
+                self.store.load(path=str(f), format=fmt)
         self.graphs = frozenset(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
 
     def __len__(self) -> int:
@@ -112,9 +148,9 @@ class Store:
             if not plan.form:  # not parsed before: an update, or only a syntax error?
                 analyse_or_raise(sparql, parse=True)
             first = str(exc).splitlines()[0] if str(exc) else "invalid query"
-            raise QueryError(f"SPARQL syntax error: {first[:300]}") from None
+            raise _query_error(f"SPARQL syntax error: {first[:300]}") from None
         except (OSError, ValueError, RuntimeError) as exc:
-            raise QueryError(str(exc)) from None
+            raise _query_error(str(exc)) from None
 
     def dataset(self, plan, default_graphs: tuple, named_graphs: tuple) -> dict:
         """pyoxigraph's dataset arguments for a query, after checking every graph is ours."""
@@ -123,7 +159,7 @@ class Store:
         wanted = (default_graphs + named_graphs) if given else (plan.default_graphs + plan.named_graphs)
         unknown = sorted({g for g in wanted if g not in self.graphs})
         if unknown:
-            raise QueryError(f"graph <{unknown[0]}> is not in the KB (graphs are never fetched); "
+            raise _query_error(f"graph <{unknown[0]}> is not in the KB (graphs are never fetched); "
                              f"the KB has {len(self.graphs)} named graphs, e.g. "
                              + ", ".join(f"<{g}>" for g in sorted(self.graphs)[:3]))
         if given:
@@ -140,7 +176,7 @@ def analyse_or_raise(sparql: str, parse: bool = False):
 
     plan = analyse(sparql, PREFIXES, parse=parse)
     if isinstance(plan, Refusal):
-        raise QueryError(plan.message)
+        raise _query_error(plan.message)
     return plan
 
 
@@ -172,7 +208,7 @@ def format_result(result, fmt: str) -> str:
         if fmt not in fitting:
             kind = "a graph (CONSTRUCT/DESCRIBE)" if graph else (
                 "a boolean (ASK)" if isinstance(result, ox.QueryBoolean) else "solutions (SELECT)")
-            raise QueryError(f"format '{fmt}' does not fit this query's result, {kind}; "
+            raise _query_error(f"format '{fmt}' does not fit this query's result, {kind}; "
                              f"use one of: table, {', '.join(fitting)}")
 
     body, _, _ = serialize(result, fmt, max_rows=sys.maxsize)
@@ -196,13 +232,13 @@ def _from_ox(t):
         bnode = getattr(rdf, "BNODE", None)  # the writers spell a blank node "_:label" (rdf.BNODE)
         if bnode is not None and isinstance(x, ox.BlankNode):
             return bnode + x.value
-        raise QueryError("blank nodes in a CONSTRUCT result are not supported")
+        raise _query_error("blank nodes in a CONSTRUCT result are not supported")
 
     return conv(t.subject), conv(t.predicate), conv(t.object)
 
 
 def _display(term) -> str:
-    from .rdf import curie
+    from .namespaces import curie
     import pyoxigraph as ox
 
     if term is None:

@@ -13,36 +13,19 @@ the KB itself.
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 from functools import lru_cache
-from typing import NamedTuple
 
 from .errors import DiplokbError
 
-DKB = "https://w3id.org/diplokb/ontology#"
-ID = "https://w3id.org/diplokb/id/"
-VOCAB = "https://w3id.org/diplokb/vocab/"
-GRAPH = ID + "graph/"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
-BNODE = "_:"  # how a blank node's plain form starts
+# The namespaces, the prefixes and `curie` live in namespaces.py (no `re` there: `diplokb
+# query`'s start-up imports that module, not this one); they are part of this module's API.
+from . import namespaces
+from .namespaces import BNODE, DKB, GRAPH, ID, PREFIXES, RDF_LANGSTRING, RDF_TYPE, VOCAB, XSD  # noqa: F401
 
-# Prefixes used by every export, in this order.
-PREFIXES = {
-    "dkb": DKB,
-    "id": ID,
-    "vocab": VOCAB,
-    "dcterms": "http://purl.org/dc/terms/",
-    "org": "http://www.w3.org/ns/org#",
-    "owl": "http://www.w3.org/2002/07/owl#",
-    "prov": "http://www.w3.org/ns/prov#",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "schema": "https://schema.org/",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "time": "http://www.w3.org/2006/time#",
-    "xsd": XSD,
-}
+# 'dkb:Event' for a DKB IRI, or None when no prefix gives a valid local name. (Cached: exports
+# ask for the same IRIs many times.)
+curie = lru_cache(maxsize=1 << 20)(namespaces.curie)
 
 
 class IRI(str):
@@ -51,17 +34,11 @@ class IRI(str):
     __slots__ = ()
 
 
-class Literal(NamedTuple):
-    value: str
-    datatype: str | None = None  # None: xsd:string
-    lang: str | None = None
-
-
-class Quad(NamedTuple):
-    s: IRI
-    p: IRI
-    o: IRI | Literal
-    g: IRI
+# Named tuples made as typing.NamedTuple makes them, without importing typing (which costs
+# `diplokb query`'s start-up a few milliseconds). Literal: value, datatype (None:
+# xsd:string), lang; Quad: s, p, o (an IRI or a Literal), g.
+Literal = namedtuple("Literal", ("value", "datatype", "lang"), defaults=(None, None))
+Quad = namedtuple("Quad", ("s", "p", "o", "g"))
 
 
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
@@ -108,21 +85,6 @@ def date_literal(text: str) -> Literal:
     """'2024' -> xsd:gYear, '2024-12' -> xsd:gYearMonth, '2024-12-02' -> xsd:date."""
     datatype = {4: "gYear", 7: "gYearMonth", 10: "date"}[len(text)]
     return Literal(text, XSD + datatype)
-
-
-_PN_LOCAL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?")
-
-
-@lru_cache(maxsize=1 << 20)
-def curie(iri: str) -> str | None:
-    """'dkb:Event' for a DKB IRI, or None when no prefix gives a valid local name.
-    (Cached: exports ask for the same IRIs many times.)"""
-    for prefix, ns in PREFIXES.items():
-        if iri.startswith(ns):
-            local = iri[len(ns):]
-            if _PN_LOCAL.fullmatch(local):
-                return f"{prefix}:{local}"
-    return None
 
 
 # ---- checking terms: what no RDF 1.1 syntax could carry is refused, never written ----------
