@@ -248,3 +248,23 @@ def test_malformed_requests_get_json_errors_without_banner(served):
         assert status_of(out) == status, out[:200]
         assert b"Server: diplokb\r\n" in head and b"Python" not in head
         assert json.loads(body)["error"]["status"] == status
+
+
+def test_header_block_is_read_strictly(served):
+    """httpd.read_headers (which replaced email.parser): names in any case, repeated fields kept,
+    a space before the colon, a line without a colon and an obsolete folded line are 400, a
+    64 KiB line is 431."""
+    _, port = served
+    ok = (b"POST /sparql HTTP/1.1\r\nhOsT: 127.0.0.1\r\nconnection: close\r\ncontent-TYPE: application/sparql-query"
+          b"\r\nContent-Length: 6\r\nAccept: text/csv\r\n\r\nASK {}")
+    out = raw(port, ok)
+    assert status_of(out) == 200 and b"Content-Type: text/csv" in out and out.endswith(b"true\n"), out
+    twice = (b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query\r\n"
+             b"Content-Length: 6\r\nContent-Length: 7\r\n\r\nASK {}")
+    assert status_of(raw(port, twice)) == 400
+    for bad in (b"Host : 127.0.0.1\r\n", b"Host 127.0.0.1\r\n", b"Host: 127.0.0.1\r\n X-Folded: yes\r\n",
+                b": nothing\r\n"):
+        out = raw(port, b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\n" + bad + b"\r\n")
+        assert status_of(out) == 400, (bad, out[:200])
+    out = raw(port, b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nX: " + b"y" * 70000 + b"\r\n\r\n")
+    assert status_of(out) == 431

@@ -9,6 +9,7 @@ Safe by construction:
 """
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -48,6 +49,11 @@ class App:
         self.store = Store(files)  # for the pages: our own bounded queries
         self.pool = WorkerPool(files, settings.workers, settings.worker_memory_mb)
         self.gate = ClientGate(settings.client_queries, max(1, settings.workers - 1))
+        from .httpd import is_loopback
+
+        # the Host names a loopback-bound server answers (None: any), besides loopback ones
+        self.allowed_hosts = None if not is_loopback(settings.host) else frozenset(
+            h.strip().lower() for h in settings.allowed_hosts.split(",") if h.strip())
         self.named = named_queries(queries_dir)
         self.downloads = downloads(exports)
         from .pages import PageContext
@@ -121,6 +127,21 @@ _CORS = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Methods", 
 _UPDATE = "SPARQL Update is not supported: the KB is read-only"
 
 
+def _preferences(accept: str | None, fmt: str | None) -> tuple[tuple[str, ...], bool]:
+    """results.preferences, cached for short headers: clients send the same few."""
+    if (accept is None or len(accept) < 256) and (fmt is None or len(fmt) < 256):
+        return _cached_preferences(accept, fmt)
+    return _cached_preferences.__wrapped__(accept, fmt)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_preferences(accept: str | None, fmt: str | None) -> tuple[tuple[str, ...], bool]:
+    from .results import preferences
+
+    formats, anything = preferences(accept, fmt)
+    return tuple(formats), anything
+
+
 def _parse_qs(text: str) -> dict[str, list[str]]:
     """A query string or form; percent-escapes that are not UTF-8 are an error (400)."""
     try:
@@ -171,14 +192,16 @@ class Handler(BaseHandler):
 
     def _host_refused(self) -> bool:
         """With a loopback bind, a request naming another host is refused (DNS rebinding)."""
-        from .httpd import is_loopback
-
-        if not is_loopback(self.app.settings.host):
+        allowed = self.app.allowed_hosts
+        if allowed is None:  # not bound to loopback
             return False
         host = (self.headers.get("Host") or "").strip().lower()
+        if host in allowed:
+            return False
+        from .httpd import is_loopback
+
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        allowed = {h.strip().lower() for h in self.app.settings.allowed_hosts.split(",") if h.strip()}
-        if not host or is_loopback(name) or name in allowed or host in allowed:  # no Host: HTTP/1.0
+        if not host or is_loopback(name) or name in allowed:  # no Host: HTTP/1.0
             return False
         self.close_connection = True
         self._error(HTTPStatus.FORBIDDEN, f"Host '{host[:100]}' is not served here: this server listens "
@@ -317,15 +340,13 @@ class Handler(BaseHandler):
 
     def _wants_html_only(self) -> bool:
         """Accept names HTML and no results format, nor */*: the results page, not a 406."""
-        from .results import preferences
-
-        formats, anything = preferences(self.headers.get("Accept"), None)
-        return self._wants_html() and not formats and not anything
+        if not self._wants_html():
+            return False
+        formats, anything = _preferences(self.headers.get("Accept"), None)
+        return not formats and not anything
 
     def _run(self, query: str, fmt: str | None, default_graphs: tuple = (), named_graphs: tuple = ()):
-        from .results import preferences
-
-        formats, anything = preferences(self.headers.get("Accept"), fmt)
+        formats, anything = _preferences(self.headers.get("Accept"), fmt)
         reply = self._execute(query, formats, anything, default_graphs, named_graphs)
         if reply.status != 200:
             raise HTTPError(reply.status, json.loads(reply.body)["error"]["message"])
@@ -333,7 +354,7 @@ class Handler(BaseHandler):
 
     def _execute(self, query: str, formats: list[str], anything: bool = True,
                  default_graphs: tuple = (), named_graphs: tuple = ()):
-        from .querypool import Job, Stopped
+        from .querypool import Job, Stopped, encode_job
 
         s = self.app.settings
         ip = self.client_address[0]
@@ -342,7 +363,8 @@ class Handler(BaseHandler):
             raise HTTPError(HTTPStatus.SERVICE_UNAVAILABLE,
                             f"this client already has {s.client_queries} SPARQL requests in flight",
                             {"Retry-After": "1"})
-        job = Job(query, tuple(formats), anything, s.max_rows, s.max_reply_bytes, default_graphs, named_graphs)
+        job = encode_job(Job(query, tuple(formats), anything, s.max_rows, s.max_reply_bytes, default_graphs,
+                             named_graphs))
         try:
             start = time.monotonic()
             if not slot.acquire(timeout=s.timeout):
