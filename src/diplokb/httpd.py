@@ -223,14 +223,17 @@ class Handler(BaseHTTPRequestHandler):
                 return False
         return True
 
-    def respond(self, status: int, body: bytes, headers: list[tuple[str, str]], head: bool = False):
-        """Status line, headers and body in one write."""
+    def response_head(self, status: int, headers: list[tuple[str, str]]) -> bytes:
+        """The status line and headers of a reply, but its Content-Length and the empty line."""
         lines = [_status_line(status), _date(), "Server: diplokb"]
         lines += [f"{k}: {v}" for k, v in headers]
-        lines.append(f"Content-Length: {len(body)}")
         if self.close_connection:
             lines.append("Connection: close")
-        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+        return ("\r\n".join(lines) + "\r\n").encode("latin-1", "replace")
+
+    def respond(self, status: int, body: bytes, headers: list[tuple[str, str]], head: bool = False):
+        """Status line, headers and body in one write."""
+        data = self.response_head(status, headers) + b"Content-Length: %d\r\n\r\n" % len(body)
         self.connection.settimeout(self.request_timeout)  # a client that never reads is dropped
         self.wfile.write(data if head else data + body)
 

@@ -125,6 +125,9 @@ _ALLOW = {"/sparql": "GET, HEAD, POST, OPTIONS"}
 _CORS = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS"),
          ("Access-Control-Allow-Headers", "Accept, Content-Type"), ("Access-Control-Max-Age", "86400")]
 _UPDATE = "SPARQL Update is not supported: the KB is read-only"
+_HEADERS = [("X-Content-Type-Options", "nosniff"),  # on every reply, with its Content-Type
+            ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'"),
+            ("Access-Control-Allow-Origin", "*"), ("Vary", "Accept")]
 
 
 def _preferences(accept: str | None, fmt: str | None) -> tuple[tuple[str, ...], bool]:
@@ -240,10 +243,7 @@ class Handler(BaseHandler):
 
     # -- responses -----------------------------------------------------------------------
     def _send(self, status: int, body: bytes, ctype: str, extra: dict | None = None):
-        headers = [("Content-Type", ctype), ("X-Content-Type-Options", "nosniff"),
-                   ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'"),
-                   ("Access-Control-Allow-Origin", "*"), ("Vary", "Accept")]
-        headers += list((extra or {}).items())
+        headers = [("Content-Type", ctype), *_HEADERS, *(extra or {}).items()]
         self.respond(status, body, headers, head=getattr(self, "head", False))
 
     def _send_html(self, page: str, status: int = 200):
@@ -346,14 +346,25 @@ class Handler(BaseHandler):
         return not formats and not anything
 
     def _run(self, query: str, fmt: str | None, default_graphs: tuple = (), named_graphs: tuple = ()):
+        from .querypool import GONE
+
         formats, anything = _preferences(self.headers.get("Accept"), fmt)
-        reply = self._execute(query, formats, anything, default_graphs, named_graphs)
+        lend = not getattr(self, "head", False)  # the worker writes a 200 to the client itself
+        reply = self._execute(query, formats, anything, default_graphs, named_graphs, lend=lend)
+        if reply.written == GONE:
+            self.close_connection = True
+            return
+        if reply.written >= 0:
+            if reply.body:  # what the client's socket did not take at once
+                self.connection.settimeout(self.request_timeout)
+                self.wfile.write(reply.body)
+            return
         if reply.status != 200:
             raise HTTPError(reply.status, json.loads(reply.body)["error"]["message"])
         self._send(200, reply.body, reply.ctype, {"X-Result-Truncated": "true"} if reply.truncated else None)
 
     def _execute(self, query: str, formats: list[str], anything: bool = True,
-                 default_graphs: tuple = (), named_graphs: tuple = ()):
+                 default_graphs: tuple = (), named_graphs: tuple = (), lend: bool = False):
         from .querypool import Job, Stopped, encode_job
 
         s = self.app.settings
@@ -364,7 +375,7 @@ class Handler(BaseHandler):
                             f"this client already has {s.client_queries} SPARQL requests in flight",
                             {"Retry-After": "1"})
         job = encode_job(Job(query, tuple(formats), anything, s.max_rows, s.max_reply_bytes, default_graphs,
-                             named_graphs))
+                             named_graphs, self.response_head(200, _HEADERS) if lend else b""))
         try:
             start = time.monotonic()
             if not slot.acquire(timeout=s.timeout):
@@ -372,7 +383,7 @@ class Handler(BaseHandler):
                               retry_after=max(1, round(s.timeout)))
             try:
                 left = max(0.1, s.timeout - (time.monotonic() - start))
-                return self.app.pool.run(job, s.timeout, left, client=self.connection)
+                return self.app.pool.run(job, s.timeout, left, client=self.connection, lend=lend)
             finally:
                 slot.release()
         except Stopped as exc:
