@@ -249,7 +249,7 @@ def main() -> None:
                     help="A built KB's exports folder (repeatable; default: exports/).")
     ap.add_argument("--seconds", type=float, default=8.0, help="Length of each run (default 8).")
     ap.add_argument("--quick", action="store_true", help="2 s runs and no attack run.")
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=0, help="diplokb serve --workers (default 0: CPUs + 1).")
     ap.add_argument("--queries", nargs="*", default=DEFAULT_QUERIES)
     ap.add_argument("--concurrency", type=int, nargs="*", default=[1, 8])
     ap.add_argument("--before", type=Path, metavar="TREE",
@@ -260,6 +260,10 @@ def main() -> None:
     ap.add_argument("--attack", type=float, default=8.0, metavar="SECONDS",
                     help="Then measure a trivial ASK while attacks run for this long (0: skip).")
     args = ap.parse_args()
+    from diplokb.settings import worker_count
+
+    args.workers = worker_count(args.workers)  # 0: as `diplokb serve` counts it
+    args.before_workers = worker_count(args.before_workers or args.workers)
     if args.quick:
         args.seconds, args.attack = min(args.seconds, 2.0), 0.0
 

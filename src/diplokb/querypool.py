@@ -319,6 +319,9 @@ class WorkerPool:
             if worker.proc.is_alive():
                 break
             self._replace(worker)  # died while idle: not this query's doing
+        if client is not None and _readable(client) and _gone(client):  # left while it waited: keep the worker
+            self.idle.put(worker)
+            raise Stopped(499, "the client closed the connection before its query started")
         conn = worker.conn
         deadline = time.monotonic() + timeout
         watch = select.poll()  # (multiprocessing.connection.wait builds a selector per call)
@@ -379,7 +382,15 @@ class WorkerPool:
                 proc.kill()
 
 
+def _readable(sock: socket.socket) -> bool:
+    """Data or end-of-file waiting (without the wait that recv does on a socket with a timeout)."""
+    check = select.poll()
+    check.register(sock.fileno(), select.POLLIN)
+    return bool(check.poll(0))
+
+
 def _gone(sock: socket.socket) -> bool:
+    """The peer closed (only meaningful once the socket polls readable: recv waits otherwise)."""
     try:
         return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
     except BlockingIOError:

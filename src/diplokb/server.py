@@ -47,8 +47,11 @@ class App:
             raise QueryError(f"no exports in {exports}: run 'diplokb build' first")
         files = [trig, *(f for f in (exports / n for n in EXPORTED_ONTOLOGY[:2]) if f.is_file())]
         self.store = Store(files)  # for the pages: our own bounded queries
-        self.pool = WorkerPool(files, settings.workers, settings.worker_memory_mb)
-        self.gate = ClientGate(settings.client_queries, max(1, settings.workers - 1))
+        from .settings import worker_count
+
+        self.workers = worker_count(settings.workers)
+        self.pool = WorkerPool(files, self.workers, settings.worker_memory_mb)
+        self.gate = ClientGate(settings.client_queries, max(1, self.workers - 1))
         from .httpd import is_loopback
 
         # the Host names a loopback-bound server answers (None: any), besides loopback ones
