@@ -9,7 +9,6 @@ Safe by construction:
 """
 from __future__ import annotations
 
-import collections
 import functools
 import html
 import json
@@ -88,59 +87,20 @@ class ClientGate:
         self.in_flight, self.running = in_flight, running
         self.lock = threading.Lock()
         self.counts: dict[str, int] = {}
-        self.slots: dict[str, FairSlots] = {}
+        self.slots: dict[str, threading.Semaphore] = {}
 
-    def enter(self, ip: str) -> FairSlots | None:
+    def enter(self, ip: str) -> threading.Semaphore | None:
         with self.lock:
             if self.counts.get(ip, 0) >= self.in_flight:
                 return None
             self.counts[ip] = self.counts.get(ip, 0) + 1
-            slots = self.slots.get(ip)
-            if slots is None:
-                slots = self.slots[ip] = FairSlots(self.running)
-            return slots
+            return self.slots.setdefault(ip, threading.Semaphore(self.running))
 
     def leave(self, ip: str) -> None:
         with self.lock:
             self.counts[ip] -= 1
             if not self.counts[ip]:
                 del self.counts[ip], self.slots[ip]
-
-
-class FairSlots:
-    """A semaphore that serves its waiters in order. threading.Semaphore lets the releasing
-    thread take the slot straight back: a keep-alive connection whose next request is already
-    there (the worker wrote the reply itself) would then run again and again while the
-    client's other connections wait (p95 in seconds at concurrency 8)."""
-
-    def __init__(self, value: int):
-        self.free = value
-        self.lock = threading.Lock()
-        self.waiters: collections.deque = collections.deque()
-
-    def acquire(self, timeout: float) -> bool:
-        with self.lock:
-            if self.free > 0 and not self.waiters:
-                self.free -= 1
-                return True
-            turn = threading.Lock()
-            turn.acquire()
-            self.waiters.append(turn)
-        if turn.acquire(timeout=timeout):
-            return True  # handed over by release()
-        with self.lock:
-            try:
-                self.waiters.remove(turn)
-                return False
-            except ValueError:  # released to us just as the wait ended
-                return True
-
-    def release(self) -> None:
-        with self.lock:
-            if self.waiters:
-                self.waiters.popleft().release()  # the slot passes straight to the first waiter
-            else:
-                self.free += 1
 
 
 def make_server(app: App):
