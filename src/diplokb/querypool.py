@@ -207,8 +207,10 @@ def encode_job(job: Job) -> bytes:
     """A job as bytes for the worker's pipe: its small fields as a JSON line (the same for
     every request of a kind, so cached), the HTTP head if any, then the query text. Cheaper
     than pickling a Job."""
-    fields = _job_head(job.formats, job.any_format, job.max_rows, job.max_bytes, job.default_graphs,
-                       job.named_graphs, len(job.head))
+    fields = (job.formats, job.any_format, job.max_rows, job.max_bytes, job.default_graphs, job.named_graphs,
+              len(job.head))
+    # cached when the protocol's graph lists are empty (a client's own values are not kept)
+    fields = _job_head(*fields) if not (job.default_graphs or job.named_graphs) else _job_head.__wrapped__(*fields)
     return fields + job.head + job.sparql.encode("utf-8", "surrogatepass")
 
 
