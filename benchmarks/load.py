@@ -55,11 +55,13 @@ def wait_up(url: str, proc: subprocess.Popen) -> None:
     raise SystemExit(f"server at {url} did not start")
 
 
-def start_diplokb(exports: Path, workers: int) -> tuple[subprocess.Popen, int]:
+def start_diplokb(exports: Path, workers: int, src: Path | None = None) -> tuple[subprocess.Popen, int]:
+    """`diplokb serve` from this tree, or from the project tree `src` (--before)."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "diplokb", "serve", "--out", str(exports), "--port", str(port),
-                             "--workers", str(workers)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "PYTHONPATH": str(src / "src")} if src else None
+    proc = subprocess.Popen([sys.executable, "-m", "diplokb", "serve", "--out", str(exports.resolve()),
+                             "--port", str(port), "--workers", str(workers)], cwd=src or ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     wait_up(f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D", proc)
     return proc, port
 
@@ -247,13 +249,21 @@ def main() -> None:
                     help="A built KB's exports folder (repeatable; default: exports/).")
     ap.add_argument("--seconds", type=float, default=8.0, help="Length of each run (default 8).")
     ap.add_argument("--quick", action="store_true", help="2 s runs and no attack run.")
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=0, help="diplokb serve --workers (default 0: CPUs + 1).")
     ap.add_argument("--queries", nargs="*", default=DEFAULT_QUERIES)
     ap.add_argument("--concurrency", type=int, nargs="*", default=[1, 8])
+    ap.add_argument("--before", type=Path, metavar="TREE",
+                    help="Also run diplokb from this project tree (e.g. `git worktree add` of an older "
+                         "commit), cell by cell in the same run: a before/after under the same load.")
+    ap.add_argument("--before-workers", type=int, help="--workers of the --before server (default: --workers).")
     ap.add_argument("--python-client", action="store_true", help="Use the Python client even if wrk is there.")
     ap.add_argument("--attack", type=float, default=8.0, metavar="SECONDS",
                     help="Then measure a trivial ASK while attacks run for this long (0: skip).")
     args = ap.parse_args()
+    from diplokb.settings import worker_count
+
+    args.workers = worker_count(args.workers)  # 0: as `diplokb serve` counts it
+    args.before_workers = worker_count(args.before_workers or args.workers)
     if args.quick:
         args.seconds, args.attack = min(args.seconds, 2.0), 0.0
 
@@ -275,21 +285,34 @@ def main() -> None:
         try:
             d, dport = start_diplokb(exports, args.workers)
             servers.append(d)
+            if args.before:
+                e, eport = start_diplokb(exports, args.before_workers or args.workers, args.before.resolve())
+                servers.append(e)
             o, oport = start_oxigraph(exports)
             servers.append(o)
             print(f"data: {exports} · {args.seconds:g} s per cell · diplokb workers={args.workers} · "
                   f"{os.cpu_count()} CPUs · load generator: {client}\n")
-            print("| query | conc. | diplokb req/s | p50 ms | p95 ms | non-2xx | oxigraph req/s | p50 ms | p95 ms "
-                  "| non-2xx | oxigraph/diplokb |")
-            print("|---|---|---|---|---|---|---|---|---|---|---|")
+            if args.before:
+                print(f"before: diplokb from {args.before}, workers={args.before_workers or args.workers}\n")
+            before_head = "before req/s | before p50 | before/oxigraph | " if args.before else ""
+            print(f"| query | conc. | {before_head}diplokb req/s | p50 ms | p95 ms | non-2xx | oxigraph req/s "
+                  "| p50 ms | p95 ms | non-2xx | oxigraph/diplokb |")
+            print("|---" * (11 + 3 * bool(args.before)) + "|")
             for name, q in cases:
                 for conc in args.concurrency:
+                    before = ""
+                    if args.before:
+                        settle(eport, "/sparql", args.before_workers or args.workers)
+                        z = run(eport, "/sparql", q, conc, args.seconds)
                     settle(dport, "/sparql", args.workers)
                     a = run(dport, "/sparql", q, conc, args.seconds)
                     settle(oport, "/query", 2)
                     b = run(oport, "/query", q, conc, args.seconds)
                     err = (f" ({a['errors']}/{b['errors']} socket errors)" if a["errors"] or b["errors"] else "")
-                    print(f"| {name} | {conc} | {a['rps']:.0f} | {a['p50']:.2f} | {a['p95']:.2f} | {a['non2xx']} | "
+                    if args.before:
+                        bad = f" ({z['non2xx']} non-2xx, {z['errors']} errors)" if z["non2xx"] or z["errors"] else ""
+                        before = f"{z['rps']:.0f}{bad} | {z['p50']:.2f} | {b['rps'] / max(z['rps'], 1e-9):.2f}x | "
+                    print(f"| {name} | {conc} | {before}{a['rps']:.0f} | {a['p50']:.2f} | {a['p95']:.2f} | {a['non2xx']} | "
                           f"{b['rps']:.0f} | {b['p50']:.2f} | {b['p95']:.2f} | {b['non2xx']} | "
                           f"{b['rps'] / max(a['rps'], 1e-9):.2f}x{err} |", flush=True)
             if args.attack:

@@ -218,12 +218,20 @@ def test_worker_sandbox_blocks_every_connection(tmp_path):
     canary.listen()
     canary.settimeout(1.0)
     port = canary.getsockname()[1]
+    peer = socket.socket()  # the client whose connection is lent to the worker
+    peer.bind(("127.0.0.1", 0))
+    peer.listen()
     code = f"""
-import socket, pyoxigraph as ox
+import ctypes, socket, pyoxigraph as ox
 from diplokb.sandbox import deny_network
+lent = socket.create_connection(("127.0.0.1", {peer.getsockname()[1]}))  # as a client's, passed in
 assert deny_network() is None
+libc = ctypes.CDLL(None, use_errno=True)
+unspec = ctypes.create_string_buffer(16)  # sockaddr with sa_family AF_UNSPEC: dissolves a TCP connection
 for attempt in (lambda: socket.create_connection(("127.0.0.1", {port}), timeout=2),
-                lambda: list(ox.Store().query("SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/> {{ ?s ?p ?o }} }}"))):
+                lambda: list(ox.Store().query("SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/> {{ ?s ?p ?o }} }}")),
+                lambda: libc.connect(lent.fileno(), unspec, 16) == 0 or (_ for _ in ()).throw(OSError(ctypes.get_errno(), "")),
+                lambda: lent.connect(("127.0.0.1", {port}))):
     try:
         attempt()
         print("CONNECTED")
@@ -233,10 +241,12 @@ socket.socketpair()  # the worker's own pipe kind still works
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split()[:2] == ["blocked", "13"] and out.stdout.split()[2] == "blocked"
+    words = out.stdout.split()
+    assert words[:2] == ["blocked", "13"] and words[2] == "blocked" and words[4:8] == ["blocked", "13"] * 2, words
     with pytest.raises(socket.timeout):
         canary.accept()
     canary.close()
+    peer.close()
 
 
 def test_malformed_requests_get_json_errors_without_banner(served):
@@ -248,3 +258,23 @@ def test_malformed_requests_get_json_errors_without_banner(served):
         assert status_of(out) == status, out[:200]
         assert b"Server: diplokb\r\n" in head and b"Python" not in head
         assert json.loads(body)["error"]["status"] == status
+
+
+def test_header_block_is_read_strictly(served):
+    """httpd.read_headers (which replaced email.parser): names in any case, repeated fields kept,
+    a space before the colon, a line without a colon and an obsolete folded line are 400, a
+    64 KiB line is 431."""
+    _, port = served
+    ok = (b"POST /sparql HTTP/1.1\r\nhOsT: 127.0.0.1\r\nconnection: close\r\ncontent-TYPE: application/sparql-query"
+          b"\r\nContent-Length: 6\r\nAccept: text/csv\r\n\r\nASK {}")
+    out = raw(port, ok)
+    assert status_of(out) == 200 and b"Content-Type: text/csv" in out and out.endswith(b"true\n"), out
+    twice = (b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query\r\n"
+             b"Content-Length: 6\r\nContent-Length: 7\r\n\r\nASK {}")
+    assert status_of(raw(port, twice)) == 400
+    for bad in (b"Host : 127.0.0.1\r\n", b"Host 127.0.0.1\r\n", b"Host: 127.0.0.1\r\n X-Folded: yes\r\n",
+                b": nothing\r\n"):
+        out = raw(port, b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\n" + bad + b"\r\n")
+        assert status_of(out) == 400, (bad, out[:200])
+    out = raw(port, b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nX: " + b"y" * 70000 + b"\r\n\r\n")
+    assert status_of(out) == 431

@@ -378,3 +378,20 @@ def test_construct_with_blank_nodes_is_served_and_parses(server, fmt, mime):
     triples = list(g.quads() if fmt == "trig" else g)
     notes = {t[0] for t in triples}
     assert len(triples) == 3 and len(notes) == 3 and all(isinstance(n, rdflib.BNode) for n in notes)
+
+
+def test_worker_count_default_leaves_one_worker_beyond_the_cores(monkeypatch):
+    """--workers 0 (the default): one per CPU plus the reserve a single client cannot take, so
+    one client's parallel queries can use every core and another client still finds a worker."""
+    import os
+
+    from diplokb.settings import Settings, worker_count
+
+    assert Settings().workers == 0
+    assert worker_count(3) == 3 and worker_count(1) == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert worker_count(0) == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert worker_count(0) == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)))
+    assert worker_count(0) == 9

@@ -7,14 +7,16 @@ dies by itself is reported as the crash it was (signal, or the memory cap), neve
 """
 from __future__ import annotations
 
+import functools
 import multiprocessing as mp
+import os
 import queue
+import select
 import signal
 import socket
 import threading
 import time
 from dataclasses import dataclass
-from multiprocessing.connection import wait
 from pathlib import Path
 
 from .errors import QueryError
@@ -29,14 +31,19 @@ class Job:
     max_bytes: int
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
+    head: bytes = b""  # the HTTP reply's first lines, when the worker is to write a 200 itself
 
 
 @dataclass(frozen=True)
 class Reply:
     status: int
-    body: bytes
+    body: bytes  # with `written` >= 0: what is left of the HTTP reply, for the server to send
     ctype: str
     truncated: bool = False
+    written: int = -1  # bytes of the HTTP reply the worker wrote to the client (-1: none; GONE)
+
+
+GONE = -2  # the worker found the client's connection closed when it wrote
 
 
 class Stopped(Exception):
@@ -47,7 +54,7 @@ class Stopped(Exception):
         self.status, self.message, self.retry_after = status, message, retry_after
 
 
-def _worker(conn, files: list[str], memory_mb: int) -> None:
+def _worker(conn, files: list[str], memory_mb: int, writing) -> None:
     import os
 
     from .sandbox import deny_network, limit_memory, no_core_dumps
@@ -66,13 +73,58 @@ def _worker(conn, files: list[str], memory_mb: int) -> None:
         conn.send(("failed", f"the KB does not fit in the worker memory limit of {memory_mb} MB"))
         return
     analyse("ASK {}")  # imports the parser and builds its grammar before the first query
+    pipe = socket.socket(fileno=os.dup(conn.fileno()))  # to receive a client's connection with a job
     conn.send(("ready",))
     while True:
         try:
-            job = conn.recv()
+            data, client = _recv_job(pipe)
         except EOFError:
             return
-        conn.send_bytes(_encode(_answer(store, job, memory_mb)))
+        job = decode_job(data)
+        reply = _answer(store, job, memory_mb)
+        if client is not None:
+            reply = _write_reply(client, job.head, reply, writing)
+        conn.send_bytes(_encode(reply))
+
+
+def _recv_job(pipe: socket.socket) -> tuple[bytes, socket.socket | None]:
+    """One job as multiprocessing's Connection frames it (a 4-byte length, then the bytes),
+    and the client connection passed with it, if any."""
+    data, fds, _, _ = socket.recv_fds(pipe, 65536, 1)
+    client = socket.socket(fileno=fds[0]) if fds else None
+    if not data:
+        raise EOFError
+    buf = bytearray(data)
+    while len(buf) < 4 or len(buf) < 4 + int.from_bytes(buf[:4], "big", signed=True):
+        more = pipe.recv(1 << 20)
+        if not more:
+            raise EOFError
+        buf += more
+    return bytes(buf[4:]), client
+
+
+def _write_reply(client: socket.socket, head: bytes, reply: Reply, writing) -> Reply:
+    """A 200 written by the worker to the client, as far as the socket takes it without
+    waiting (the server sends the rest, with its write timeout: a client that does not read
+    holds no worker). Other replies go back to the server, which words them."""
+    try:
+        if reply.status != 200:
+            return reply
+        extra = b"X-Result-Truncated: true\r\n" if reply.truncated else b""
+        data = b"%sContent-Type: %s\r\n%sContent-Length: %d\r\n\r\n%s" % (
+            head, reply.ctype.encode("latin-1"), extra, len(reply.body), reply.body)
+        writing.value = 1  # from here the server must not answer this request itself
+        sent, view = 0, memoryview(data)
+        while sent < len(data):
+            try:
+                sent += client.send(view[sent:], socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+            except BlockingIOError:
+                break
+            except OSError:
+                return Reply(200, b"", reply.ctype, reply.truncated, GONE)
+        return Reply(200, data[sent:], reply.ctype, reply.truncated, sent)
+    finally:
+        client.close()
 
 
 def _answer(store, job: Job, memory_mb: int) -> Reply:
@@ -151,14 +203,56 @@ def _error(status: int, message: str) -> Reply:
     return Reply(status, body.encode(), "application/json")
 
 
+def encode_job(job: Job) -> bytes:
+    """A job as bytes for the worker's pipe: its small fields as a JSON line (the same for
+    every request of a kind, so cached), the HTTP head if any, then the query text. Cheaper
+    than pickling a Job."""
+    fields = (job.formats, job.any_format, job.max_rows, job.max_bytes, job.default_graphs, job.named_graphs,
+              len(job.head))
+    # cached when the protocol's graph lists are empty (a client's own values are not kept)
+    fields = _job_head(*fields) if not (job.default_graphs or job.named_graphs) else _job_head.__wrapped__(*fields)
+    return fields + job.head + job.sparql.encode("utf-8", "surrogatepass")
+
+
+@functools.lru_cache(maxsize=256)
+def _job_head(*fields) -> bytes:
+    import json
+
+    return json.dumps(fields).encode() + b"\n"
+
+
+def decode_job(data: bytes) -> Job:
+    import json
+
+    fields, _, rest = data.partition(b"\n")
+    formats, any_format, max_rows, max_bytes, default_graphs, named_graphs, head = json.loads(fields)
+    return Job(rest[head:].decode("utf-8", "surrogatepass"), tuple(formats), any_format, max_rows, max_bytes,
+               tuple(default_graphs), tuple(named_graphs), rest[:head])
+
+
 def _encode(r: Reply) -> bytes:
-    head = f"{r.status}\n{r.ctype}\n{int(r.truncated)}\n".encode()
+    head = f"{r.status}\n{r.ctype}\n{int(r.truncated)}\n{r.written}\n".encode()
     return head + r.body
 
 
 def _decode(data: bytes) -> Reply:
-    status, ctype, truncated, body = data.split(b"\n", 3)
-    return Reply(int(status), body, ctype.decode(), truncated == b"1")
+    status, ctype, truncated, written, body = data.split(b"\n", 4)
+    return Reply(int(status), body, ctype.decode(), truncated == b"1", int(written))
+
+
+class _Worker:
+    """A worker process, its pipe (a Connection, and a socket on it to pass connections), and
+    the flag it sets in shared memory once it starts writing a reply to a client."""
+
+    __slots__ = ("proc", "conn", "sock", "writing")
+
+    def __init__(self, proc, conn, writing):
+        self.proc, self.conn, self.writing = proc, conn, writing
+        self.sock = socket.socket(fileno=os.dup(conn.fileno()))
+
+    def close(self) -> None:
+        self.conn.close()
+        self.sock.close()
 
 
 class WorkerPool:
@@ -175,9 +269,10 @@ class WorkerPool:
         for _ in range(size):
             self.idle.put(self._spawn())
 
-    def _spawn(self):
+    def _spawn(self) -> _Worker:
         parent, child = self.ctx.Pipe()
-        proc = self.ctx.Process(target=_worker, args=(child, self.files, self.memory_mb), daemon=True)
+        writing = self.ctx.RawValue("b", 0)
+        proc = self.ctx.Process(target=_worker, args=(child, self.files, self.memory_mb, writing), daemon=True)
         proc.start()
         child.close()
         try:
@@ -189,15 +284,15 @@ class WorkerPool:
             raise QueryError(f"cannot start a query worker: {msg[1]}")
         with self.lock:
             self.procs.add(proc)
-        return proc, parent
+        return _Worker(proc, parent, writing)
 
-    def _replace(self, proc, conn) -> None:
+    def _replace(self, worker: _Worker) -> None:
         """Kills a worker and starts its successor in the background."""
-        proc.kill()
-        proc.join()
-        conn.close()
+        worker.proc.kill()
+        worker.proc.join()
+        worker.close()
         with self.lock:
-            self.procs.discard(proc)
+            self.procs.discard(worker.proc)
 
         def start():
             if self.closed:
@@ -210,48 +305,77 @@ class WorkerPool:
 
         threading.Thread(target=start, daemon=True).start()
 
-    def run(self, job: Job, timeout: float, wait_for: float, client: socket.socket | None = None) -> Reply:
+    def run(self, job: Job | bytes, timeout: float, wait_for: float, client: socket.socket | None = None,
+            lend: bool = False) -> Reply:
         """The query's reply; `Stopped` if it timed out, crashed, its client left, or no worker
-        was free within `wait_for` seconds."""
+        was free within `wait_for` seconds. With `lend`, the client's connection goes to the
+        worker with the job, and a 200 comes back as `written` >= 0: the worker wrote it (or
+        its start) to the client, and `body` is what is left to send."""
         give_up = time.monotonic() + wait_for
         while True:
             try:
-                proc, conn = self.idle.get(timeout=max(0.0, give_up - time.monotonic()))
+                worker = self.idle.get(timeout=max(0.0, give_up - time.monotonic()))
             except queue.Empty:
                 raise Stopped(503, "all query workers are busy; try again shortly",
                               retry_after=max(1, round(timeout))) from None
-            if proc.is_alive():
+            if worker.proc.is_alive():
                 break
-            self._replace(proc, conn)  # died while idle: not this query's doing
+            self._replace(worker)  # died while idle: not this query's doing
+        if client is not None and _readable(client) and _gone(client):  # left while it waited: keep the worker
+            self.idle.put(worker)
+            raise Stopped(499, "the client closed the connection before its query started")
+        conn = worker.conn
         deadline = time.monotonic() + timeout
-        watch = [conn] + ([client] if client is not None else [])
+        watch = select.poll()  # (multiprocessing.connection.wait builds a selector per call)
+        pipe = conn.fileno()
+        watch.register(pipe, select.POLLIN)
+        if client is not None:
+            watch.register(client.fileno(), select.POLLIN)
+        data = job if isinstance(job, bytes) else encode_job(job)
         try:
-            conn.send(job)
+            if lend and client is not None:
+                worker.writing.value = 0
+                framed = len(data).to_bytes(4, "big", signed=True) + data
+                sent = socket.send_fds(worker.sock, [framed], [client.fileno()])
+                if sent < len(framed):
+                    worker.sock.sendall(framed[sent:])
+            else:
+                lend = False
+                conn.send_bytes(data)
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                ready = wait(watch, left)
-                if conn in ready:
+                ready = watch.poll(left * 1000 + 1)
+                if any(fd == pipe for fd, _ in ready):
                     reply = _decode(conn.recv_bytes())
-                    self.idle.put((proc, conn))
+                    self.idle.put(worker)
                     return reply
-                if client is not None and client in ready:
+                if ready:  # the client's side
                     if _gone(client):
-                        self._replace(proc, conn)
+                        self._replace(worker)
                         raise Stopped(499, "the client closed the connection; its query was stopped")
-                    watch = [conn]  # a pipelined request: stop watching the client
+                    watch.unregister(client.fileno())  # a pipelined request: stop watching the client
         except (EOFError, OSError, ValueError):
-            proc.join(1)
-            reason = _death(proc)
-            self._replace(proc, conn)
-            if proc.exitcode == -signal.SIGABRT and self.memory_mb:
+            worker.proc.join(1)
+            reason = _death(worker.proc)
+            self._replace(worker)
+            self._written(worker, lend)
+            if worker.proc.exitcode == -signal.SIGABRT and self.memory_mb:
                 raise Stopped(503, f"query stopped: it needed more memory than the worker limit of "
                                    f"{self.memory_mb} MB (the worker aborted on a failed allocation)") from None
             raise Stopped(500, f"the query worker crashed ({reason}) while running this query; "
                                "the query was not answered and a new worker is starting") from None
-        self._replace(proc, conn)
+        self._replace(worker)
+        self._written(worker, lend)
         raise Stopped(503, f"query stopped: it ran longer than the time limit of {timeout:g} s")
+
+    @staticmethod
+    def _written(worker: _Worker, lend: bool) -> None:
+        """After a worker was killed: if it had begun to write the reply, the client has (part
+        of) a 200 and must not get another answer: its connection is closed instead."""
+        if lend and worker.writing.value:
+            raise Stopped(499, "the worker was stopped while writing the reply")
 
     def close(self) -> None:
         self.closed = True
@@ -260,7 +384,15 @@ class WorkerPool:
                 proc.kill()
 
 
+def _readable(sock: socket.socket) -> bool:
+    """Data or end-of-file waiting (without the wait that recv does on a socket with a timeout)."""
+    check = select.poll()
+    check.register(sock.fileno(), select.POLLIN)
+    return bool(check.poll(0))
+
+
 def _gone(sock: socket.socket) -> bool:
+    """The peer closed (only meaningful once the socket polls readable: recv waits otherwise)."""
     try:
         return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
     except BlockingIOError:

@@ -1,7 +1,9 @@
 """Limits a query worker process puts on itself before it loads anything.
 
 - no network: a seccomp filter makes socket() fail for every family but AF_UNIX (the worker's
-  pipe to the server is made before), and io_uring (which could open sockets) unavailable. It
+  pipe to the server is made before), connect() fail on every socket (a client's connection
+  lent to a worker to write its reply cannot be dissolved with AF_UNSPEC and reconnected
+  elsewhere), and io_uring (which could open sockets) unavailable. It
   holds for native code too: pyoxigraph's own HTTP client (SERVICE) cannot connect either.
 - memory: RLIMIT_AS caps the worker's address space; an allocation past it fails, and the
   worker dies or reports MemoryError instead of growing until the machine swaps.
@@ -15,9 +17,9 @@ import os
 import platform
 import struct
 
-_ARCH = {  # machine -> (AUDIT_ARCH, socket, io_uring_setup)
-    "x86_64": (0xC000003E, 41, 425),
-    "aarch64": (0xC00000B7, 198, 425),
+_ARCH = {  # machine -> (AUDIT_ARCH, socket, io_uring_setup, connect)
+    "x86_64": (0xC000003E, 41, 425, 42),
+    "aarch64": (0xC00000B7, 198, 425, 203),
 }
 _LD_W_ABS, _JEQ, _JGE, _RET = 0x20, 0x15, 0x35, 0x06
 _ALLOW, _ERRNO = 0x7FFF0000, 0x00050000
@@ -25,15 +27,16 @@ _EPERM, _EACCES = 1, 13
 _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
 
 
-def _program(arch: int, nr_socket: int, nr_uring: int) -> list[tuple[int, int, int, int]]:
+def _program(arch: int, nr_socket: int, nr_uring: int, nr_connect: int) -> list[tuple[int, int, int, int]]:
     # seccomp_data: nr at 0, arch at 4, args[0] at 16 (low half on little-endian machines)
     return [
         (_LD_W_ABS, 0, 0, 4),
         (_JEQ, 1, 0, arch),
         (_RET, 0, 0, _ERRNO | _EPERM),           # another ABI: nothing allowed
         (_LD_W_ABS, 0, 0, 0),
-        (_JGE, 6, 0, 0x40000000),                 # x32 syscalls -> deny
-        (_JEQ, 5, 0, nr_uring),                   # io_uring_setup -> deny
+        (_JGE, 7, 0, 0x40000000),                 # x32 syscalls -> deny
+        (_JEQ, 6, 0, nr_uring),                   # io_uring_setup -> deny
+        (_JEQ, 3, 0, nr_connect),                 # connect() -> EACCES, on any socket
         (_JEQ, 0, 3, nr_socket),                  # not socket() -> allow
         (_LD_W_ABS, 0, 0, 16),
         (_JEQ, 1, 0, 1),                          # AF_UNIX -> allow

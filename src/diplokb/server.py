@@ -9,6 +9,7 @@ Safe by construction:
 """
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -46,8 +47,16 @@ class App:
             raise QueryError(f"no exports in {exports}: run 'diplokb build' first")
         files = [trig, *(f for f in (exports / n for n in EXPORTED_ONTOLOGY[:2]) if f.is_file())]
         self.store = Store(files)  # for the pages: our own bounded queries
-        self.pool = WorkerPool(files, settings.workers, settings.worker_memory_mb)
-        self.gate = ClientGate(settings.client_queries, max(1, settings.workers - 1))
+        from .settings import worker_count
+
+        self.workers = worker_count(settings.workers)
+        self.pool = WorkerPool(files, self.workers, settings.worker_memory_mb)
+        self.gate = ClientGate(settings.client_queries, max(1, self.workers - 1))
+        from .httpd import is_loopback
+
+        # the Host names a loopback-bound server answers (None: any), besides loopback ones
+        self.allowed_hosts = None if not is_loopback(settings.host) else frozenset(
+            h.strip().lower() for h in settings.allowed_hosts.split(",") if h.strip())
         self.named = named_queries(queries_dir)
         self.downloads = downloads(exports)
         from .pages import PageContext
@@ -119,6 +128,24 @@ _ALLOW = {"/sparql": "GET, HEAD, POST, OPTIONS"}
 _CORS = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS"),
          ("Access-Control-Allow-Headers", "Accept, Content-Type"), ("Access-Control-Max-Age", "86400")]
 _UPDATE = "SPARQL Update is not supported: the KB is read-only"
+_HEADERS = [("X-Content-Type-Options", "nosniff"),  # on every reply, with its Content-Type
+            ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'"),
+            ("Access-Control-Allow-Origin", "*"), ("Vary", "Accept")]
+
+
+def _preferences(accept: str | None, fmt: str | None) -> tuple[tuple[str, ...], bool]:
+    """results.preferences, cached for short headers: clients send the same few."""
+    if (accept is None or len(accept) < 256) and (fmt is None or len(fmt) < 256):
+        return _cached_preferences(accept, fmt)
+    return _cached_preferences.__wrapped__(accept, fmt)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_preferences(accept: str | None, fmt: str | None) -> tuple[tuple[str, ...], bool]:
+    from .results import preferences
+
+    formats, anything = preferences(accept, fmt)
+    return tuple(formats), anything
 
 
 def _parse_qs(text: str) -> dict[str, list[str]]:
@@ -171,14 +198,16 @@ class Handler(BaseHandler):
 
     def _host_refused(self) -> bool:
         """With a loopback bind, a request naming another host is refused (DNS rebinding)."""
-        from .httpd import is_loopback
-
-        if not is_loopback(self.app.settings.host):
+        allowed = self.app.allowed_hosts
+        if allowed is None:  # not bound to loopback
             return False
         host = (self.headers.get("Host") or "").strip().lower()
+        if host in allowed:
+            return False
+        from .httpd import is_loopback
+
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        allowed = {h.strip().lower() for h in self.app.settings.allowed_hosts.split(",") if h.strip()}
-        if not host or is_loopback(name) or name in allowed or host in allowed:  # no Host: HTTP/1.0
+        if not host or is_loopback(name) or name in allowed:  # no Host: HTTP/1.0
             return False
         self.close_connection = True
         self._error(HTTPStatus.FORBIDDEN, f"Host '{host[:100]}' is not served here: this server listens "
@@ -217,10 +246,7 @@ class Handler(BaseHandler):
 
     # -- responses -----------------------------------------------------------------------
     def _send(self, status: int, body: bytes, ctype: str, extra: dict | None = None):
-        headers = [("Content-Type", ctype), ("X-Content-Type-Options", "nosniff"),
-                   ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'"),
-                   ("Access-Control-Allow-Origin", "*"), ("Vary", "Accept")]
-        headers += list((extra or {}).items())
+        headers = [("Content-Type", ctype), *_HEADERS, *(extra or {}).items()]
         self.respond(status, body, headers, head=getattr(self, "head", False))
 
     def _send_html(self, page: str, status: int = 200):
@@ -317,23 +343,32 @@ class Handler(BaseHandler):
 
     def _wants_html_only(self) -> bool:
         """Accept names HTML and no results format, nor */*: the results page, not a 406."""
-        from .results import preferences
-
-        formats, anything = preferences(self.headers.get("Accept"), None)
-        return self._wants_html() and not formats and not anything
+        if not self._wants_html():
+            return False
+        formats, anything = _preferences(self.headers.get("Accept"), None)
+        return not formats and not anything
 
     def _run(self, query: str, fmt: str | None, default_graphs: tuple = (), named_graphs: tuple = ()):
-        from .results import preferences
+        from .querypool import GONE
 
-        formats, anything = preferences(self.headers.get("Accept"), fmt)
-        reply = self._execute(query, formats, anything, default_graphs, named_graphs)
+        formats, anything = _preferences(self.headers.get("Accept"), fmt)
+        lend = not getattr(self, "head", False)  # the worker writes a 200 to the client itself
+        reply = self._execute(query, formats, anything, default_graphs, named_graphs, lend=lend)
+        if reply.written == GONE:
+            self.close_connection = True
+            return
+        if reply.written >= 0:
+            if reply.body:  # what the client's socket did not take at once
+                self.connection.settimeout(self.request_timeout)
+                self.wfile.write(reply.body)
+            return
         if reply.status != 200:
             raise HTTPError(reply.status, json.loads(reply.body)["error"]["message"])
         self._send(200, reply.body, reply.ctype, {"X-Result-Truncated": "true"} if reply.truncated else None)
 
     def _execute(self, query: str, formats: list[str], anything: bool = True,
-                 default_graphs: tuple = (), named_graphs: tuple = ()):
-        from .querypool import Job, Stopped
+                 default_graphs: tuple = (), named_graphs: tuple = (), lend: bool = False):
+        from .querypool import Job, Stopped, encode_job
 
         s = self.app.settings
         ip = self.client_address[0]
@@ -342,7 +377,8 @@ class Handler(BaseHandler):
             raise HTTPError(HTTPStatus.SERVICE_UNAVAILABLE,
                             f"this client already has {s.client_queries} SPARQL requests in flight",
                             {"Retry-After": "1"})
-        job = Job(query, tuple(formats), anything, s.max_rows, s.max_reply_bytes, default_graphs, named_graphs)
+        job = encode_job(Job(query, tuple(formats), anything, s.max_rows, s.max_reply_bytes, default_graphs,
+                             named_graphs, self.response_head(200, _HEADERS) if lend else b""))
         try:
             start = time.monotonic()
             if not slot.acquire(timeout=s.timeout):
@@ -350,7 +386,7 @@ class Handler(BaseHandler):
                               retry_after=max(1, round(s.timeout)))
             try:
                 left = max(0.1, s.timeout - (time.monotonic() - start))
-                return self.app.pool.run(job, s.timeout, left, client=self.connection)
+                return self.app.pool.run(job, s.timeout, left, client=self.connection, lend=lend)
             finally:
                 slot.release()
         except Stopped as exc:

@@ -14,7 +14,8 @@ OPTIONS: dict[str, tuple] = {
     "timeout": (10.0, "Seconds a query may run before it is stopped."),
     "max_rows": (10_000, "Most rows (or triples) a query returns."),
     "max_request_bytes": (100_000, "Largest request body or query string."),
-    "workers": (2, "Worker processes running queries."),
+    "workers": (0, "Worker processes running queries (0: one per CPU plus one, at most 9). One client "
+                   "address uses at most all but one of them at once."),
     "max_reply_bytes": (20_000_000,
                         "Largest query result body; past it rows are dropped and X-Result-Truncated is set."),
     "worker_memory_mb": (2048,
@@ -37,6 +38,17 @@ def _make_settings():
     cls.__module__ = __name__
     cls.__doc__ = "The server's limits; each is a `diplokb serve` option of the same name."
     return cls
+
+
+def worker_count(workers: int) -> int:
+    """--workers as a number: 0 is one per CPU, so that one client can use every core, plus the
+    one that a client cannot take (the others' reserve), at least 2 and at most 9."""
+    if workers > 0:
+        return workers
+    import os
+
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(2, min(9, cpus + 1))
 
 
 def __getattr__(name: str):
