@@ -119,7 +119,8 @@ def test_a_changed_shapes_file_or_corrupt_cache_means_a_clean_build(kb, tmp_path
     check_same_as_clean(kb, tmp_path)
     states = list((tmp_path / "cache").glob("state-*"))
     assert len(states) == 1
-    states[0].write_bytes(states[0].read_bytes()[:1000])  # truncated
+    index = states[0] / "index"
+    index.write_bytes(index.read_bytes()[:1000])  # truncated
     result = check_same_as_clean(kb, tmp_path)
     assert len(result.recompiled) == len(list(kb.rglob("*.yaml")))
 

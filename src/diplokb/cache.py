@@ -1,34 +1,41 @@
 """The build cache: what each YAML file compiled to and how each subject was written, keyed by
-content, so that a build after an edit redoes only what the edit can affect.
+content, so that a build after an edit redoes, reads and writes only what the edit touches.
 
-A build keeps one state file per KB (under `.diplokb-cache/`). It is a series of frames, each
-its length, the SHA-256 of its bytes and the bytes: plain strings, numbers, tuples and dicts in
-marshal format (never pickle, which runs code when it loads; marshal only builds values, and
-each value is then checked to have the shape the build expects). It holds
+A build keeps one state folder per KB (under `.diplokb-cache/`, `state-NAME/`). Everything in
+it is plain strings, numbers, tuples, sets and dicts in marshal format (never pickle, which
+runs code when it loads; marshal only builds values, and each value is then checked to have
+the shape the build expects). It holds
 
-- `key`: a digest of diplokb's code, the ontology, the vocabularies and the shapes; a state
-  with another key is ignored, so a change to any of them means a clean build;
-- `units`: for each YAML file (path relative to the KB folder), the digests of its YAML and of
-  its archived text, the ids it defines (with the entry other files see), the index entries it
-  was compiled against (`lookups`), its triples by subject and graph, and its subjects' lines;
-- `rendered`: for each subject, its N-Triples lines, Turtle block and JSON-LD node text, the
-  number of its triples, its predicates and its classes;
-- `trig`: the Turtle block of a subject within one graph, where that is not all of its triples;
-- `results`: the fast SHACL engine's results by focus node (None after a pySHACL build).
+- `index`, read whole by every build: a series of frames, each its length, the SHA-256 of its
+  bytes and the bytes: the header (format, `key`: a digest of diplokb's code, the ontology,
+  the vocabularies and the shapes; a state with another key is ignored, so a change to any of
+  them means a clean build); for each YAML file (path relative to the KB folder) its entry:
+  the digests of its YAML and of its archived text, their stat (size, mtime_ns, inode), the
+  ids it defines (with the entry other files see), the index entries it was compiled against
+  (`lookups`), the subjects it has triples of and the name of its chunk; then `meta`: the
+  names of the results chunk and of the reverse-link shards, the KB's figures (triples,
+  subjects by predicate and by class) and the layout of each export (state_meta.py);
+- chunks, read on demand: files named by the SHA-256 of their bytes (so a chunk checks
+  itself), never changed once written. A unit's chunk holds its triples by subject and graph,
+  its subjects' lines, and the rendered texts (N-Triples, Turtle, JSON-LD, counts, TriG blocks)
+  of the subjects it is the first file of; the results chunk the fast SHACL engine's results
+  by focus node (None after a pySHACL build); a shard the subjects linking to each object IRI
+  of its share (`shard()`).
 
 A file is recompiled when its YAML or text changed, or when an entry it looked up in the index
-changed (a renamed speaker changes statement labels elsewhere). A state is written only once
-the KB compiled and validated (while the exports are written); a build with errors leaves the
-previous one, which stays correct. A state never decides what is written: the exports are
-compared with the files on disk, so a state saved by a build that then failed to write its
-exports is still a correct starting point.
+changed. A state is written only once the KB compiled and validated; a build with errors leaves
+the previous one, which stays correct. A save writes the chunks that changed, then the index in
+one step (a temporary moved in), and removes the chunks neither the new nor the previous index
+names (a build still reading the previous state finds its chunks).
 
-A state is never trusted blindly. A frame whose digest does not match its bytes (a flipped bit,
-an edit), or whose value has not the expected shape (a crafted file), is a warning: a unit is
-then compiled again, and the rendered texts and results (which may come from it) are thrown
-away, so the build renders and validates everything again; a file that is not a state at all is
-ignored, with a warning. The cache is an optimisation: `build --check` does not read it, and a
-cache that cannot be read or written is a warning, never a failed build.
+A state is never trusted blindly. A frame or a chunk whose digest does not match its bytes (a
+flipped bit, an edit) or whose value has not the expected shape (a crafted file) is a warning:
+a damaged unit entry or unit chunk means that file is compiled again, and the rendered texts
+and results are then rebuilt for every subject (`complete` false); a damaged header, index or
+meta frame means a clean build. A chunk found damaged in the middle of a build raises `Damaged`,
+and the build starts again that way (pipeline.py). The cache is an optimisation: `build
+--check` and `--no-cache` do not read it, and a cache that cannot be read or written is a
+warning, never a failed build.
 """
 from __future__ import annotations
 
@@ -36,17 +43,28 @@ import hashlib
 import marshal
 import os
 import tempfile
+import zlib
+from itertools import chain
 from dataclasses import dataclass, field
 from pathlib import Path
 
-FORMAT = 2
-MAGIC = b"diplokb build cache\n"
-CHUNK = 20_000  # subjects per rendered frame, which bounds the memory a save needs
+from . import state_meta
+
+FORMAT = 3
+MAGIC = b"diplokb build cache 3\n"
+NSHARDS = 256  # reverse-link shards: an edit reads those of the objects it reaches
 _HEAD = 8 + 32  # a frame's length and digest
+LIGHT = ("yaml", "stat", "text", "text_digest", "text_stat", "defines", "lookups", "subjects", "chunk",
+         "rchunk")
+HEAVY = {"contrib": "chunk", "locations": "chunk", "rendered": "rchunk", "trig": "rchunk"}  # key -> its chunk
 
 
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def shard(o: str) -> int:
+    return zlib.crc32(o.encode("utf-8", "surrogatepass")) % NSHARDS
 
 
 def code_key(files) -> str:
@@ -58,20 +76,149 @@ def code_key(files) -> str:
     return h.hexdigest()
 
 
-@dataclass
+class Damaged(Exception):
+    """A chunk that failed its check while a build read it: `rel` the unit it belongs to (None:
+    a shard or the results), `message` what to tell."""
+
+    def __init__(self, rel, message: str):
+        super().__init__(message)
+        self.rel = rel
+        self.message = message
+
+
+_BAD = object()  # a frame or chunk that failed its digest or shape check
+_UNREAD = object()
+
+
+class Chunks:
+    """The content-addressed files of a state folder (None: no folder, nothing to read)."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = folder
+
+    def read(self, name: str, check):
+        """The chunk's value, or _BAD when it is missing, fails its digest or its shape."""
+        if self.folder is None or not _is_name(name):
+            return _BAD
+        try:
+            data = (self.folder / name).read_bytes()
+        except OSError:
+            return _BAD
+        return _value(data, hashlib.sha256(data).hexdigest() == name, check)
+
+
+class Unit(dict):
+    """A file's index entry (LIGHT keys); its chunk's keys (HEAVY) are read on first use."""
+
+    __slots__ = ("rel", "state")
+
+    def __missing__(self, key):
+        if key not in HEAVY or getattr(self, "state", None) is None:
+            raise KeyError(key)
+        if HEAVY[key] == "chunk":
+            self.state.load_chunk(self)
+        else:
+            self.state.load_rendered(self)
+        return dict.__getitem__(self, key)
+
+
+def new_unit(rel: str, values: dict) -> Unit:
+    u = Unit(values)
+    u.rel, u.state = rel, None
+    return u
+
+
+@dataclass(eq=False)
 class State:
     key: str = ""
-    units: dict = field(default_factory=dict)
-    rendered: dict = field(default_factory=dict)
-    trig: dict = field(default_factory=dict)
-    results: dict | None = None
-    complete: bool = True  # False: `rendered`, `trig` and `results` were thrown away (see above)
+    units: dict = field(default_factory=dict)  # rel -> Unit
+    meta: dict | None = None  # state_meta.py; None: none saved (a clean build)
+    complete: bool = True  # False: rendered texts and results are rebuilt for every subject
     warnings: list = field(default_factory=list)  # what was wrong with the saved state
+    folder: Path | None = None
+    rendered: dict = field(default_factory=dict)  # subject -> rendered row, of the chunks read
+    trig: dict = field(default_factory=dict)  # (graph, subject) -> block, of the chunks read
+    _shards: dict = field(default_factory=dict)  # shard number -> {object: subjects}
+    _results: object = None  # set to _UNREAD in __post_init__
+
+    def __post_init__(self):
+        self.chunks = Chunks(self.folder)
+        self._results = _UNREAD
+        for rel, u in self.units.items():
+            u.rel, u.state = rel, self
+
+    def __eq__(self, other):  # what a save records of the KB (not where the exports are)
+        return (isinstance(other, State) and self.key == other.key and self.units == other.units
+                and (self.meta or {}).get("figures") == (other.meta or {}).get("figures"))
+
+    @property
+    def results(self):
+        """The SHACL results by focus node of the last build (None: none to start from)."""
+        if self.meta is None or not self.complete:
+            return None
+        if self._results is _UNREAD:
+            found = self.chunks.read(self.meta["results"], _is_results)
+            if found is _BAD:
+                raise Damaged(None, "the results failed their digest or shape check")
+            self._results = found
+        return self._results
+
+    def reverse(self, o: str) -> tuple:
+        """The subjects whose triples have the IRI `o` as object."""
+        n = shard(o)
+        found = self._shards.get(n)
+        if found is None:
+            found = self.chunks.read(self.meta["reverse"][n], _is_shard)
+            if found is _BAD:
+                raise Damaged(None, "a reverse-link shard failed its digest or shape check")
+            self._shards[n] = found
+        return found.get(o, ())
+
+    def load_chunk(self, unit: Unit) -> None:
+        """Reads a unit's triples and their lines (its chunk)."""
+        found = self.chunks.read(unit.get("chunk", ""), _is_chunk)
+        if found is _BAD:
+            raise Damaged(unit.rel, f"the chunk of {unit.rel} failed its digest or shape check")
+        contrib, locations = found
+        if contrib.keys() != unit["subjects"]:
+            raise Damaged(unit.rel, f"the chunk of {unit.rel} is not the one its entry names")
+        dict.update(unit, contrib=contrib, locations=locations)
+
+    def load_rendered(self, unit: Unit) -> None:
+        """Reads the rendered texts of the subjects a unit is the first file of (its rchunk)."""
+        found = self.chunks.read(unit.get("rchunk", ""), _is_rchunk)
+        if found is _BAD:
+            raise Damaged(unit.rel, f"the rendered texts of {unit.rel} failed their digest or shape check")
+        rendered, trig = found
+        if not rendered.keys() <= unit["subjects"]:
+            raise Damaged(unit.rel, f"the rendered texts of {unit.rel} are not those its entry names")
+        dict.update(unit, rendered=rendered, trig=trig)
+        setdefault = self.rendered.setdefault  # a row rendered in this build stays
+        for s, row in rendered.items():
+            setdefault(s, row)
+        setdefault = self.trig.setdefault
+        for k, block in trig.items():
+            setdefault(k, block)
+
+    def load_all(self) -> list[str]:
+        """Reads every unit's chunk; drops the units whose chunk is damaged (they are compiled
+        again, and the state is then incomplete); returns those units."""
+        dropped = []
+        for rel, unit in list(self.units.items()):
+            try:
+                unit["contrib"]
+                unit["rendered"]
+            except Damaged:
+                del self.units[rel]
+                dropped.append(rel)
+        if dropped:
+            self.complete = False
+        return dropped
 
 
 def state_path(cache_dir: Path, kb_dir: Path) -> Path:
     name = hashlib.sha1(str(Path(kb_dir).resolve()).encode()).hexdigest()[:16]
-    return Path(cache_dir) / f"state-{name}.marshal"
+    return Path(cache_dir) / f"state-{name}"
 
 
 class _Corrupt(Exception):
@@ -93,34 +240,34 @@ def _frames(data: bytes):
         pos = start + size
 
 
-_BAD = object()  # a frame that failed its digest or shape check
-
-
 def _value(payload: bytes, ok: bool, check):
-    """The value of a frame if its digest matched (`ok`), it loads and `check` accepts it."""
+    """The value of bytes if their digest matched (`ok`), they load and `check` accepts it."""
     if not ok:
         return _BAD
     try:
-        value = marshal.loads(payload)
+        with _bounded(len(payload)):
+            value = marshal.loads(payload)
     except (EOFError, ValueError, TypeError, MemoryError):  # MemoryError: a crafted count (_bounded)
         return _BAD
     try:
         return value if check(value) else _BAD
-    except (TypeError, ValueError, AttributeError, IndexError):
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError):
         return _BAD
 
 
 class _bounded:
-    """Bounds the memory the process may map while a state is decoded (Linux: RLIMIT_AS), so
-    that a crafted count in a frame (a list of 2**31 items in five bytes, which marshal would
-    allocate before reading it) fails at once with MemoryError instead of taking seconds and
-    gigabytes. A real state needs far less than 64 times its size."""
+    """Bounds the memory the process may map while a value is decoded (Linux: RLIMIT_AS), so
+    that a crafted count (a list of 2**31 items in five bytes, which marshal would allocate
+    before reading it) fails at once with MemoryError instead of taking seconds and
+    gigabytes. A real value needs far less than 64 times its size."""
 
     def __init__(self, size: int):
         self.size = size
         self.old = None
 
     def __enter__(self):
+        if self.size < 1 << 16:  # too small to hold a count that matters: not worth the calls
+            return self
         try:
             import resource
 
@@ -146,22 +293,14 @@ class _bounded:
 def load(path: Path, key: str) -> State:
     """The saved state, or an empty one when there is none or its key differs; with warnings
     (`State.warnings`) for what could not be used."""
-    with _bounded(_size(path)):
-        return _load(path, key)
-
-
-def _size(path) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0
-
-
-def _load(path: Path, key: str) -> State:
+    path = Path(path)
     empty = State(key=key)
     try:
-        data = Path(path).read_bytes()
+        data = (path / "index").read_bytes()
     except (FileNotFoundError, NotADirectoryError):  # no state (yet)
+        if path.exists() and not path.is_dir():
+            empty.warnings.append("the build cache is not a diplokb state (an older format or another "
+                                  "file); it is ignored: a clean build")
         return empty
     except OSError as exc:
         empty.warnings.append(f"cannot read the build cache ({exc.strerror or exc}); a clean build")
@@ -171,152 +310,228 @@ def _load(path: Path, key: str) -> State:
                               "file); it is ignored: a clean build")
         return empty
     try:
-        frames = _frames(data)
-        payload, ok = next(frames, (b"", False))
-        head = _value(payload, ok, _is_head)
+        frames = list(_frames(data))
+        if not frames:
+            raise _Corrupt("it ends early")
+        head = _value(*frames[0], _is_head)
         if head is _BAD:
             raise _Corrupt("its header is damaged")
         if head[:2] != (FORMAT, key):
             return empty  # diplokb, its ontology or its shapes changed: a clean build
-        _, _, n_units, n_chunks = head
-        state = State(key=key)
-        damaged = []
-        for _ in range(n_units):
-            payload, ok = next(frames)
-            unit = _value(payload, ok, _is_unit)
-            if unit is _BAD:
-                damaged.append("a unit")
-            else:
-                state.units[unit[0]] = unit[1]
-        rest = [(payload, ok) for payload, ok in frames]
-        if len(rest) != 2 + n_chunks:
+        n_units = head[2]
+        if len(frames) != 2 + n_units:
             raise _Corrupt("it has not the frames its header announces")
-        trig = _value(*rest[0], _is_trig)
-        results = _value(*rest[1], _is_results)
-        chunks = [_value(p, ok, _is_rendered) for p, ok in rest[2:]]
-    except (StopIteration, _Corrupt) as exc:
-        reason = str(exc) or "it ends early"
-        empty.warnings.append(f"the build cache is damaged ({reason}); it is ignored: a clean build")
+        meta = _value(*frames[-1], state_meta.is_meta)
+        if meta is _BAD:
+            raise _Corrupt("its summary of the KB and the exports failed its digest or shape check")
+    except _Corrupt as exc:
+        empty.warnings.append(f"the build cache is damaged ({exc}); it is ignored: a clean build")
         return empty
-    if trig is _BAD or results is _BAD or any(c is _BAD for c in chunks) or damaged:
-        what = ", ".join(damaged) or "the rendered texts or results"
-        state.warnings.append(f"the build cache is damaged ({what} failed its digest or shape check); "
-                              "that part is compiled again and everything is rendered and validated again")
+    units, damaged = {}, 0
+    for payload, ok in frames[1:-1]:
+        entry = _value(payload, ok, _is_entry_frame)
+        if entry is _BAD:
+            damaged += 1
+        else:
+            units[entry[0]] = new_unit(entry[0], dict(zip(LIGHT, entry[1])))
+    state = State(key=key, units=units, meta=meta, folder=path)
+    if damaged:
+        state.warnings.append(f"the build cache is damaged ({damaged} file entr{'y' if damaged == 1 else 'ies'} "
+                              "failed the digest or shape check); those files are compiled again and "
+                              "everything is rendered and validated again")
         state.complete = False
-        return state
-    state.trig, state.results = trig, results
-    for chunk in chunks:
-        state.rendered.update(chunk)
     return state
 
 
-def save(path: Path, state: State) -> None:
-    """Writes the state next to its place, then moves it in (never a half-written state);
-    removes what a killed save left. Raises OSError when the cache cannot be written."""
+def write_chunks(path: Path, chunks: dict) -> None:
+    """Writes the chunks (name -> bytes) not there yet, each a temporary moved in."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.mkdir(parents=True, exist_ok=True)
+    for name, data in chunks.items():
+        if not (path / name).is_file():
+            _write_new(path, name, data)
+
+
+def save(path: Path, state: State, previous: State | None = None) -> None:
+    """Writes the index (a temporary moved in: never a half-written index) once its chunks are
+    written (write_chunks); removes what a killed save left and the chunks that neither this
+    index nor the previous one names. Raises OSError when it cannot write."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
     from .files import _Lock
 
-    with _Lock(path.parent):
-        for left in path.parent.glob(".state.*"):  # a killed save's (saves hold this lock)
+    with _Lock(path):
+        for left in path.glob(".tmp.*"):  # a killed save's
             left.unlink(missing_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".state.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                items = list(state.rendered.items())
-                chunks = [dict(items[i:i + CHUNK]) for i in range(0, len(items), CHUNK)]
-                fh.write(MAGIC)
-                values = [(FORMAT, state.key, len(state.units), len(chunks)), *state.units.items(),
-                          state.trig, state.results, *chunks]
-                for value in values:
-                    payload = marshal.dumps(value)
-                    fh.write(len(payload).to_bytes(8, "little") + hashlib.sha256(payload).digest())
-                    fh.write(payload)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        values = [(FORMAT, state.key, len(state.units)),
+                  *((rel, tuple(u[k] for k in LIGHT)) for rel, u in state.units.items()), state.meta]
+        index = bytearray(MAGIC)
+        for value in values:
+            payload = marshal.dumps(value)
+            index += len(payload).to_bytes(8, "little") + hashlib.sha256(payload).digest() + payload
+        # the previous index's chunks are kept for the builds still reading them: those this
+        # build read it from (`previous`), else those the index on disk names
+        kept = _names_of(previous) if previous is not None and previous.meta else _names(path / "index")
+        _write_new(path, "index", bytes(index))
+        keep = kept | _names_of(state)
+        for f in path.iterdir():
+            if _is_name(f.name) and f.name not in keep:
+                f.unlink(missing_ok=True)
+
+
+def _write_new(folder: Path, name: str, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".tmp.", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, folder / name)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _names_of(state: State) -> set:
+    names = {u[k] for u in state.units.values() for k in ("chunk", "rchunk") if u.get(k)}
+    if state.meta:
+        names.add(state.meta["results"])
+        names.update(state.meta["reverse"])
+    return names
+
+
+def _names(index: Path) -> set:
+    """The chunks a saved index names (none if it cannot be read: its chunks are then garbage)."""
+    try:
+        data = index.read_bytes()
+        if not data.startswith(MAGIC):
+            return set()
+        frames = list(_frames(data))
+        meta = _value(*frames[-1], state_meta.is_meta)
+        names = set() if meta is _BAD else {meta["results"], *meta["reverse"]}
+        for payload, ok in frames[1:-1]:
+            entry = _value(payload, ok, _is_entry_frame)
+            if entry is not _BAD:
+                names.add(entry[1][LIGHT.index("chunk")])
+                names.add(entry[1][LIGHT.index("rchunk")])
+        return names
+    except (OSError, _Corrupt):
+        return set()
+
+
+def chunk_bytes(value) -> tuple[str, bytes]:
+    data = marshal.dumps(value)
+    return hashlib.sha256(data).hexdigest(), data
 
 
 # -- the shapes a state's values must have -------------------------------------------------
+# Checked with C-level iteration (map, chain) where values are many: a rebuild checks every
+# chunk it reads.
 
-def _str_or_none(x) -> bool:
-    return x is None or type(x) is str
+_chain = chain.from_iterable
+_NONE = type(None)
 
 
-def _is_term(o) -> bool:
-    return type(o) is str or (type(o) is tuple and len(o) == 3 and type(o[0]) is str
-                              and _str_or_none(o[1]) and _str_or_none(o[2]))
+def _types(values) -> set:
+    return set(map(type, values))
+
+
+def _all_str(values) -> bool:
+    return _types(values) <= {str}
+
+
+def _tuples_of(values, n: int) -> bool:
+    """Whether every value is a tuple of n items."""
+    return _types(values) <= {tuple} and set(map(len, values)) <= {n}
+
+
+def _is_name(name) -> bool:
+    return type(name) is str and len(name) == 64 and not name.strip("0123456789abcdef")
 
 
 def _is_head(v) -> bool:
-    return (type(v) is tuple and len(v) == 4 and type(v[0]) is int and type(v[1]) is str
-            and type(v[2]) is int and type(v[3]) is int and v[2] >= 0 and v[3] >= 0)
+    return (type(v) is tuple and len(v) == 3 and type(v[0]) is int and type(v[1]) is str
+            and type(v[2]) is int and v[2] >= 0)
 
 
-def _is_entry(e) -> bool:
-    return type(e) is tuple and len(e) == 3 and all(type(x) is str for x in e)
+def _is_stat(s) -> bool:
+    return s is None or (type(s) is tuple and len(s) == 3 and _types(s) <= {int})
 
 
-_UNIT_KEYS = {"yaml", "text", "text_digest", "defines", "lookups", "contrib", "locations"}
+def _entries(values) -> bool:
+    """Whether every value is an index entry: three strs."""
+    values = list(values)
+    return _tuples_of(values, 3) and _all_str(_chain(values))
 
 
-def _is_unit(v) -> bool:
-    if not (type(v) is tuple and len(v) == 2 and type(v[0]) is str and type(v[1]) is dict):
+def _is_entry_frame(v) -> bool:
+    if not (type(v) is tuple and len(v) == 2 and type(v[0]) is str and type(v[1]) is tuple
+            and len(v[1]) == len(LIGHT)):
         return False
-    u = v[1]
-    if u.keys() != _UNIT_KEYS or not all(type(u[k]) is str for k in ("yaml", "text", "text_digest")):
+    yaml, stat, text, text_digest, text_stat, defines, lookups, subjects, chunk, rchunk = v[1]
+    if not (type(yaml) is str and type(text) is str and type(text_digest) is str and _is_stat(stat)
+            and _is_stat(text_stat) and _is_name(chunk) and _is_name(rchunk) and type(subjects) is frozenset
+            and _all_str(subjects) and type(defines) is tuple and type(lookups) is dict):
         return False
-    defines, lookups, contrib, locations = u["defines"], u["lookups"], u["contrib"], u["locations"]
-    if type(defines) is not tuple or type(lookups) is not dict or type(contrib) is not dict \
-            or type(locations) is not dict:
+    if not (_tuples_of(defines, 4) and _all_str(d[0] for d in defines) and _entries(d[1] for d in defines)
+            and _types(d[2] for d in defines) <= {int} and _types(d[3] for d in defines) <= {int}):
         return False
-    for d in defines:
-        if not (type(d) is tuple and len(d) == 4 and type(d[0]) is str and _is_entry(d[1])
-                and type(d[2]) is int and type(d[3]) is int):
-            return False
-    if not all(type(k) is str and (e is None or _is_entry(e)) for k, e in lookups.items()):
-        return False
-    for s, loc in locations.items():
-        if not (type(s) is str and type(loc) is tuple and len(loc) == 2 and type(loc[0]) is int
-                and type(loc[1]) is int):
-            return False
-    term = _is_term
-    for s, graphs in contrib.items():
-        if type(s) is not str or type(graphs) is not dict:
-            return False
-        for g, pairs in graphs.items():
-            if type(g) is not str or type(pairs) is not tuple:
-                return False
-            for pair in pairs:
-                if not (type(pair) is tuple and len(pair) == 2 and type(pair[0]) is str and term(pair[1])):
-                    return False
-    return True
+    return _all_str(lookups) and _types(lookups.values()) <= {tuple, _NONE} \
+        and _entries(e for e in lookups.values() if e is not None)
 
 
-def _is_trig(v) -> bool:
-    return type(v) is dict and all(
-        type(k) is tuple and len(k) == 2 and type(k[0]) is str and type(k[1]) is str and type(t) is str
-        for k, t in v.items())
+def _is_rendered(rows: dict) -> bool:
+    values = list(rows.values())
+    if not (_all_str(rows) and _tuples_of(values, 6)):
+        return False
+    return (_all_str(r[0] for r in values) and _all_str(r[1] for r in values) and _all_str(r[2] for r in values)
+            and _types(r[3] for r in values) <= {int} and _types(r[4] for r in values) <= {tuple}
+            and _types(r[5] for r in values) <= {tuple} and _all_str(_chain(r[4] for r in values))
+            and _all_str(_chain(r[5] for r in values)))
+
+
+def _is_contrib(contrib: dict) -> bool:
+    """subject -> graph -> tuple of (predicate, term) pairs; a term an IRI (str) or a literal
+    (value, datatype or None, language or None)."""
+    graphs = list(contrib.values())
+    if not (_all_str(contrib) and _types(graphs) <= {dict} and _all_str(_chain(graphs))):
+        return False
+    tuples = list(_chain(g.values() for g in graphs))
+    if not _types(tuples) <= {tuple}:
+        return False
+    pairs = list(_chain(tuples))
+    if not (_tuples_of(pairs, 2) and _all_str(p for p, _ in pairs)):
+        return False
+    literals = [o for _, o in pairs if type(o) is not str]
+    return (_tuples_of(literals, 3) and _all_str(o[0] for o in literals)
+            and _types(_chain((o[1], o[2]) for o in literals)) <= {str, _NONE})
+
+
+def _is_chunk(v) -> bool:
+    if not (type(v) is tuple and len(v) == 2 and _types(v) <= {dict}):
+        return False
+    contrib, locations = v
+    locs = list(locations.values())
+    return (_all_str(locations) and _tuples_of(locs, 2) and _types(_chain(locs)) <= {int}
+            and _is_contrib(contrib))
+
+
+def _is_rchunk(v) -> bool:
+    if not (type(v) is tuple and len(v) == 2 and _types(v) <= {dict}):
+        return False
+    rendered, trig = v
+    return (_is_rendered(rendered) and _tuples_of(list(trig), 2) and _all_str(_chain(trig))
+            and _all_str(trig.values()))
 
 
 def _is_results(v) -> bool:
     if v is None:
         return True
-    return type(v) is dict and all(
-        type(f) is str and type(rows) is tuple
-        and all(type(r) is tuple and len(r) == 6 and all(_str_or_none(x) for x in r) for r in rows)
-        for f, rows in v.items())
-
-
-def _is_rendered(v) -> bool:
-    if type(v) is not dict:
+    if not (type(v) is dict and _all_str(v) and _types(v.values()) <= {tuple}):
         return False
-    for s, r in v.items():
-        if not (type(s) is str and type(r) is tuple and len(r) == 6 and type(r[0]) is str
-                and type(r[1]) is str and type(r[2]) is str and type(r[3]) is int
-                and type(r[4]) is tuple and type(r[5]) is tuple
-                and all(type(x) is str for x in r[4]) and all(type(x) is str for x in r[5])):
-            return False
-    return True
+    rows = list(_chain(v.values()))
+    return _tuples_of(rows, 6) and _types(_chain(rows)) <= {str, _NONE}
+
+
+def _is_shard(v) -> bool:
+    return (type(v) is dict and _all_str(v) and _types(v.values()) <= {tuple}
+            and _all_str(_chain(v.values())))

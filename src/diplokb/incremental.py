@@ -13,6 +13,7 @@ within HOPS links of them (and those linking to them); every other focus node ke
 """
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -44,7 +45,7 @@ def _grouped(pairs) -> dict:
 
 class Build:
     def __init__(self, kb_dir: Path, vocabularies_file: Path, state: cache.State, base: Path,
-                 object_properties: set):
+                 object_properties: set, use_stat: bool = True):
         self.kb_dir = Path(kb_dir)
         self.vocabularies_file = vocabularies_file
         self.old = state
@@ -64,6 +65,19 @@ class Build:
         # and rel -> (text_file, its bytes) for the archived texts read to check a cached unit.
         self.data: dict = {}
         self.text_data: dict = {}
+        # Files whose stat (size, mtime_ns, inode) and their text's are those the cache recorded
+        # are not read (`skipped`); rel -> stat taken before reading, for the others.
+        self.use_stat = use_stat
+        self.restated: set = set()  # unchanged files whose new stat the next index records
+        self.skipped: set = set()
+        self.stats: dict = {}
+        self.text_stats: dict = {}
+        self.rendered = state.rendered  # filled as the cache's chunks are read
+        self.trig = state.trig
+        self.old_rows: dict = {}  # touched subject -> its rendered row before this build
+        self.old_graph_sets: dict = {}  # touched subject -> the graphs it was in
+        self.link_delta: dict = {}  # changed subject -> (objects it linked to, links to now)
+        self.old_primary: dict = {}  # touched subject -> the file whose chunk held it
         self._displays: dict = {}  # rel -> the path shown in messages
 
     # -- loading -------------------------------------------------------------------------
@@ -82,6 +96,8 @@ class Build:
     def load_unit(self, rel: str, problems: list | None = None) -> list:
         if rel not in self.records:
             path, is_source = self.paths[rel]
+            if rel in self.skipped:
+                self._read_skipped(rel)
             data = self.data.pop(rel, None)
             if data is None:  # unreadable: reported when it was read (run)
                 self.records[rel] = []
@@ -91,13 +107,39 @@ class Build:
                                           text_data=self.text_data.pop(rel, None))
         return self.records[rel]
 
+    def _read_skipped(self, rel: str) -> None:
+        """Reads a file the build took as unchanged by its stat (its records are needed): its
+        bytes must be those the cache recorded, else it changed during the build: an error."""
+        self.skipped.discard(rel)
+        path = self.paths[rel][0]
+        data = read_kb_file(path, self.kb_dir, self.display(rel), self.problems)
+        if data is not None and not self.unchanged(rel, data):
+            self.problems.append(Problem(SourceLocation(self.display(rel)),
+                                         "the file changed during the build; build again"))
+            data = None
+        self.data[rel] = data
+
+    def _stat_unchanged(self, rel: str, path: Path) -> bool:
+        """Whether the file and its text have the stat the cache recorded (then it is not read)."""
+        old = self.old.units.get(rel)
+        st = _stat(path)
+        self.stats[rel] = st
+        if old is None or st is None or old["stat"] != st or not self.old.complete:
+            return False
+        if old["text"]:
+            tst = _stat(path.parent / old["text"])
+            return tst is not None and old["text_stat"] == tst
+        return True
+
     def unchanged(self, rel: str, data: bytes) -> bool:
         old = self.old.units.get(rel)
         if old is None or old["yaml"] != cache.digest(data):
             return False
         if old["text"]:
+            text_path = self.paths[rel][0].parent / old["text"]
+            self.text_stats[rel] = _stat(text_path)
             try:
-                raw = read_regular(self.paths[rel][0].parent / old["text"], self.kb_dir, MAX_TEXT_BYTES)
+                raw = read_regular(text_path, self.kb_dir, MAX_TEXT_BYTES)
             except (OSError, FileRefused):
                 return False  # loading it reports why
             self.text_data[rel] = (old["text"], raw)
@@ -115,11 +157,20 @@ class Build:
         file looks up ids defined anywhere."""
         t = time.perf_counter()
         digests, to_load = {}, []
+        use_stat = self.use_stat
         for rel, path, _ in self.files:
+            if use_stat and self._stat_unchanged(rel, path):
+                self.skipped.add(rel)
+                digests[rel] = self.old.units[rel]["yaml"]
+                continue
+            if not use_stat:
+                self.stats[rel] = _stat(path)
             data = self.data[rel] = read_kb_file(path, self.kb_dir, self.display(rel), self.problems)
             digests[rel] = cache.digest(data) if data is not None else ""
             if data is None or not self.unchanged(rel, data):
                 to_load.append(rel)
+            elif rel in self.old.units:  # unchanged, checked by its bytes: its new stat is recorded
+                self._restat(rel)
         self.problems += stray_files(self.kb_dir, self.base)
         self.theirs: frozenset = frozenset()
         peer = None
@@ -157,7 +208,7 @@ class Build:
                 w = time.perf_counter()
                 self.problems += peer.receive()
                 self.timings["compile (waited)"] = time.perf_counter() - w
-                their_units = peer.receive()
+                their_units = {rel: cache.new_unit(rel, u) for rel, u in peer.receive().items()}
         finally:
             if peer is not None:
                 peer.close()
@@ -170,18 +221,18 @@ class Build:
         t = time.perf_counter()
         touched: set = set()
         for rel in set(self.old.units) - set(self.paths):  # removed files
-            touched.update(self.old.units[rel]["contrib"])
+            touched.update(self.old.units[rel]["subjects"])
         for rel in self.compiled:
             if rel in self.old.units:
-                touched.update(self.old.units[rel]["contrib"])
+                touched.update(self.old.units[rel]["subjects"])
             touched.update(new_units[rel]["contrib"])
         self.units = {rel: new_units[rel] if rel in new_units else self.old.units[rel] for rel, _, _ in self.files}
         if not self.old.complete:  # the cache's rendered texts were thrown away: render everything
             for unit in self.units.values():
-                touched.update(unit["contrib"])
+                touched.update(unit["subjects"])
         self.owners = defaultdict(list)
         for rel, unit in self.units.items():
-            for s in unit["contrib"]:
+            for s in unit["subjects"]:
                 self.owners[s].append(rel)
         self.touched = touched
         self.timings["units"] = time.perf_counter() - t
@@ -240,7 +291,7 @@ class Build:
         self.problems = []
         outputs = self._compile(theirs)
         peer.send(self.problems)
-        peer.send({rel: self._unit(rel, outputs[rel], unit_defines[rel], digests[rel]) for rel in theirs},
+        peer.send({rel: dict(self._unit(rel, outputs[rel], unit_defines[rel], digests[rel])) for rel in theirs},
                   plain=True)
 
     def render(self) -> None:
@@ -254,13 +305,22 @@ class Build:
         for r in self.records[rel]:
             if isinstance(r, m.Source):
                 text_file, text_digest = r.text_file, cache.digest(r.text.encode("utf-8"))
-        return {
-            "yaml": yaml_digest, "text": text_file, "text_digest": text_digest,
+        return cache.new_unit(rel, {
+            "yaml": yaml_digest, "stat": self.stats.get(rel), "text": text_file, "text_digest": text_digest,
+            "text_stat": None,  # the next build reads and hashes the text once, and records its stat
             "defines": tuple((rid, entry, loc.line, loc.column) for rid, entry, loc in unit_defines),
-            "lookups": out.lookups,
+            "lookups": out.lookups, "subjects": frozenset(out.contrib), "chunk": "", "rchunk": "",
             "contrib": out.contrib,  # in the plain form already (compile.py)
             "locations": {s: (loc.line, loc.column) for s, loc in out.locations.items()},
-        }
+            "rendered": {}, "trig": {},
+        })
+
+    def _restat(self, rel: str) -> None:
+        unit = self.old.units[rel]
+        stat, text_stat = self.stats.get(rel), self.text_stats.get(rel)
+        if unit["stat"] != stat or (unit["text"] and unit["text_stat"] != text_stat):
+            dict.update(unit, stat=stat, text_stat=text_stat if unit["text"] else None)
+            self.restated.add(rel)
 
     # -- subjects ------------------------------------------------------------------------
     def graphs_of(self, s: str) -> dict:
@@ -276,10 +336,14 @@ class Build:
         remembers what those that were there before link to, before and after, in `self.links`)."""
         old_owners: dict = defaultdict(list)
         for unit in self.old.units.values():
-            for s in unit["contrib"].keys() & touched:
+            for s in unit["subjects"] & touched:
                 old_owners[s].append(unit)
-        self.rendered = self.old.rendered
-        self.trig = self.old.trig
+                self.old_primary.setdefault(s, unit.rel)
+        for s, units in old_owners.items():  # reads their chunks: old triples, rendered texts
+            for unit in units:
+                unit["contrib"]
+            units[0]["rendered"]
+            self.old_rows[s] = self.rendered.get(s)
         for key in [k for k in self.trig if k[1] in touched]:
             del self.trig[key]
         changed = set()
@@ -293,6 +357,7 @@ class Build:
                     (pairs,) = graphs.values()
                     self.rendered[s] = render(s, groups.get(s) or _grouped(pairs))
                     changed.add(s)  # what it links to is looked up when needed (_links)
+                    self.old_graph_sets[s] = ()
         for s in touched:
             if s in changed:
                 continue
@@ -303,9 +368,13 @@ class Build:
             new_graphs = self.graphs_of(s)
             old_union = set().union(*old_graphs.values())
             new_union = set().union(*new_graphs.values())
+            self.old_graph_sets[s] = tuple(old_graphs)
             if old_union != new_union:
                 changed.add(s)
-                self.links[s] = {o for _, o in old_union | new_union if type(o) is str}
+                old_links = {o for _, o in old_union if type(o) is str}
+                new_links = {o for _, o in new_union if type(o) is str}
+                self.links[s] = old_links | new_links
+                self.link_delta[s] = (old_links, new_links)
             if old_graphs == new_graphs and s in self.rendered:
                 self._keep_trig(s, new_graphs, new_union)
                 continue
@@ -368,13 +437,7 @@ class Build:
 
     def affected(self) -> tuple[set, set]:
         """(focus nodes to check again, subjects their checks may read)."""
-        reverse: dict = defaultdict(set)
-        for unit in self.units.values():
-            for s, gs in unit["contrib"].items():
-                for pairs in gs.values():
-                    for _, o in pairs:
-                        if type(o) is str:
-                            reverse[o].add(s)
+        reverse = self._reverse()
         focus = set(self.changed)
         for s in self.changed:  # what a changed subject links (or linked) to
             focus |= self._links(s)
@@ -387,14 +450,35 @@ class Build:
         for _ in range(HOPS):
             nxt = set()
             for s in frontier:
-                r = self.rendered.get(s)
-                if r is None:
+                if s not in self.owners:
                     continue
                 for pairs in self.graphs_of(s).values():
                     nxt.update(o for _, o in pairs if type(o) is str)
             frontier = nxt - reads
             reads |= frontier
         return focus, reads
+
+    def _reverse(self):
+        """object IRI -> the subjects linking to it, as far as asked (the cache's shards, with
+        this build's changes)."""
+        old, delta, cached = self.old, self.link_delta, {}
+        added: dict = defaultdict(set)
+        removed: dict = defaultdict(set)
+        for s in self.changed:
+            before, after = delta.get(s) or ((), self._links(s))
+            for o in set(after) - set(before):
+                added[o].add(s)
+            for o in set(before) - set(after):
+                removed[o].add(s)
+
+        class Reverse:
+            @staticmethod
+            def get(o, default=()):
+                found = cached.get(o)
+                if found is None:
+                    found = cached[o] = (set(old.reverse(o)) - removed.get(o, set())) | added.get(o, set())
+                return found
+        return Reverse
 
     def _links(self, s: str) -> set:
         found = self.links.get(s)
@@ -405,6 +489,7 @@ class Build:
     # -- exports -------------------------------------------------------------------------
     def files_text(self) -> dict[str, str]:
         """The text of each KB export, from the subjects' rendered texts."""
+        self.load_everything()
         r = self.rendered
         subjects = sorted(r)
         rows = [r[s] for s in subjects]
@@ -414,15 +499,25 @@ class Build:
         lines = [row[0] for row in rows] if nt_order == subjects else [r[s][0] for s in nt_order]
         files = {"diplokb.nt": "".join(lines)}
         files["diplokb.ttl"] = export.turtle_document([row[1] for row in rows])
-        graphs: dict = defaultdict(dict)  # graph -> subject -> its block there
-        trig = self.trig
+        files["diplokb.trig"] = export.trig_document(self.trig_graphs())
+        files["diplokb.jsonld"] = self.jsonld.document([row[2] for row in rows])
+        return files
+
+    def trig_graphs(self) -> dict:
+        """graph -> subject -> its Turtle block there (every chunk read)."""
+        graphs: dict = defaultdict(dict)
+        r, trig = self.rendered, self.trig
         for unit in self.units.values():
             for s, gs in unit["contrib"].items():
                 for g in gs:
                     graphs[g][s] = (trig.get((g, s)) if trig else None) or r[s][1]
-        files["diplokb.trig"] = export.trig_document(graphs)
-        files["diplokb.jsonld"] = self.jsonld.document([row[2] for row in rows])
-        return files
+        return graphs
+
+    def load_everything(self) -> None:
+        """Reads every chunk of the cache this build has not read (raises cache.Damaged)."""
+        for unit in self.units.values():
+            unit["contrib"]
+            unit["rendered"]
 
     def figures(self) -> tuple[dict, dict]:
         """(triples/subjects/properties, class local name -> number of instances)."""
@@ -440,5 +535,11 @@ class Build:
         return sorted(rid for unit in self.units.values() for rid, entry, _, _ in unit["defines"]
                       if entry[0] == "source")
 
-    def state(self, key: str, results) -> cache.State:
-        return cache.State(key=key, units=self.units, rendered=self.rendered, trig=self.trig, results=results)
+
+
+def _stat(path) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ino

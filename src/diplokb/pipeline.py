@@ -129,12 +129,7 @@ class Project:
                 gc.enable()
 
     def _build(self, *, check: bool, write: bool, engine: str, jobs: int) -> "BuildResult":
-        from . import files as _files
-        from .validate import validate
-
         from . import cache
-        from .incremental import Build
-        from .workers import CAN_FORK, Forked
 
         t0 = time.perf_counter()
         key = cache.code_key([*self.ontology_files, self.shapes_file])
@@ -142,7 +137,32 @@ class Project:
         state_file = cache.state_path(self.cache, self.kb) if self.cache and not check else None
         state = cache.load(state_file, key) if state_file else cache.State(key=key)
         notices = [_cache_notice(state_file, w) for w in state.warnings]
-        build = Build(self.kb, self.ontology_files[1], state, Path.cwd(), self.object_properties())
+        for attempt in range(3):
+            if not state.complete:
+                _read_whole(state, notices, state_file)
+            try:
+                return self._build_from(state, key, state_file, notices, t0, check=check, write=write,
+                                        engine=engine, jobs=jobs)
+            except cache.Damaged as exc:  # a chunk read on demand was damaged: start again
+                notices.append(_cache_notice(state_file, f"the build cache is damaged ({exc.message}); "
+                                             "that part is compiled again and everything is rendered and "
+                                             "validated again"))
+                state = cache.load(state_file, key) if attempt == 0 else cache.State(key=key)
+                state.units.pop(exc.rel, None)
+                state.complete = False
+        raise AssertionError("unreachable")
+
+    def _build_from(self, state, key, state_file, notices, t0, *, check: bool, write: bool, engine: str,
+                    jobs: int) -> "BuildResult":
+        from . import files as _files
+        from . import cache, incremental_save, rebuild
+        from .validate import validate
+
+        from .incremental import Build
+        from .workers import CAN_FORK, Forked
+
+        build = Build(self.kb, self.ontology_files[1], state, Path.cwd(), self.object_properties(),
+                      use_stat=state_file is not None)
         build.run(jobs=jobs)
         locations = _Locations(build)
         incremental = engine == "fast" and state.results is not None
@@ -184,15 +204,19 @@ class Project:
         report, by_focus = _report(rows, locations)
         report = _with_advice(report, self.kb)  # not cached: read again at every build
 
-        def write_exports():  # the cache is saved meanwhile (_beside)
+        may_splice = write and not check and state_file is not None
+        if may_splice and not (state.meta and state.meta["exports"] and state.complete):
+            build.load_everything()  # assembled whole: before the chunks' save forks
+
+        def write_exports():  # the cache's chunks are saved meanwhile (_beside)
             t = time.perf_counter()
-            texts = build.files_text()
+            kb_files, layout, olds, (figures, counts) = rebuild.texts(build, state, self.out, may_splice)
             timings["assemble"] = time.perf_counter() - t
             t = time.perf_counter()
-            figures, counts = build.figures()
-            files = self._files(texts, figures, counts, build.source_ids())
+            files = self._files(kb_files, figures, counts, build.source_ids())
             stale = sorted(n for n, data in files.items()
-                           if not (self.out / n).is_file() or (self.out / n).read_bytes() != data)
+                           if (olds[n] != data if n in olds else
+                               not (self.out / n).is_file() or (self.out / n).read_bytes() != data))
             if write and not check:
                 try:
                     _files.write_atomically(self.out, {n: files[n] for n in stale}, known=tuple(files))
@@ -201,15 +225,30 @@ class Project:
                                        + (f" ({exc.filename})" if exc.filename else "")
                                        + "; the exports were left as they were") from exc
             timings["write"] = time.perf_counter() - t
-            return figures, counts, files, stale
+            return figures, counts, files, stale, layout
 
         if state_file:
             results = {f: tuple(found) for f, found in by_focus.items()} if engine == "fast" else None
-            figures, counts, files, stale = _beside(
-                write_exports, lambda: _save(state_file, build.state(key, results)), fork, timings, notices,
-                state_file)
+            full = state.meta is None or not state.complete
+
+            def save_chunks():
+                names, chunks, meta = incremental_save.chunks(build, results, full)
+                cache.write_chunks(state_file, chunks)
+                return names, meta
+
+            (figures, counts, files, stale, layout), parts = _beside(
+                write_exports, lambda: _save(save_chunks), fork and full, timings, notices, state_file)
+            if parts is not None:
+                t = time.perf_counter()
+                names, meta = parts
+                exports = rebuild.recorded(self.out, files, layout) if write else None
+                failed, _ = _save(lambda: cache.save(
+                    state_file, incremental_save.state(build, key, names, meta, exports), build.old))
+                if failed:
+                    notices.append(_cache_notice(state_file, failed))
+                timings["save index"] = time.perf_counter() - t
         else:
-            figures, counts, files, stale = write_exports()
+            figures, counts, files, stale, _ = write_exports()
         timings["total"] = time.perf_counter() - t0
         return BuildResult(project=self, report=report, files=files, stale=tuple(stale), timings=timings,
                            counts=counts, triples=figures["triples"], recompiled=tuple(build.compiled),
@@ -221,7 +260,7 @@ class Project:
 
         from . import export
 
-        files = {n: c.encode("utf-8") for n, c in texts.items()}
+        files = {n: c if type(c) is bytes else c.encode("utf-8") for n, c in texts.items()}
         files["context.jsonld"] = (json.dumps({"@context": export.jsonld_context(self.object_properties())},
                                               indent=1) + "\n").encode("utf-8")
         for name, f in zip(EXPORTED_ONTOLOGY, (*self.ontology_files, self.shapes_file)):
@@ -256,15 +295,25 @@ def _cache_notice(state_file, message: str) -> Problem:
     return Problem(SourceLocation(str(state_file)), message, severity="warning")
 
 
-def _save(state_file, state) -> str | None:
-    """Saves the cache; returns why it could not (the cache is an optimisation: a warning)."""
-    from . import cache
+def _read_whole(state, notices: list, state_file) -> None:
+    """A state whose rendered texts or results cannot be used: every chunk read (a damaged one's
+    file is compiled again), and every subject rendered and validated again."""
+    dropped = state.load_all()
+    if dropped:
+        notices.append(_cache_notice(state_file, f"the build cache is damaged (the chunk of {', '.join(dropped)} "
+                                     "failed its digest or shape check); that part is compiled again and "
+                                     "everything is rendered and validated again"))
+    state.rendered.clear()
+    state.trig.clear()
 
+
+def _save(save) -> tuple:
+    """(why it could not, None) or (None, what it returned) of `save()`, part of saving the
+    cache (an optimisation: a failure is a warning)."""
     try:
-        cache.save(state_file, state)
+        return None, save()
     except OSError as exc:
-        return f"the build cache was not saved ({exc.strerror or exc}); the next build is a clean build"
-    return None
+        return f"the build cache was not saved ({exc.strerror or exc}); the next build is a clean build", None
 
 
 def _beside(main, save, fork: bool, timings: dict, notices: list, where):
@@ -276,8 +325,8 @@ def _beside(main, save, fork: bool, timings: dict, notices: list, where):
 
     def timed():
         t = time.perf_counter()
-        failed = save()
-        return time.perf_counter() - t, failed
+        failed, found = save()
+        return time.perf_counter() - t, (failed, found)
 
     saving = Forked(timed, fork=fork)
     try:
@@ -290,13 +339,14 @@ def _beside(main, save, fork: bool, timings: dict, notices: list, where):
         raise
     t = time.perf_counter()
     try:
-        timings["save cache"], failed = saving.result()
+        timings["save cache"], (failed, found) = saving.result()
     except Exception as exc:  # noqa: BLE001 - the exports are written: the cache is only an optimisation
-        failed = f"the build cache was not saved ({type(exc).__name__}: {exc}); the next build is a clean build"
+        failed, found = (f"the build cache was not saved ({type(exc).__name__}: {exc}); the next build is a "
+                         "clean build"), None
     timings["save cache (waited)"] = time.perf_counter() - t
     if failed:
         notices.append(_cache_notice(where, failed))
-    return out
+    return out, found
 
 
 def _report(rows: list, locations) -> tuple[ValidationReport, dict]:

@@ -1,0 +1,107 @@
+"""What a build saves in the cache (cache.py): the chunks that changed, then an index naming
+every chunk. A build that read the whole state (a clean build, a damaged cache) writes every
+chunk; a build after an edit writes the chunks of the files it compiled and of the files whose
+subjects it rendered again (their first file, before and after), the reverse-link shards its
+changed subjects touch, and the results."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from . import cache, state_meta
+
+
+def chunks(build, results, full: bool) -> tuple[dict, dict, dict]:
+    """(rel -> chunk name, name -> chunk bytes, rest of meta: results, reverse, figures,
+    subjects). Runs beside the exports' write (possibly in another process): reads the
+    build, changes nothing of it."""
+    owners, rendered, trig, touched = build.owners, build.rendered, build.trig, build.touched
+    units = build.units
+    if full:
+        dirty = set(units)
+    else:
+        dirty = set(build.compiled)
+        for s in touched:
+            if s in owners:
+                dirty.add(owners[s][0])
+            if s in build.old_primary:
+                dirty.add(build.old_primary[s])
+        dirty &= units.keys()
+    names, out = {}, {}
+    for rel in (units if full else build.compiled):  # the files' triples change only when compiled
+        unit = units[rel]
+        name, data = cache.chunk_bytes((unit["contrib"], unit["locations"]))
+        names[rel], out[name] = {"chunk": name}, data
+    for rel in dirty:
+        unit = units[rel]
+        contrib = unit["contrib"]
+        old_trig = unit["trig"]
+        mine = [s for s in contrib if owners[s][0] == rel]
+        rows = {s: rendered[s] for s in mine}
+        blocks = {k: b for k, b in old_trig.items() if k[1] not in touched and owners[k[1]][0] == rel}
+        for s in mine:
+            if s in touched or full:
+                for g in build.graphs_of(s):
+                    if (g, s) in trig:
+                        blocks[(g, s)] = trig[(g, s)]
+        name, data = cache.chunk_bytes((rows, blocks))
+        names.setdefault(rel, {})["rchunk"] = name
+        out[name] = data
+    old_meta = build.old.meta
+    reverse = list(old_meta["reverse"]) if old_meta and not full else None
+    for n, shard in _shards(build, full).items():
+        name, data = cache.chunk_bytes(shard)
+        out[name] = data
+        if reverse is None:
+            reverse = [None] * cache.NSHARDS
+        reverse[n] = name
+    name, data = cache.chunk_bytes(results)
+    out[name] = data
+    if full:
+        figures = state_meta.figures_of(rendered.values())
+    else:
+        old_rows = [r for s, r in build.old_rows.items() if r is not None]
+        new_rows = [rendered[s] for s in touched if s in rendered]
+        figures = state_meta.updated(old_meta["figures"], old_rows, new_rows)
+    meta = {"results": name, "reverse": tuple(reverse), "figures": figures, "subjects": len(owners)}
+    return names, out, meta
+
+
+def _shards(build, full: bool) -> dict:
+    """shard number -> its new value, for the shards that changed."""
+    if full:
+        reverse: dict = defaultdict(set)
+        for unit in build.units.values():
+            for s, gs in unit["contrib"].items():
+                for pairs in gs.values():
+                    for _, o in pairs:
+                        if type(o) is str:
+                            reverse[o].add(s)
+        shards = {n: {} for n in range(cache.NSHARDS)}
+        for o, ss in reverse.items():
+            shards[cache.shard(o)][o] = tuple(sorted(ss))
+        return shards
+    shards: dict = {}
+    for s in build.changed:
+        before, after = build.link_delta.get(s) or ((), build._links(s))
+        for o in set(before) ^ set(after):
+            n = cache.shard(o)
+            if n not in shards:
+                build.old.reverse(o)  # reads the shard
+                shards[n] = {k: set(v) for k, v in build.old._shards[n].items()}
+            found = shards[n].setdefault(o, set())
+            if o in after:
+                found.add(s)
+            else:
+                found.discard(s)
+    return {n: {o: tuple(sorted(ss)) for o, ss in shard.items() if ss} for n, shard in shards.items()}
+
+
+def state(build, key: str, names: dict, meta: dict, exports) -> cache.State:
+    """The state to save: every file's entry with its chunk's name, and `meta` with the
+    exports' layout (None: the exports on disk are not those of this build)."""
+    units = {}
+    for rel, unit in build.units.items():
+        light = {k: unit[k] for k in cache.LIGHT}
+        light.update(names.get(rel, ()))
+        units[rel] = cache.new_unit(rel, light)
+    return cache.State(key=key, units=units, meta={**meta, "exports": exports})

@@ -1,0 +1,89 @@
+"""What a saved state records of the KB as a whole (cache.py's `meta` frame):
+
+- `results`, `reverse`: the names of the results chunk and of the cache.NSHARDS reverse-link
+  shards;
+- `figures`: (number of triples, predicate -> number of subjects with it, class -> number of
+  instances), which an edit updates by the old and new figures of the subjects it touched, so
+  that void.ttl is written without reading every subject;
+- `exports`: None, or per KB export (export_splice.py) ((size, mtime_ns, inode), CRC-32) as the
+  last build wrote it and the layout of its items.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+from .rdf import DKB
+
+EXPORTS = ("diplokb.nt", "diplokb.ttl", "diplokb.jsonld", "diplokb.trig")
+
+
+def figures_of(rows) -> tuple:
+    """The `figures` of rendered rows (incremental.Build._render_preds)."""
+    n, props, classes = 0, Counter(), Counter()
+    for row in rows:
+        n += row[3]
+        props.update(row[4])
+        classes.update(row[5])
+    return n, dict(props), dict(classes)
+
+
+def updated(figures: tuple, old_rows, new_rows) -> tuple:
+    """`figures` with the old rows' share taken out and the new rows' put in."""
+    n, props, classes = figures
+    props, classes = Counter(props), Counter(classes)
+    for sign, rows in ((-1, old_rows), (1, new_rows)):
+        for row in rows:
+            n += sign * row[3]
+            for p in row[4]:
+                props[p] += sign
+            for c in row[5]:
+                classes[c] += sign
+    return n, {p: k for p, k in props.items() if k}, {c: k for c, k in classes.items() if k}
+
+
+def report(figures: tuple, subjects: int) -> tuple[dict, dict]:
+    """(triples/subjects/properties, class local name -> number of instances), as void.ttl
+    and the build's summary take them."""
+    n, props, classes = figures
+    counts: dict = {}
+    for c, k in classes.items():
+        name = c.removeprefix(DKB)
+        counts[name] = counts.get(name, 0) + k
+    return {"triples": n, "subjects": subjects, "properties": len(props)}, counts
+
+
+def _is_counts(d) -> bool:
+    return type(d) is dict and all(type(k) is str and type(v) is int and v > 0 for k, v in d.items())
+
+
+def _is_order_lengths(order, raw) -> bool:
+    return (type(order) is tuple and type(raw) is bytes and len(raw) == 8 * len(order)
+            and all(type(s) is str for s in order))
+
+
+def _is_export(name, e) -> bool:
+    if not (type(e) is tuple and len(e) == 3 and type(e[0]) is tuple and len(e[0]) == 3
+            and all(type(x) is int for x in e[0]) and type(e[1]) is int and type(e[2]) is list):
+        return False
+    lay = e[2]
+    if name != "diplokb.trig":
+        return len(lay) == 2 and _is_order_lengths(*lay)
+    return (len(lay) == 1 and type(lay[0]) is tuple
+            and all(type(x) is tuple and len(x) == 3 and type(x[0]) is str and _is_order_lengths(x[1], x[2])
+                    for x in lay[0]))
+
+
+def is_meta(v) -> bool:
+    from .cache import NSHARDS, _is_name
+
+    if not (type(v) is dict and v.keys() == {"results", "reverse", "figures", "subjects", "exports"}):
+        return False
+    f = v["figures"]
+    if not (type(f) is tuple and len(f) == 3 and type(f[0]) is int and _is_counts(f[1]) and _is_counts(f[2])):
+        return False
+    if not (_is_name(v["results"]) and type(v["reverse"]) is tuple and len(v["reverse"]) == NSHARDS
+            and all(_is_name(n) for n in v["reverse"]) and type(v["subjects"]) is int):
+        return False
+    ex = v["exports"]
+    return ex is None or (type(ex) is dict and ex.keys() == set(EXPORTS)
+                          and all(_is_export(n, e) for n, e in ex.items()))
