@@ -30,9 +30,40 @@ def clean_files(tmp_path) -> dict:
         write=False, jobs=1).files
 
 
-def state_file(tmp_path) -> Path:
-    (found,) = (tmp_path / "cache").glob("state-*.marshal")
+def state_dir(tmp_path) -> Path:
+    (found,) = (tmp_path / "cache").glob("state-*")
     return found
+
+
+def state_file(tmp_path) -> Path:
+    """The state's index."""
+    return state_dir(tmp_path) / "index"
+
+
+def index_frames(path: Path) -> list[bytes]:
+    data = path.read_bytes()
+    pos, frames = len(cache.MAGIC), []
+    while pos < len(data):
+        size = int.from_bytes(data[pos:pos + 8], "little")
+        frames.append(data[pos + 40:pos + 40 + size])
+        pos += 40 + size
+    return frames
+
+
+def rewrite_index(path: Path, change) -> None:
+    """The index with `change(values)` applied and every frame's digest made right again."""
+    values = change([marshal.loads(f) for f in index_frames(path)])
+    path.write_bytes(cache.MAGIC + b"".join(frame(v) for v in values))
+
+
+def entry_of(path: Path, rel: str) -> dict:
+    (found,) = [dict(zip(cache.LIGHT, v[1])) for v in map(marshal.loads, index_frames(path)[1:-1]) if v[0] == rel]
+    return found
+
+
+def edit_title(tmp_path, new="title: Edited") -> None:
+    path = tmp_path / S000
+    path.write_text(path.read_text().replace(TITLE, new))
 
 
 def key() -> str:
@@ -55,21 +86,46 @@ def warnings(result) -> list[str]:
     return [n.message for n in result.notices]
 
 
-@pytest.mark.parametrize("where", ["unit", "rendered"])
-def test_a_flipped_bit_is_a_warning_and_never_reaches_the_exports(kb, tmp_path, where):
-    cached(tmp_path).build(jobs=1)
-    path = state_file(tmp_path)
+def flip(path: Path, needle: bytes) -> None:
     data = bytearray(path.read_bytes())
-    needle = "Kingdom of Cambodia".encode()
-    # the first occurrence is in a unit (what a file compiled to), the last in a rendered text
-    at = data.find(needle) if where == "unit" else data.rfind(needle)
-    assert at > 0
-    data[at] ^= 0x20  # 'K' -> 'k': a same-length edit
+    at = data.find(needle)
+    assert at > 0, needle
+    data[at] ^= 0x20  # e.g. 'K' -> 'k': a same-length edit
     path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("where", ["entry", "chunk", "rendered", "summary", "shard", "results"])
+def test_a_flipped_bit_is_a_warning_and_never_reaches_the_exports(kb, tmp_path, where):
+    """In each part of the state: a file's entry in the index, its chunk (triples), its rendered
+    texts, the index's summary (figures, the exports' layout), a reverse-link shard, the
+    results. The edit makes the build read the damaged part."""
+    cached(tmp_path).build(jobs=1)
+    folder, index = state_dir(tmp_path), state_file(tmp_path)
+    entry = entry_of(index, S000.removeprefix("kb/"))
+    if where == "entry":
+        flip(index, entry["yaml"].encode())  # the digest of its YAML
+    elif where == "chunk":
+        flip(folder / entry["chunk"], b"further deepen")
+    elif where == "rendered":
+        flip(folder / entry["rchunk"], b"further deepen")
+    elif where == "summary":
+        flip(index, b"diplokb.trig")
+    else:
+        meta = marshal.loads(index_frames(index)[-1])
+        names = meta["reverse"] if where == "shard" else [meta["results"]]
+        for name in names:  # every shard: the edit reads some
+            data = bytearray((folder / name).read_bytes())
+            data[-1] ^= 0x01
+            (folder / name).write_bytes(bytes(data))
+    if where == "shard":  # a changed subject: the shards of what it links to are read
+        edit_title(tmp_path)
+    elif where != "entry":  # an edit that changes none of its triples: only it is compiled again
+        (tmp_path / S000).write_text((tmp_path / S000).read_text() + "# a comment\n")
     result = cached(tmp_path).build(jobs=1)
-    assert any("the build cache is damaged" in w for w in warnings(result))
+    assert any("the build cache is damaged" in w for w in warnings(result)), warnings(result)
     assert result.files == clean_files(tmp_path)
-    if where == "unit":
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == result.files
+    if where in ("entry", "chunk", "rendered"):
         assert len(result.recompiled) == 1  # that unit only is compiled again
     again = cached(tmp_path).build(jobs=1)  # the damaged state was replaced by a good one
     assert warnings(again) == [] and again.recompiled == () and again.files == result.files
@@ -82,16 +138,13 @@ def test_a_flipped_bit_is_a_warning_and_never_reaches_the_exports(kb, tmp_path, 
     cache.MAGIC,
     cache.MAGIC + b"\x05\x00",
     cache.MAGIC + frame(marshal.loads(marshal.dumps(compile("print(1)", "x", "exec")))),
-    cache.MAGIC + frame((cache.FORMAT, KEY, 10 ** 12, 0)),
-    cache.MAGIC + frame((cache.FORMAT, KEY, 0, 1)) + frame({}) + frame(None),  # no frame for the rendered
-    cache.MAGIC + frame((cache.FORMAT, KEY, 1, 0)) + frame(("entities/people.yaml", {"yaml": 1}))
-    + frame({}) + frame(None),
-    cache.MAGIC + frame((cache.FORMAT, KEY, 0, 1)) + frame({}) + frame({"f": "not rows"}) + frame({}),
-    cache.MAGIC + frame((cache.FORMAT, KEY, 0, 1)) + frame({}) + frame(None) + frame({"s": ("nt", 1)}),
-    cache.MAGIC + frame((cache.FORMAT, KEY, 0, 1)) + frame({}) + frame(None) + raw_frame(b"[\xff\xff\xff\x7f"),
+    cache.MAGIC + frame((cache.FORMAT, KEY, 10 ** 12)),
+    cache.MAGIC + frame((cache.FORMAT, KEY, 0)),  # no frame for the summary
+    cache.MAGIC + frame((cache.FORMAT, KEY, 1)) + frame(("entities/people.yaml", {"yaml": 1})) + frame({}),
+    cache.MAGIC + frame((cache.FORMAT, KEY, 0)) + frame({"results": "not a name"}),
+    cache.MAGIC + frame((cache.FORMAT, KEY, 0)) + raw_frame(b"[\xff\xff\xff\x7f"),
 ], ids=["empty", "garbage", "pickle", "magic-only", "truncated-frame", "code-object", "huge-count",
-        "missing-frames", "unit-of-the-wrong-shape", "results-of-the-wrong-shape", "rendered-of-the-wrong-shape",
-        "list-of-2**31-items"])
+        "missing-frames", "unit-of-the-wrong-shape", "summary-of-the-wrong-shape", "list-of-2**31-items"])
 def test_a_crafted_cache_file_is_a_warning_not_a_traceback(kb, tmp_path, content):
     cached(tmp_path).build(jobs=1)
     path = state_file(tmp_path)
@@ -99,12 +152,12 @@ def test_a_crafted_cache_file_is_a_warning_not_a_traceback(kb, tmp_path, content
     result = cached(tmp_path).build(jobs=1)
     assert result.files == clean_files(tmp_path)
     assert warnings(result) and all("build cache" in w for w in warnings(result))
-    path = cache.state_path(tmp_path / ".diplokb-cache", kb)  # the cache of `diplokb build --kb kb`
-    path.parent.mkdir()
+    path = cache.state_path(tmp_path / ".diplokb-cache", kb) / "index"  # the cache of `diplokb build --kb kb`
+    path.parent.mkdir(parents=True)
     path.write_bytes(content)
     out = CliRunner().invoke(main, ["build", "--kb", str(kb), "--out", str(tmp_path / "out")])
     assert out.exit_code == 0, out.output
-    assert "Traceback" not in out.output and f"{path}: warning: " in out.output
+    assert "Traceback" not in out.output and f"{path.parent}: warning: " in out.output
 
 
 def test_a_pickle_in_the_cache_runs_nothing(kb, tmp_path):
@@ -131,11 +184,12 @@ def test_an_unwritable_cache_is_a_warning_after_the_exports_were_written(kb, tmp
     assert w.startswith("the build cache was not saved (") and "the next build is a clean build" in w
 
 
-def test_a_save_that_fails_in_its_process_is_a_warning(kb, tmp_path, monkeypatch):
-    def fail(path, state):
+@pytest.mark.parametrize("step", ["write_chunks", "save"])  # (the chunks, in a second process with 2 jobs)
+def test_a_save_that_fails_in_its_process_is_a_warning(kb, tmp_path, monkeypatch, step):
+    def fail(*args):
         raise MemoryError("no memory left")
 
-    monkeypatch.setattr(cache, "save", fail)
+    monkeypatch.setattr(cache, step, fail)
     for jobs in (1, 2):
         result = cached(tmp_path, out=f"out{jobs}").build(jobs=jobs)
         assert [w.split(";")[0] for w in warnings(result)] == [
@@ -198,17 +252,13 @@ def test_a_text_read_to_check_a_cached_unit_is_the_text_compiled(kb, tmp_path, m
 def test_check_compares_with_a_clean_build_not_with_the_cache(kb, tmp_path):
     cached(tmp_path).build(jobs=1)
     path = state_file(tmp_path)
-    # a state edited consistently (digests recomputed, shapes right) that lies about one title
-    data = path.read_bytes()
-    lie = data.replace(b"Cambodia, China to further deepen", b"Cambodia, China to further weaken")
-    assert lie != data
-    pos, frames = len(cache.MAGIC), []
-    while pos < len(lie):
-        size = int.from_bytes(lie[pos:pos + 8], "little")
-        frames.append(lie[pos + 40:pos + 40 + size])
-        pos += 40 + size
-    path.write_bytes(cache.MAGIC + b"".join(len(f).to_bytes(8, "little") + hashlib.sha256(f).digest() + f
-                                            for f in frames))
+    # a state edited consistently (digests recomputed, shapes right) that lies about the KB
+    def lie(values):
+        n, props, classes = values[-1]["figures"]
+        values[-1]["figures"] = (n + 1, props, classes)
+        return values
+
+    rewrite_index(path, lie)
     before = path.read_bytes()
     runner = CliRunner()
     out = runner.invoke(main, ["build", "--check", "--kb", str(kb), "--out", str(tmp_path / "out")])
@@ -221,9 +271,26 @@ def test_check_compares_with_a_clean_build_not_with_the_cache(kb, tmp_path):
 
 def test_a_killed_save_leaves_no_temporary_the_next_save_keeps(kb, tmp_path):
     cached(tmp_path).build(jobs=1)
-    left = tmp_path / "cache" / ".state.abc123"
+    left = state_dir(tmp_path) / ".tmp.abc123"
     left.write_bytes(b"half a state")
-    (tmp_path / S000).write_text((tmp_path / S000).read_text().replace(TITLE, "title: Edited"))
+    edit_title(tmp_path)
     cached(tmp_path).build(jobs=1)
     assert not left.exists()
-    assert [p.name for p in (tmp_path / "cache").iterdir()] == [state_file(tmp_path).name]
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [state_dir(tmp_path).name]
+    assert all(p.name == "index" or len(p.name) == 64 for p in state_dir(tmp_path).iterdir())
+
+
+def test_chunks_no_index_names_are_removed(kb, tmp_path):
+    """A save keeps the chunks of its index and of the previous one (a build may still be
+    reading them), and removes the others."""
+    cached(tmp_path).build(jobs=1)
+    first = set(p.name for p in state_dir(tmp_path).iterdir())
+    path = tmp_path / S000
+    for i in range(3):
+        path.write_text(path.read_text().replace("title: ", f"title: {i} ", 1))
+        cached(tmp_path).build(jobs=1)
+    names = set(p.name for p in state_dir(tmp_path).iterdir()) - {"index"}
+    assert len(names) < 2 * len(first)  # not a copy of the state per build
+    state = cache.load(state_dir(tmp_path), KEY)
+    needed = {u[k] for u in state.units.values() for k in ("chunk", "rchunk")}
+    assert needed <= names

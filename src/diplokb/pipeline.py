@@ -314,6 +314,9 @@ def _save(save) -> tuple:
         return None, save()
     except OSError as exc:
         return f"the build cache was not saved ({exc.strerror or exc}); the next build is a clean build", None
+    except Exception as exc:  # noqa: BLE001 - the exports are written: the cache is only an optimisation
+        return (f"the build cache was not saved ({type(exc).__name__}: {exc}); the next build is a clean build",
+                None)
 
 
 def _beside(main, save, fork: bool, timings: dict, notices: list, where):
