@@ -45,6 +45,7 @@ import os
 import tempfile
 import zlib
 from itertools import chain
+from operator import itemgetter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -439,6 +440,7 @@ def chunk_bytes(value) -> tuple[str, bytes]:
 # chunk it reads.
 
 _chain = chain.from_iterable
+_first, _second, _third, _fourth = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(3)
 _NONE = type(None)
 
 
@@ -483,21 +485,22 @@ def _is_entry_frame(v) -> bool:
             and _is_stat(text_stat) and _is_name(chunk) and _is_name(rchunk) and type(subjects) is frozenset
             and _all_str(subjects) and type(defines) is tuple and type(lookups) is dict):
         return False
-    if not (_tuples_of(defines, 4) and _all_str(d[0] for d in defines) and _entries(d[1] for d in defines)
-            and _types(d[2] for d in defines) <= {int} and _types(d[3] for d in defines) <= {int}):
+    if not (_tuples_of(defines, 4) and _all_str(map(_first, defines)) and _entries(map(_second, defines))
+            and _types(map(_third, defines)) <= {int} and _types(map(_fourth, defines)) <= {int}):
         return False
-    return _all_str(lookups) and _types(lookups.values()) <= {tuple, _NONE} \
-        and _entries(e for e in lookups.values() if e is not None)
+    values = lookups.values()
+    return _all_str(lookups) and (_entries(values) if None not in values else
+                                  _types(values) <= {tuple, _NONE} and _entries(e for e in values if e is not None))
 
 
 def _is_rendered(rows: dict) -> bool:
     values = list(rows.values())
     if not (_all_str(rows) and _tuples_of(values, 6)):
         return False
-    return (_all_str(r[0] for r in values) and _all_str(r[1] for r in values) and _all_str(r[2] for r in values)
-            and _types(r[3] for r in values) <= {int} and _types(r[4] for r in values) <= {tuple}
-            and _types(r[5] for r in values) <= {tuple} and _all_str(_chain(r[4] for r in values))
-            and _all_str(_chain(r[5] for r in values)))
+    return (_all_str(map(_first, values)) and _all_str(map(_second, values)) and _all_str(map(_third, values))
+            and _types(map(_fourth, values)) <= {int} and _types(map(itemgetter(4), values)) <= {tuple}
+            and _types(map(itemgetter(5), values)) <= {tuple} and _all_str(_chain(map(itemgetter(4), values)))
+            and _all_str(_chain(map(itemgetter(5), values))))
 
 
 def _is_contrib(contrib: dict) -> bool:
@@ -506,15 +509,21 @@ def _is_contrib(contrib: dict) -> bool:
     graphs = list(contrib.values())
     if not (_all_str(contrib) and _types(graphs) <= {dict} and _all_str(_chain(graphs))):
         return False
-    tuples = list(_chain(g.values() for g in graphs))
+    tuples = list(_chain(map(dict.values, graphs)))
     if not _types(tuples) <= {tuple}:
         return False
     pairs = list(_chain(tuples))
-    if not (_tuples_of(pairs, 2) and _all_str(p for p, _ in pairs)):
+    if not (_tuples_of(pairs, 2) and _all_str(map(_first, pairs))):
         return False
-    literals = [o for _, o in pairs if type(o) is not str]
-    return (_tuples_of(literals, 3) and _all_str(o[0] for o in literals)
-            and _types(_chain((o[1], o[2]) for o in literals)) <= {str, _NONE})
+    objects = list(map(_second, pairs))
+    kinds = _types(objects)
+    if kinds <= {str}:
+        return True
+    if not kinds <= {str, tuple}:
+        return False
+    literals = [o for o in objects if type(o) is tuple]
+    return (set(map(len, literals)) <= {3} and _all_str(map(_first, literals))
+            and _types(map(_second, literals)) <= {str, _NONE} and _types(map(_third, literals)) <= {str, _NONE})
 
 
 def _is_chunk(v) -> bool:
