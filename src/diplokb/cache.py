@@ -117,7 +117,7 @@ class Chunks:
 class Unit(dict):
     """A file's index entry (LIGHT keys); its chunk's keys (HEAVY) are read on first use."""
 
-    __slots__ = ("rel", "state")
+    __slots__ = ("rel", "state", "frame")  # frame: its bytes in the index read, while unchanged
 
     def __missing__(self, key):
         if key not in HEAVY or getattr(self, "state", None) is None:
@@ -131,7 +131,7 @@ class Unit(dict):
 
 def new_unit(rel: str, values: dict) -> Unit:
     u = Unit(values)
-    u.rel, u.state = rel, None
+    u.rel, u.state, u.frame = rel, None, None
     return u
 
 
@@ -345,7 +345,8 @@ def load(path: Path, key: str) -> State:
         if entry is _BAD:
             damaged += 1
         else:
-            units[entry[0]] = new_unit(entry[0], dict(zip(LIGHT, entry[1])))
+            units[entry[0]] = unit = new_unit(entry[0], dict(zip(LIGHT, entry[1])))
+            unit.frame = payload
     state = State(key=key, units=units, meta=meta, folder=path)
     if damaged:
         state.warnings.append(f"the build cache is damaged ({damaged} file entr{'y' if damaged == 1 else 'ies'} "
@@ -375,11 +376,13 @@ def save(path: Path, state: State, previous: State | None = None) -> None:
     with _Lock(path):
         for left in path.glob(".tmp.*"):  # a killed save's
             left.unlink(missing_ok=True)
-        values = [(FORMAT, state.key, len(state.units)),
-                  *((rel, tuple(u[k] for k in LIGHT)) for rel, u in state.units.items()), state.meta]
         index = bytearray(MAGIC)
-        for value in values:
-            payload = marshal.dumps(value)
+        for rel, u in [(None, None), *state.units.items(), (None, None)]:
+            if u is None:
+                payload = marshal.dumps((FORMAT, state.key, len(state.units)) if rel is None and len(index) == len(MAGIC)
+                                        else state.meta)
+            else:  # an entry as it was read, if it did not change (cheaper than marshalling it again)
+                payload = u.frame or marshal.dumps((rel, tuple(u[k] for k in LIGHT)))
             index += len(payload).to_bytes(8, "little") + hashlib.sha256(payload).digest() + payload
         # the previous index's chunks are kept for the builds still reading them: those this
         # build read it from (`previous`), else those the index on disk names

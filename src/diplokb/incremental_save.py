@@ -104,4 +104,6 @@ def state(build, key: str, names: dict, meta: dict, exports) -> cache.State:
         light = {k: unit[k] for k in cache.LIGHT}
         light.update(names.get(rel, ()))
         units[rel] = cache.new_unit(rel, light)
+        if rel not in names and rel not in build.restated:
+            units[rel].frame = unit.frame
     return cache.State(key=key, units=units, meta={**meta, "exports": exports})
