@@ -294,3 +294,30 @@ def test_chunks_no_index_names_are_removed(kb, tmp_path):
     state = cache.load(state_dir(tmp_path), KEY)
     needed = {u[k] for u in state.units.values() for k in ("chunk", "rchunk")}
     assert needed <= names
+
+
+def test_a_file_that_changes_during_the_build_is_an_error(kb, tmp_path, monkeypatch):
+    """A file taken as unchanged by its stat, whose records the build then needs (differences.yaml
+    quotes source 000), must still be what the cache recorded: changed meanwhile, it fails the
+    build instead of being compiled against or skipped silently."""
+    from diplokb import BuildError
+
+    cached(tmp_path).build(jobs=1)
+    edit_target = tmp_path / "kb/entities/differences.yaml"
+    edit_target.write_text(edit_target.read_text().replace(
+        "named differently by 000 and 002.", "named differently by 000 and by 002."))
+    real = incremental.Build._stat_unchanged
+
+    def then_it_changes(self, rel, path):
+        found = real(self, rel, path)
+        if rel == S000.removeprefix("kb/"):
+            assert found
+            edit_title(tmp_path, "title: Changed meanwhile")
+        return found
+
+    monkeypatch.setattr(incremental.Build, "_stat_unchanged", then_it_changes)
+    with pytest.raises(BuildError) as exc:
+        cached(tmp_path).build(jobs=1)
+    assert "kb/sources/000_2314cb523628f110.yaml: error: the file changed during the build; build again" in exc.value.render()
+    monkeypatch.undo()
+    assert cached(tmp_path).build(jobs=1).files == clean_files(tmp_path)

@@ -307,13 +307,27 @@ class Build:
                 text_file, text_digest = r.text_file, cache.digest(r.text.encode("utf-8"))
         return cache.new_unit(rel, {
             "yaml": yaml_digest, "stat": self.stats.get(rel), "text": text_file, "text_digest": text_digest,
-            "text_stat": None,  # the next build reads and hashes the text once, and records its stat
+            "text_stat": self._text_stat(rel, text_file, text_digest),
             "defines": tuple((rid, entry, loc.line, loc.column) for rid, entry, loc in unit_defines),
             "lookups": out.lookups, "subjects": frozenset(out.contrib), "chunk": "", "rchunk": "",
             "contrib": out.contrib,  # in the plain form already (compile.py)
             "locations": {s: (loc.line, loc.column) for s, loc in out.locations.items()},
             "rendered": {}, "trig": {},
         })
+
+    def _text_stat(self, rel: str, text_file: str, text_digest: str):
+        """The stat of a compiled file's text, taken and then checked by reading the text again
+        (its bytes must be those compiled); None (the next build hashes it) otherwise."""
+        if not text_file:
+            return None
+        path = self.paths[rel][0].parent / text_file
+        st = _stat(path)
+        try:
+            raw = read_regular(path, self.kb_dir, MAX_TEXT_BYTES)
+        except (OSError, FileRefused):
+            return None
+        text = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in raw else raw
+        return st if cache.digest(text) == text_digest else None
 
     def _restat(self, rel: str) -> None:
         unit = self.old.units[rel]
