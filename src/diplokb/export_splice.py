@@ -10,7 +10,7 @@ inode) and CRC-32 as the last build wrote it, and each item's key and byte lengt
 An export is spliced only when the file on disk is exactly what the last build wrote (stat,
 CRC-32 of its bytes, and head, items and tail adding up to its size); otherwise (an export
 edited, removed or written by another build, or no layout) it is assembled whole from every
-subject's text (incremental.Build.files_text). Either way the bytes are those of a clean build.
+subject's text (rebuild.files_text). Either way the bytes are those of a clean build.
 """
 from __future__ import annotations
 
@@ -61,7 +61,9 @@ def layout_of(build) -> dict:
     out = {NT: [nt_order, _lengths([r[s][0] for s in nt_order])],
            TTL: [subjects, _lengths([r[s][1] for s in subjects])],
            JSONLD: [subjects, _lengths([r[s][2] for s in subjects])]}
-    graphs = build.trig_graphs()
+    from .rebuild import trig_graphs
+
+    graphs = trig_graphs(build)
     out[TRIG] = [tuple((g, tuple(sorted(blocks)), _lengths([trig_item(blocks[s]) for s in sorted(blocks)]))
                        for g, blocks in sorted(graphs.items()))]
     return out

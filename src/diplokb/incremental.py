@@ -25,7 +25,7 @@ from .errors import BuildError, Problem, SourceLocation
 from .files import MAX_TEXT_BYTES, FileRefused, read_regular
 from .loader import _display, kb_files, load_file, read_kb_file, stray_files
 from .vocabularies import load_vocabularies
-from .rdf import DKB, RDF_TYPE
+from .rdf import RDF_TYPE
 
 HOPS = 3
 SPLIT_MIN = 64  # files to load from which a build with two jobs loads them in two processes
@@ -500,50 +500,12 @@ class Build:
             found = {o for pairs in self.graphs_of(s).values() for _, o in pairs if type(o) is str}
         return found
 
-    # -- exports -------------------------------------------------------------------------
-    def files_text(self) -> dict[str, str]:
-        """The text of each KB export, from the subjects' rendered texts."""
-        self.load_everything()
-        r = self.rendered
-        subjects = sorted(r)
-        rows = [r[s] for s in subjects]
-        # N-Triples lines sort as "<s> ...": where an IRI is a prefix of another ("x" and "x-y"),
-        # that is not the subjects' own order.
-        nt_order = sorted(subjects, key=lambda s: s + ">")
-        lines = [row[0] for row in rows] if nt_order == subjects else [r[s][0] for s in nt_order]
-        files = {"diplokb.nt": "".join(lines)}
-        files["diplokb.ttl"] = export.turtle_document([row[1] for row in rows])
-        files["diplokb.trig"] = export.trig_document(self.trig_graphs())
-        files["diplokb.jsonld"] = self.jsonld.document([row[2] for row in rows])
-        return files
-
-    def trig_graphs(self) -> dict:
-        """graph -> subject -> its Turtle block there (every chunk read)."""
-        graphs: dict = defaultdict(dict)
-        r, trig = self.rendered, self.trig
-        for unit in self.units.values():
-            for s, gs in unit["contrib"].items():
-                for g in gs:
-                    graphs[g][s] = (trig.get((g, s)) if trig else None) or r[s][1]
-        return graphs
-
+    # -- exports (assembled whole: rebuild.py) ---------------------------------------------
     def load_everything(self) -> None:
         """Reads every chunk of the cache this build has not read (raises cache.Damaged)."""
         for unit in self.units.values():
             unit["contrib"]
             unit["rendered"]
-
-    def figures(self) -> tuple[dict, dict]:
-        """(triples/subjects/properties, class local name -> number of instances)."""
-        properties: set = set()
-        counts: dict = defaultdict(int)
-        n = 0
-        for value in self.rendered.values():
-            n += value[3]
-            properties.update(value[4])
-            for c in value[5]:
-                counts[c.removeprefix(DKB)] += 1
-        return {"triples": n, "subjects": len(self.rendered), "properties": len(properties)}, dict(counts)
 
     def source_ids(self) -> list[str]:
         return sorted(rid for unit in self.units.values() for rid, entry, _, _ in unit["defines"]

@@ -7,8 +7,9 @@ import os
 import zlib
 from collections import defaultdict
 
-from . import export_splice as sp
+from . import export, export_splice as sp
 from . import state_meta
+from .rdf import DKB
 
 ONE_SEQUENCE = ((sp.NT, 0), (sp.TTL, 1), (sp.JSONLD, 2))
 
@@ -20,15 +21,15 @@ def texts(build, state, out_dir, may_splice: bool) -> tuple[dict, dict, dict, di
     if may_splice and recorded:
         try:
             files, layout, olds = _spliced(build, recorded, out_dir)
-            figures = state_meta.updated(state.meta["figures"],
+            found = state_meta.updated(state.meta["figures"],
                                          [r for r in build.old_rows.values() if r is not None],
                                          [build.rendered[s] for s in build.touched if s in build.rendered])
-            return files, layout, olds, state_meta.report(figures, len(build.owners))
+            return files, layout, olds, state_meta.report(found, len(build.owners))
         except sp.Spliced:
             pass
-    whole = build.files_text()
+    whole = files_text(build)
     files = {n: t.encode("utf-8") for n, t in whole.items()}
-    return files, sp.layout_of(build), {}, build.figures()
+    return files, sp.layout_of(build), {}, figures(build)
 
 
 def _spliced(build, recorded: dict, out_dir) -> tuple[dict, dict, dict]:
@@ -69,3 +70,46 @@ def recorded(out_dir, files: dict, layout: dict) -> dict | None:
             return None
         out[name] = ((st.st_size, st.st_mtime_ns, st.st_ino), zlib.crc32(data), layout[name])
     return out
+
+
+# -- the exports assembled whole, from every subject's text (every chunk read) ------------
+
+def files_text(build) -> dict[str, str]:
+    """The text of each KB export, from the subjects' rendered texts."""
+    build.load_everything()
+    r = build.rendered
+    subjects = sorted(r)
+    rows = [r[s] for s in subjects]
+    # N-Triples lines sort as "<s> ...": where an IRI is a prefix of another ("x" and "x-y"),
+    # that is not the subjects' own order.
+    nt_order = sorted(subjects, key=lambda s: s + ">")
+    lines = [row[0] for row in rows] if nt_order == subjects else [r[s][0] for s in nt_order]
+    files = {"diplokb.nt": "".join(lines)}
+    files["diplokb.ttl"] = export.turtle_document([row[1] for row in rows])
+    files["diplokb.trig"] = export.trig_document(trig_graphs(build))
+    files["diplokb.jsonld"] = build.jsonld.document([row[2] for row in rows])
+    return files
+
+
+def trig_graphs(build) -> dict:
+    """graph -> subject -> its Turtle block there (every chunk read)."""
+    graphs: dict = defaultdict(dict)
+    r, trig = build.rendered, build.trig
+    for unit in build.units.values():
+        for s, gs in unit["contrib"].items():
+            for g in gs:
+                graphs[g][s] = (trig.get((g, s)) if trig else None) or r[s][1]
+    return graphs
+
+
+def figures(build) -> tuple[dict, dict]:
+    """(triples/subjects/properties, class local name -> number of instances)."""
+    properties: set = set()
+    counts: dict = defaultdict(int)
+    n = 0
+    for value in build.rendered.values():
+        n += value[3]
+        properties.update(value[4])
+        for c in value[5]:
+            counts[c.removeprefix(DKB)] += 1
+    return {"triples": n, "subjects": len(build.rendered), "properties": len(properties)}, dict(counts)

@@ -74,7 +74,8 @@ def _is_export(name, e) -> bool:
 
 
 def is_meta(v) -> bool:
-    from .cache import NSHARDS, _is_name
+    from .cache import NSHARDS
+    from .cache_shapes import _is_name
 
     if not (type(v) is dict and v.keys() == {"results", "reverse", "figures", "subjects", "exports"}):
         return False

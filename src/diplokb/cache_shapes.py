@@ -1,0 +1,126 @@
+"""The shapes the values of a saved build cache must have (cache.py): a value that digest-checks
+but has another shape (a crafted file) is treated as damaged, never used. Checked with C-level
+iteration (map, chain, itemgetter) where values are many: a rebuild checks every chunk it reads."""
+from __future__ import annotations
+
+from itertools import chain
+from operator import itemgetter
+
+ENTRY_FIELDS = 10  # cache.LIGHT
+
+_chain = chain.from_iterable
+_first, _second, _third, _fourth = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(3)
+_NONE = type(None)
+
+
+def _types(values) -> set:
+    return set(map(type, values))
+
+
+def _all_str(values) -> bool:
+    return _types(values) <= {str}
+
+
+def _tuples_of(values, n: int) -> bool:
+    """Whether every value is a tuple of n items."""
+    return _types(values) <= {tuple} and set(map(len, values)) <= {n}
+
+
+def _is_name(name) -> bool:
+    return type(name) is str and len(name) == 64 and not name.strip("0123456789abcdef")
+
+
+def _is_head(v) -> bool:
+    return (type(v) is tuple and len(v) == 3 and type(v[0]) is int and type(v[1]) is str
+            and type(v[2]) is int and v[2] >= 0)
+
+
+def _is_stat(s) -> bool:
+    return s is None or (type(s) is tuple and len(s) == 3 and _types(s) <= {int})
+
+
+def _entries(values) -> bool:
+    """Whether every value is an index entry: three strs."""
+    values = list(values)
+    return _tuples_of(values, 3) and _all_str(_chain(values))
+
+
+def _is_entry_frame(v) -> bool:
+    if not (type(v) is tuple and len(v) == 2 and type(v[0]) is str and type(v[1]) is tuple
+            and len(v[1]) == ENTRY_FIELDS):
+        return False
+    yaml, stat, text, text_digest, text_stat, defines, lookups, subjects, chunk, rchunk = v[1]
+    if not (type(yaml) is str and type(text) is str and type(text_digest) is str and _is_stat(stat)
+            and _is_stat(text_stat) and _is_name(chunk) and _is_name(rchunk) and type(subjects) is frozenset
+            and _all_str(subjects) and type(defines) is tuple and type(lookups) is dict):
+        return False
+    if not (_tuples_of(defines, 4) and _all_str(map(_first, defines)) and _entries(map(_second, defines))
+            and _types(map(_third, defines)) <= {int} and _types(map(_fourth, defines)) <= {int}):
+        return False
+    values = lookups.values()
+    return _all_str(lookups) and (_entries(values) if None not in values else
+                                  _types(values) <= {tuple, _NONE} and _entries(e for e in values if e is not None))
+
+
+def _is_rendered(rows: dict) -> bool:
+    values = list(rows.values())
+    if not (_all_str(rows) and _tuples_of(values, 6)):
+        return False
+    return (_all_str(map(_first, values)) and _all_str(map(_second, values)) and _all_str(map(_third, values))
+            and _types(map(_fourth, values)) <= {int} and _types(map(itemgetter(4), values)) <= {tuple}
+            and _types(map(itemgetter(5), values)) <= {tuple} and _all_str(_chain(map(itemgetter(4), values)))
+            and _all_str(_chain(map(itemgetter(5), values))))
+
+
+def _is_contrib(contrib: dict) -> bool:
+    """subject -> graph -> tuple of (predicate, term) pairs; a term an IRI (str) or a literal
+    (value, datatype or None, language or None)."""
+    graphs = list(contrib.values())
+    if not (_all_str(contrib) and _types(graphs) <= {dict} and _all_str(_chain(graphs))):
+        return False
+    tuples = list(_chain(map(dict.values, graphs)))
+    if not _types(tuples) <= {tuple}:
+        return False
+    pairs = list(_chain(tuples))
+    if not (_tuples_of(pairs, 2) and _all_str(map(_first, pairs))):
+        return False
+    objects = list(map(_second, pairs))
+    kinds = _types(objects)
+    if kinds <= {str}:
+        return True
+    if not kinds <= {str, tuple}:
+        return False
+    literals = [o for o in objects if type(o) is tuple]
+    return (set(map(len, literals)) <= {3} and _all_str(map(_first, literals))
+            and _types(map(_second, literals)) <= {str, _NONE} and _types(map(_third, literals)) <= {str, _NONE})
+
+
+def _is_chunk(v) -> bool:
+    if not (type(v) is tuple and len(v) == 2 and _types(v) <= {dict}):
+        return False
+    contrib, locations = v
+    locs = list(locations.values())
+    return (_all_str(locations) and _tuples_of(locs, 2) and _types(_chain(locs)) <= {int}
+            and _is_contrib(contrib))
+
+
+def _is_rchunk(v) -> bool:
+    if not (type(v) is tuple and len(v) == 2 and _types(v) <= {dict}):
+        return False
+    rendered, trig = v
+    return (_is_rendered(rendered) and _tuples_of(list(trig), 2) and _all_str(_chain(trig))
+            and _all_str(trig.values()))
+
+
+def _is_results(v) -> bool:
+    if v is None:
+        return True
+    if not (type(v) is dict and _all_str(v) and _types(v.values()) <= {tuple}):
+        return False
+    rows = list(_chain(v.values()))
+    return _tuples_of(rows, 6) and _types(_chain(rows)) <= {str, _NONE}
+
+
+def _is_shard(v) -> bool:
+    return (type(v) is dict and _all_str(v) and _types(v.values()) <= {tuple}
+            and _all_str(_chain(v.values())))
