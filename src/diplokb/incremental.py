@@ -163,8 +163,6 @@ class Build:
                 self.skipped.add(rel)
                 digests[rel] = self.old.units[rel]["yaml"]
                 continue
-            if not use_stat:
-                self.stats[rel] = _stat(path)
             data = self.data[rel] = read_kb_file(path, self.kb_dir, self.display(rel), self.problems)
             digests[rel] = cache.digest(data) if data is not None else ""
             if data is None or not self.unchanged(rel, data):
@@ -318,7 +316,7 @@ class Build:
     def _text_stat(self, rel: str, text_file: str, text_digest: str):
         """The stat of a compiled file's text, taken and then checked by reading the text again
         (its bytes must be those compiled); None (the next build hashes it) otherwise."""
-        if not text_file:
+        if not text_file or not self.use_stat:  # no cache to record it in
             return None
         path = self.paths[rel][0].parent / text_file
         st = _stat(path)
