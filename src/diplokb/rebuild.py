@@ -15,8 +15,8 @@ ONE_SEQUENCE = ((sp.NT, 0), (sp.TTL, 1), (sp.JSONLD, 2))
 
 
 def texts(build, state, out_dir, may_splice: bool) -> tuple[dict, dict, dict, dict]:
-    """(name -> bytes of the four KB exports, name -> layout, name -> bytes on disk where they
-    were read, (figures, counts) for void.ttl and the summary)."""
+    """(name -> bytes of the four KB exports, name -> layout (None unless `may_splice`), name ->
+    bytes on disk where they were read, (figures, counts) for void.ttl and the summary)."""
     recorded = state.meta["exports"] if state.meta and state.complete else None
     if may_splice and recorded:
         try:
@@ -29,7 +29,8 @@ def texts(build, state, out_dir, may_splice: bool) -> tuple[dict, dict, dict, di
             pass
     whole = files_text(build)
     files = {n: t.encode("utf-8") for n, t in whole.items()}
-    return files, sp.layout_of(build), {}, figures(build)
+    # the layout only where the next build may splice from these files (not --no-cache, --check)
+    return files, sp.layout_of(build) if may_splice else None, {}, figures(build)
 
 
 def _spliced(build, recorded: dict, out_dir) -> tuple[dict, dict, dict]:
