@@ -191,8 +191,7 @@ class Project:
             t = time.perf_counter()
             figures, counts = build.figures()
             files = self._files(texts, figures, counts, build.source_ids())
-            stale = sorted(n for n, data in files.items()
-                           if not (self.out / n).is_file() or (self.out / n).read_bytes() != data)
+            stale = sorted(n for n, data in files.items() if _differs(self.out / n, data))
             if write and not check:
                 try:
                     _files.write_atomically(self.out, {n: files[n] for n in stale}, known=tuple(files))
@@ -248,6 +247,26 @@ class Project:
         if not (self.out / names[0]).is_file():
             raise DiplokbError(f"no exports in {self.out}: run 'diplokb build' first")
         return Store([self.out / n for n in names])
+
+
+def _differs(path: Path, data: bytes, chunk: int = 1 << 20) -> bool:
+    """Whether `path` is not a regular file holding exactly `data`: the size first, then the
+    content a MiB at a time (an export is up to hundreds of MiB at 1M triples)."""
+    import os
+    import stat
+
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+                return True
+            view = memoryview(data)
+            for start in range(0, len(data), chunk):
+                if f.read(chunk) != view[start:start + chunk]:
+                    return True
+            return f.read(1) != b""  # grown meanwhile
+    except OSError:
+        return True
 
 
 def _cache_notice(state_file, message: str) -> Problem:
