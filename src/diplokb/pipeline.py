@@ -260,9 +260,8 @@ def _differs(path: Path, data: bytes, chunk: int = 1 << 20) -> bool:
             st = os.fstat(f.fileno())
             if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
                 return True
-            view = memoryview(data)
             for start in range(0, len(data), chunk):
-                if f.read(chunk) != view[start:start + chunk]:
+                if f.read(chunk) != data[start:start + chunk]:  # (bytes with bytes: a memcmp)
                     return True
             return f.read(1) != b""  # grown meanwhile
     except OSError:
