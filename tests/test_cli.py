@@ -152,3 +152,22 @@ def test_help_wraps_to_columns_like_click():
 
     assert width(60) <= 58 < width(200) <= 78
     assert width(20) <= 50  # never narrower than 50
+
+
+def test_an_export_is_stale_unless_its_bytes_are_the_same(tmp_path):
+    """The stale check (`build --check`, and which files a build rewrites) reads the size
+    first and then the content in chunks: a change anywhere, in any chunk, counts."""
+    from diplokb.pipeline import _differs
+
+    data = bytes(range(256)) * 40  # 10,240 bytes: chunks of 1,000 leave a partial last one
+    f = tmp_path / "f"
+    f.write_bytes(data)
+    assert not _differs(f, data, chunk=1000) and not _differs(f, data)
+    for where in (0, 999, 1000, 5555, len(data) - 1):
+        edited = bytearray(data)
+        edited[where] ^= 1
+        assert _differs(f, bytes(edited), chunk=1000), where
+    assert _differs(f, data + b"x", chunk=1000) and _differs(f, data[:-1], chunk=1000)
+    assert _differs(tmp_path / "missing", b"") and _differs(tmp_path, b"")
+    (tmp_path / "empty").write_bytes(b"")
+    assert not _differs(tmp_path / "empty", b"")

@@ -419,3 +419,68 @@ def test_plain_processes_exit_alike(site, tmp_path):
         got = [subprocess.run([sys.executable, "-c", line.format(module), *args], cwd=site, capture_output=True,
                               timeout=120) for module in ("launch", "cli")]
         assert (got[0].returncode, got[0].stdout, got[0].stderr) == (got[1].returncode, got[1].stdout, got[1].stderr)
+
+
+# A build process whose module teardown, if it happens, appends 'finalized' to $LAUNCH_REPORT
+# (after the atexit handler wrote the path taken).
+BUILD_RUN = ("import os, sys\n"
+             "sys.argv[0] = 'diplokb'\n"
+             "class Teardown:\n"
+             "    def __del__(self, open=open, environ=os.environ):\n"
+             "        with open(environ['LAUNCH_REPORT'], 'a') as f:\n"
+             "            f.write(' finalized')\n"
+             "mark = Teardown()\n"
+             "def report():\n"
+             "    with open(os.environ['LAUNCH_REPORT'], 'w') as f:\n"
+             "        f.write('click' if 'diplokb.cli' in sys.modules else 'fast')\n"
+             "import atexit; atexit.register(report)\n"
+             "from diplokb.{module} import main\n"
+             "sys.exit(main())\n")
+
+
+@pytest.fixture(scope="module")
+def buildable(tmp_path_factory):
+    """A copy of what a build reads (ontology, shapes, KB)."""
+    root = tmp_path_factory.mktemp("launch-build")
+    for part in ("ontology", "shapes", "kb"):
+        shutil.copytree(ROOT / part, root / part)
+    return root
+
+
+def test_a_build_ends_as_before_without_the_finalization(buildable, tmp_path):
+    """`diplokb build` ends with os._exit once click is done (issue 18): same exit code, stdout,
+    stderr and exports as the click CLI's usual exit, the atexit handlers run first; a
+    failing build too."""
+    broken = tmp_path / "broken-kb"
+    shutil.copytree(buildable / "kb", broken)
+    (broken / "entities" / "zz-broken.yaml").write_text("- id: [unclosed\n")
+    cases = [(["build", "--no-cache", "--jobs", "1"], 0), (["build", "--no-cache"], 0),
+             (["build", "--no-cache", "--kb", str(broken)], 1)]
+    for args, code in cases:
+        got = {}
+        for module in ("launch", "cli"):
+            out = tmp_path / f"exports-{module}-{len(got)}-{args[-1]}"
+            report = tmp_path / f"report-{module}"
+            report.unlink(missing_ok=True)
+            proc = subprocess.run([sys.executable, "-c", BUILD_RUN.format(module=module), *args, "--out", str(out)],
+                                  cwd=buildable, capture_output=True, timeout=300,
+                                  env=dict(os.environ, LAUNCH_REPORT=str(report)))
+            stdout = re.sub(rb" in \d+\.\d\ds -> \S+", b"", proc.stdout)  # the time taken and the folder
+            files = {p.name: p.read_bytes() for p in out.iterdir()} if out.is_dir() else {}
+            got[module] = (proc.returncode, stdout, proc.stderr, files), report.read_text()
+        assert got["launch"][0] == got["cli"][0], args
+        assert got["launch"][0][0] == code and (bool(got["launch"][0][3]) == (code == 0)), args
+        assert got["cli"][1] == "click finalized" and got["launch"][1] == "click", args  # handler ran, no teardown
+
+
+def test_a_build_called_in_a_process_that_goes_on_returns(buildable, tmp_path, monkeypatch):
+    """`main` called by anything but the program's __main__ (here a test) never ends the process."""
+    def no_exit(code):
+        raise AssertionError("os._exit called")
+
+    monkeypatch.setattr(os, "_exit", no_exit)
+    monkeypatch.chdir(buildable)
+    monkeypatch.setattr(sys, "argv", ["diplokb", "build", "--no-cache", "--jobs", "1", "--out", str(tmp_path / "o")])
+    with pytest.raises(SystemExit) as exc:
+        launch.main()
+    assert exc.value.code == 0 and (tmp_path / "o" / "diplokb.ttl").is_file()

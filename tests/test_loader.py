@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 
 from diplokb import model
 from diplokb.loader import load_file
@@ -96,3 +97,29 @@ def test_top_level_must_be_a_mapping(tmp_path):
 def test_vocabularies_are_read_from_the_ontology():
     assert "courtesy-call" in VOCAB["event-kind"]
     assert VOCAB["statement-kind"]["reaffirmed-support"] == "reaffirmed support"
+
+
+def test_records_made_by_the_reader_are_the_data_classes_own():
+    """reader._make sets a record's fields at once, not through the frozen data class's
+    __init__: the records must be the same (fields, order, equality, hash, repr, frozen)."""
+    import dataclasses
+
+    from diplokb import model
+    from diplokb.errors import SourceLocation
+    from diplokb.reader import _make
+
+    loc = SourceLocation("kb/x.yaml", 3, 5)
+    classes = (model.Person, model.Statement, model.Event, model.Source, model.Participation,
+               model.PostAttestation, model.Figure, model.Difference, model.Claim, model.Thing)
+    for cls in classes:
+        values = {"loc": loc}
+        for f in dataclasses.fields(cls)[:3]:
+            values[f.name] = f"value of {f.name}"
+        made, plain = _make(cls, dict(values)), cls(**values)
+        assert type(made) is cls and made == plain and hash(made) == hash(plain) and repr(made) == repr(plain)
+        assert list(vars(made).items()) == list(vars(plain).items())
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            made.loc = None
+    with pytest.raises(TypeError):  # a value for no field: the class's __init__ says so
+        _make(model.Person, {"id": "x", "no_such_field": 1})
+    assert _make(model.KB, {"root": "kb"}).vocabularies == {}  # a field without a default, a default_factory

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 from . import model as m
-from .errors import BuildError, Problem, did_you_mean
+from .errors import Problem, did_you_mean
 from .lexical import shown
 from .quotes import mismatch_hint
 from .index import build_index, defines, index_entry, record_id, short_hash  # noqa: F401 (phase 1)
@@ -72,23 +72,14 @@ def concept(scheme: str, slug: str) -> str:
 
 
 @_shared
+def _kinds(kinds: str) -> frozenset:
+    """'person|organization' -> the kinds a reference may name."""
+    return frozenset(kinds.split("|"))
+
+
+@_shared
 def _date(text: str) -> tuple:
     return tuple(date_literal(text))
-
-
-@dataclass(frozen=True)
-class CompiledKB:
-    """The KB as quads, plus where in the YAML each subject IRI was written."""
-
-    quads: tuple
-    locations: dict  # IRI -> SourceLocation
-    sources: tuple  # model.Source, sorted by id
-    counts: dict  # class local name -> number of instances
-
-    @cached_property
-    def triples(self) -> frozenset:
-        """The union of all graphs: each (s, p, o) once."""
-        return frozenset((q.s, q.p, q.o) for q in self.quads)
 
 
 @dataclass(frozen=True)
@@ -156,7 +147,7 @@ class _Compiler:
         """The IRI of a referenced record, or None after recording a problem."""
         if r is None:
             return None
-        allowed = set(kinds.split("|"))
+        allowed = _kinds(kinds)
         found = self.lookup(r.id)
         if found is None and r.id in self.broken_ids:
             return None  # already reported where it is defined
@@ -484,42 +475,11 @@ def compile_unit(records, index: dict, source_of, vocabularies: dict, broken_ids
     return _Compiler(records, index, source_of, vocabularies, broken_ids).run()
 
 
-def merge(outputs, sources) -> CompiledKB:
-    """The KB from its files' outputs, in file order (the first file to place a subject
-    gives its location)."""
-    quads = tuple(dict.fromkeys(q for out in outputs for q in out.quads))
-    locations: dict = {}
-    for out in outputs:
-        for s, loc in out.locations.items():
-            locations.setdefault(s, loc)
-    typed: dict = {}
-    for q in quads:
-        if q.p == RDF_TYPE:
-            typed.setdefault(q.o.removeprefix(DKB), set()).add(q.s)
-    counts = {c: len(members) for c, members in typed.items()}
-    return CompiledKB(quads=quads, locations=locations,
-                      sources=tuple(sorted(sources, key=lambda s: s.id)), counts=counts)
+def __getattr__(name: str):
+    """The whole KB compiled at once (what review, stats and diff read) is compiled.py's; its
+    names are still found here, where they were."""
+    if name in ("CompiledKB", "compile_kb", "merge"):
+        from . import compiled
 
-
-def compile_kb(kb: m.KB) -> CompiledKB:
-    """Resolves references and emits quads, file by file; raises BuildError with every
-    problem found."""
-    by_file: dict = {}
-    for rec in (*kb.sources, *kb.records):
-        by_file.setdefault(rec.loc.file, []).append(rec)
-    files = sorted(by_file, key=lambda f: (_is_source_file(by_file[f]), f))
-    index, problems = build_index(defines(by_file[f]) for f in files)
-    problems = list(kb.problems) + problems
-    sources = {s.id: s for s in kb.sources}
-    outputs = []
-    for f in files:
-        out = compile_unit(by_file[f], index, sources.get, kb.vocabularies, kb.broken_ids)
-        problems += out.problems
-        outputs.append(out)
-    if problems:
-        raise BuildError(problems)
-    return merge(outputs, kb.sources)
-
-
-def _is_source_file(records) -> bool:
-    return any(isinstance(r, m.Source) for r in records)
+        return getattr(compiled, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -26,6 +26,9 @@ _SAFE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", 
 _QUOTED = ("'", '"', "|", ">")  # scalar styles that are never null
 ScalarNode, SequenceNode, MappingNode = yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode
 _slug = SLUG_RE.fullmatch
+# SourceLocation(path, line, column) without the named tuple's Python-level __new__ (a location
+# is made for every record and reference: half the time)
+_location = tuple.__new__
 
 
 class _Reader:
@@ -43,7 +46,7 @@ class _Reader:
     # -- helpers -------------------------------------------------------------------------
     def loc(self, node) -> SourceLocation:
         mark = node.start_mark
-        return SourceLocation(self.path, mark.line + 1, mark.column + 1)
+        return _location(SourceLocation, (self.path, mark.line + 1, mark.column + 1))
 
     def error(self, node, message: str, hint: str | None = None) -> None:
         self.problems.append(Problem(self.loc(node), message, hint=hint))
@@ -253,7 +256,7 @@ class _Reader:
         if extra:
             values.update(extra)
         values["loc"] = self.loc(node)
-        return cls(**values)
+        return _make(cls, values)
 
 
 # How each kind that takes one string is read (after `_Reader.string`).
@@ -282,6 +285,33 @@ def _fields(cls) -> tuple[dict, tuple]:
     fields = {f.name: f for f in dataclasses.fields(cls) if "yaml" in f.metadata}
     return ({name: _kind(f.metadata["yaml"]) for name, f in fields.items()},
             tuple(name for name, f in fields.items() if f.metadata["required"]))
+
+
+def _make(cls, values: dict):
+    """cls(**values) for a model data class, made faster: the instance's attributes are set
+    in its __dict__ at once, its defaults first, instead of by the frozen data class's
+    __init__ (one object.__setattr__ per field; a build makes tens of thousands of records).
+    The same object either way (fields, equality, hash, repr); a class with a field without a
+    plain default, or a value for no field, goes through its __init__ (which says what is wrong)."""
+    defaults = _defaults(cls)
+    if defaults is None or not values.keys() <= defaults.keys():
+        return cls(**values)
+    record = object.__new__(cls)
+    attributes = record.__dict__
+    attributes.update(defaults)
+    attributes.update(values)
+    return record
+
+
+@lru_cache(maxsize=None)
+def _defaults(cls) -> dict | None:
+    """Every field's default, or None where a field has none or a default_factory."""
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.default is dataclasses.MISSING or not f.init:
+            return None
+        out[f.name] = f.default
+    return out
 
 
 def _yaml_fields(cls) -> dict:

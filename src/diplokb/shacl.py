@@ -94,15 +94,19 @@ class Data:
             for p in objects_of:
                 if p in preds:
                     self.pos_objects[p].update(preds[p])
+        # subject -> its classes and their superclasses: one frozenset shared by every subject
+        # with the same classes (most subjects have one class, of a few dozen)
         closure: dict = {}
         self.classes: dict = {}
         for s in self.by_pred[RDF_TYPE]:
-            found = frozenset()
-            for c in spo[s][RDF_TYPE]:
-                more = closure.get(c)
-                if more is None:
-                    more = closure[c] = frozenset(self._supers(c, set()))
-                found |= more
+            types = spo[s][RDF_TYPE]
+            key = next(iter(types)) if len(types) == 1 else frozenset(types)
+            found = closure.get(key)
+            if found is None:
+                found = set()
+                for c in types:
+                    self._supers(c, found)
+                found = closure[key] = frozenset(found)
             self.classes[s] = found
         self._instances: dict | None = None
         self._reverse: dict | None = None
