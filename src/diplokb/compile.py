@@ -473,13 +473,3 @@ class _Compiler:
 def compile_unit(records, index: dict, source_of, vocabularies: dict, broken_ids=frozenset()) -> UnitOutput:
     """Quads of one file's records; references resolve against `index` (see build_index)."""
     return _Compiler(records, index, source_of, vocabularies, broken_ids).run()
-
-
-def __getattr__(name: str):
-    """The whole KB compiled at once (what review, stats and diff read) is compiled.py's; its
-    names are still found here, where they were."""
-    if name in ("CompiledKB", "compile_kb", "merge"):
-        from . import compiled
-
-        return getattr(compiled, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

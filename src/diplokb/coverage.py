@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .compile import CompiledKB, normalize_ws
+from .compile import normalize_ws
+from .compiled import CompiledKB
 from .quotes import original_position
 from .errors import DiplokbError, did_you_mean
 from .rdf import DKB, ID

@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .compile import compile_kb
+from .compiled import compile_kb
 from .errors import BuildError, DiplokbError, Problem, SourceLocation
 from .loader import load
 from .rdf import DKB, GRAPH, ID, RDF_TYPE, curie

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .errors import BuildError, DiplokbError, Problem
 
 if TYPE_CHECKING:
-    from .compile import CompiledKB
+    from .compiled import CompiledKB
     from .validate import ValidationReport, ValidationResult
 
 # The steps are imported where they are used, so that commands that only read the exports
@@ -77,7 +77,7 @@ class Project:
 
     # -- pipeline steps ------------------------------------------------------------------
     def compile(self, timings: dict | None = None) -> CompiledKB:
-        from .compile import compile_kb
+        from .compiled import compile_kb
         from .loader import load
 
         timings = {} if timings is None else timings

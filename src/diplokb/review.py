@@ -21,7 +21,8 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from .compile import CompiledKB, normalize_ws
+from .compile import normalize_ws
+from .compiled import CompiledKB
 from .rdf import DKB, ID, RDF_TYPE, VOCAB
 from .stats import sentences as split_sentences
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .compile import CompiledKB, normalize_ws
+from .compile import normalize_ws
+from .compiled import CompiledKB
 from .rdf import DKB, GRAPH, ID
 
 # A sentence ends at . ! or ? (with any closing quote or markup) before a capital, a digit, an
