@@ -244,11 +244,12 @@ class _Worker:
     """A worker process, its pipe (a Connection, and a socket on it to pass connections), and
     the flag it sets in shared memory once it starts writing a reply to a client."""
 
-    __slots__ = ("proc", "conn", "sock", "writing")
+    __slots__ = ("proc", "conn", "sock", "writing", "pending")
 
     def __init__(self, proc, conn, writing):
         self.proc, self.conn, self.writing = proc, conn, writing
         self.sock = socket.socket(fileno=os.dup(conn.fileno()))
+        self.pending = bytearray()  # what was read from the pipe past the last message
 
     def close(self) -> None:
         self.conn.close()
@@ -262,7 +263,7 @@ class WorkerPool:
         self.files = [str(f) for f in files]
         self.memory_mb = memory_mb
         self.ctx = mp.get_context("spawn")
-        self.idle: queue.Queue = queue.Queue()
+        self.idle: queue.Queue = queue.LifoQueue()
         self.lock = threading.Lock()
         self.procs: set = set()
         self.closed = False
@@ -318,11 +319,17 @@ class WorkerPool:
             except queue.Empty:
                 raise Stopped(503, "all query workers are busy; try again shortly",
                               retry_after=max(1, round(timeout))) from None
-            if worker.proc.is_alive():
+            # one poll says whether the worker died while idle and whether the client is still there
+            check = select.poll()
+            check.register(worker.proc.sentinel, select.POLLIN)
+            if client is not None:
+                check.register(client.fileno(), select.POLLIN)
+            ready = {fd for fd, _ in check.poll(0)}
+            if worker.proc.sentinel not in ready:
                 break
             self._replace(worker)  # died while idle: not this query's doing
-        if client is not None and _readable(client) and _gone(client):  # left while it waited: keep the worker
-            self.idle.put(worker)
+        if client is not None and client.fileno() in ready and _gone(client):  # left while it waited
+            self.idle.put(worker)  # (the worker is kept)
             raise Stopped(499, "the client closed the connection before its query started")
         conn = worker.conn
         deadline = time.monotonic() + timeout
@@ -348,7 +355,7 @@ class WorkerPool:
                     break
                 ready = watch.poll(left * 1000 + 1)
                 if any(fd == pipe for fd, _ in ready):
-                    reply = _decode(conn.recv_bytes())
+                    reply = _decode(_recv_message(worker.sock, worker.pending))
                     self.idle.put(worker)
                     return reply
                 if ready:  # the client's side
@@ -384,11 +391,28 @@ class WorkerPool:
                 proc.kill()
 
 
-def _readable(sock: socket.socket) -> bool:
-    """Data or end-of-file waiting (without the wait that recv does on a socket with a timeout)."""
-    check = select.poll()
-    check.register(sock.fileno(), select.POLLIN)
-    return bool(check.poll(0))
+def _recv_message(sock: socket.socket, pending: bytearray) -> bytes:
+    """One message as multiprocessing's Connection.send_bytes frames it (a 4-byte length, or -1
+    and an 8-byte one), read with as few calls as it takes (recv_bytes makes two for a small
+    one). Bytes past the message stay in `pending`, the start of the next."""
+    buf = pending
+
+    def fill(at_least: int) -> None:
+        while len(buf) < at_least:
+            more = sock.recv(max(65536, min(1 << 20, at_least - len(buf))))
+            if not more:
+                raise EOFError
+            buf.extend(more)
+
+    fill(4)
+    size, start = int.from_bytes(buf[:4], "big", signed=True), 4
+    if size == -1:
+        fill(12)
+        size, start = int.from_bytes(buf[4:12], "big"), 12
+    fill(start + size)
+    message = bytes(buf[start:start + size])
+    del buf[:start + size]
+    return message
 
 
 def _gone(sock: socket.socket) -> bool:
