@@ -190,7 +190,8 @@ class SparqlProtocol:
                             f"this client already has {s.client_queries} SPARQL requests in flight",
                             {"Retry-After": "1"})
         job = encode_job(Job(query, tuple(formats), anything, s.max_rows, s.max_reply_bytes, default_graphs,
-                             named_graphs, self.response_head(200, _HEADERS) if lend else b""))
+                             named_graphs, self.response_head(200, _HEADERS) if lend else b"",
+                             self.connection.family))
         try:
             start = time.monotonic()
             if not slot.acquire(timeout=s.timeout):

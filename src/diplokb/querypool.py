@@ -32,6 +32,7 @@ class Job:
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
     head: bytes = b""  # the HTTP reply's first lines, when the worker is to write a 200 itself
+    family: int = socket.AF_INET  # the client connection's address family, when it is lent
 
 
 @dataclass(frozen=True)
@@ -77,22 +78,26 @@ def _worker(conn, files: list[str], memory_mb: int, writing) -> None:
     conn.send(("ready",))
     while True:
         try:
-            data, client = _recv_job(pipe)
+            data, fd = _recv_job(pipe)
         except EOFError:
             return
         job = decode_job(data)
+        # (family and type given: socket() then asks the kernel nothing about the descriptor)
+        client = socket.socket(job.family, socket.SOCK_STREAM, 0, fileno=fd) if fd is not None else None
         reply = _answer(store, job, memory_mb)
         if client is not None:
             reply = _write_reply(client, job.head, reply, writing)
         conn.send_bytes(_encode(reply))
 
 
-def _recv_job(pipe: socket.socket) -> tuple[bytes, socket.socket | None]:
+def _recv_job(pipe: socket.socket) -> tuple[bytes, int | None]:
     """One job as multiprocessing's Connection frames it (a 4-byte length, then the bytes),
     and the client connection passed with it, if any."""
     data, fds, _, _ = socket.recv_fds(pipe, 65536, 1)
-    client = socket.socket(fileno=fds[0]) if fds else None
+    client = fds[0] if fds else None
     if not data:
+        if client is not None:
+            os.close(client)
         raise EOFError
     buf = bytearray(data)
     while len(buf) < 4 or len(buf) < 4 + int.from_bytes(buf[:4], "big", signed=True):
@@ -208,7 +213,7 @@ def encode_job(job: Job) -> bytes:
     every request of a kind, so cached), the HTTP head if any, then the query text. Cheaper
     than pickling a Job."""
     fields = (job.formats, job.any_format, job.max_rows, job.max_bytes, job.default_graphs, job.named_graphs,
-              len(job.head))
+              len(job.head), job.family)
     # cached when the protocol's graph lists are empty (a client's own values are not kept)
     fields = _job_head(*fields) if not (job.default_graphs or job.named_graphs) else _job_head.__wrapped__(*fields)
     return fields + job.head + job.sparql.encode("utf-8", "surrogatepass")
@@ -225,9 +230,9 @@ def decode_job(data: bytes) -> Job:
     import json
 
     fields, _, rest = data.partition(b"\n")
-    formats, any_format, max_rows, max_bytes, default_graphs, named_graphs, head = json.loads(fields)
+    formats, any_format, max_rows, max_bytes, default_graphs, named_graphs, head, family = json.loads(fields)
     return Job(rest[head:].decode("utf-8", "surrogatepass"), tuple(formats), any_format, max_rows, max_bytes,
-               tuple(default_graphs), tuple(named_graphs), rest[:head])
+               tuple(default_graphs), tuple(named_graphs), rest[:head], family)
 
 
 def _encode(r: Reply) -> bytes:
