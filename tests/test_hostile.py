@@ -196,6 +196,26 @@ def test_a_crashed_worker_is_reported_as_a_crash(served):
     assert post(port, "ASK {}")[0] == 200
 
 
+def test_a_worker_that_died_while_idle_is_replaced_before_use(served):
+    """Not this query's doing: the query is answered by a fresh worker, not reported as a crash."""
+    app, port = served
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and app.pool.idle.qsize() < app.workers:  # earlier tests' restarts
+        time.sleep(0.05)
+    idle = list(app.pool.procs)
+    assert len(idle) == app.workers and app.pool.idle.qsize() == app.workers
+    for p in idle:
+        try:
+            os.kill(p.pid, signal.SIGKILL)
+        except ProcessLookupError:  # dead already (and reaped): as good
+            pass
+    for p in idle:
+        p.join(5)
+    status, out = post(port, "ASK {}")
+    assert status == 200 and b"true" in out
+    assert not {p.pid for p in idle} & {p.pid for p in app.pool.procs}
+
+
 def test_deeply_nested_query_is_refused_not_crashing(served):
     _, port = served
     q = "SELECT * WHERE { FILTER(" + "(" * 5000 + "1" + ")" * 5000 + ") }"

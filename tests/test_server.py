@@ -395,3 +395,28 @@ def test_worker_count_default_leaves_one_worker_beyond_the_cores(monkeypatch):
     assert worker_count(0) == 2
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)))
     assert worker_count(0) == 9
+
+
+@pytest.mark.parametrize("size", [0, 10, 65_530, 300_000])
+def test_the_server_reads_a_worker_reply_whole_whatever_its_size(size):
+    """The worker frames its reply with multiprocessing's Connection; the server reads it off
+    the socket itself (fewer calls): every byte, and only those, whatever the size."""
+    import multiprocessing as mp
+    import os
+    import socket
+
+    from diplokb.querypool import _recv_message
+
+    ours, theirs = mp.Pipe()
+    sock, pending = socket.socket(fileno=os.dup(ours.fileno())), bytearray()
+    payload = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    sender = threading.Thread(target=lambda: (theirs.send_bytes(payload), theirs.send_bytes(b"next")))
+    sender.start()
+    assert _recv_message(sock, pending) == payload
+    assert _recv_message(sock, pending) == b"next"  # (sent at once after it: nothing lost)
+    sender.join()
+    theirs.close()
+    with pytest.raises(EOFError):
+        _recv_message(sock, pending)
+    sock.close()
+    ours.close()

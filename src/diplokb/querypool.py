@@ -32,6 +32,7 @@ class Job:
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
     head: bytes = b""  # the HTTP reply's first lines, when the worker is to write a 200 itself
+    family: int = socket.AF_INET  # the client connection's address family, when it is lent
 
 
 @dataclass(frozen=True)
@@ -77,22 +78,26 @@ def _worker(conn, files: list[str], memory_mb: int, writing) -> None:
     conn.send(("ready",))
     while True:
         try:
-            data, client = _recv_job(pipe)
+            data, fd = _recv_job(pipe)
         except EOFError:
             return
         job = decode_job(data)
+        # (family and type given: socket() then asks the kernel nothing about the descriptor)
+        client = socket.socket(job.family, socket.SOCK_STREAM, 0, fileno=fd) if fd is not None else None
         reply = _answer(store, job, memory_mb)
         if client is not None:
             reply = _write_reply(client, job.head, reply, writing)
         conn.send_bytes(_encode(reply))
 
 
-def _recv_job(pipe: socket.socket) -> tuple[bytes, socket.socket | None]:
+def _recv_job(pipe: socket.socket) -> tuple[bytes, int | None]:
     """One job as multiprocessing's Connection frames it (a 4-byte length, then the bytes),
     and the client connection passed with it, if any."""
     data, fds, _, _ = socket.recv_fds(pipe, 65536, 1)
-    client = socket.socket(fileno=fds[0]) if fds else None
+    client = fds[0] if fds else None
     if not data:
+        if client is not None:
+            os.close(client)
         raise EOFError
     buf = bytearray(data)
     while len(buf) < 4 or len(buf) < 4 + int.from_bytes(buf[:4], "big", signed=True):
@@ -208,7 +213,7 @@ def encode_job(job: Job) -> bytes:
     every request of a kind, so cached), the HTTP head if any, then the query text. Cheaper
     than pickling a Job."""
     fields = (job.formats, job.any_format, job.max_rows, job.max_bytes, job.default_graphs, job.named_graphs,
-              len(job.head))
+              len(job.head), job.family)
     # cached when the protocol's graph lists are empty (a client's own values are not kept)
     fields = _job_head(*fields) if not (job.default_graphs or job.named_graphs) else _job_head.__wrapped__(*fields)
     return fields + job.head + job.sparql.encode("utf-8", "surrogatepass")
@@ -225,9 +230,9 @@ def decode_job(data: bytes) -> Job:
     import json
 
     fields, _, rest = data.partition(b"\n")
-    formats, any_format, max_rows, max_bytes, default_graphs, named_graphs, head = json.loads(fields)
+    formats, any_format, max_rows, max_bytes, default_graphs, named_graphs, head, family = json.loads(fields)
     return Job(rest[head:].decode("utf-8", "surrogatepass"), tuple(formats), any_format, max_rows, max_bytes,
-               tuple(default_graphs), tuple(named_graphs), rest[:head])
+               tuple(default_graphs), tuple(named_graphs), rest[:head], family)
 
 
 def _encode(r: Reply) -> bytes:
@@ -244,11 +249,12 @@ class _Worker:
     """A worker process, its pipe (a Connection, and a socket on it to pass connections), and
     the flag it sets in shared memory once it starts writing a reply to a client."""
 
-    __slots__ = ("proc", "conn", "sock", "writing")
+    __slots__ = ("proc", "conn", "sock", "writing", "pending")
 
     def __init__(self, proc, conn, writing):
         self.proc, self.conn, self.writing = proc, conn, writing
         self.sock = socket.socket(fileno=os.dup(conn.fileno()))
+        self.pending = bytearray()  # what was read from the pipe past the last message
 
     def close(self) -> None:
         self.conn.close()
@@ -262,7 +268,7 @@ class WorkerPool:
         self.files = [str(f) for f in files]
         self.memory_mb = memory_mb
         self.ctx = mp.get_context("spawn")
-        self.idle: queue.Queue = queue.Queue()
+        self.idle: queue.Queue = queue.LifoQueue()
         self.lock = threading.Lock()
         self.procs: set = set()
         self.closed = False
@@ -318,11 +324,17 @@ class WorkerPool:
             except queue.Empty:
                 raise Stopped(503, "all query workers are busy; try again shortly",
                               retry_after=max(1, round(timeout))) from None
-            if worker.proc.is_alive():
+            # one poll says whether the worker died while idle and whether the client is still there
+            check = select.poll()
+            check.register(worker.proc.sentinel, select.POLLIN)
+            if client is not None:
+                check.register(client.fileno(), select.POLLIN)
+            ready = {fd for fd, _ in check.poll(0)}
+            if worker.proc.sentinel not in ready:
                 break
             self._replace(worker)  # died while idle: not this query's doing
-        if client is not None and _readable(client) and _gone(client):  # left while it waited: keep the worker
-            self.idle.put(worker)
+        if client is not None and client.fileno() in ready and _gone(client):  # left while it waited
+            self.idle.put(worker)  # (the worker is kept)
             raise Stopped(499, "the client closed the connection before its query started")
         conn = worker.conn
         deadline = time.monotonic() + timeout
@@ -348,7 +360,7 @@ class WorkerPool:
                     break
                 ready = watch.poll(left * 1000 + 1)
                 if any(fd == pipe for fd, _ in ready):
-                    reply = _decode(conn.recv_bytes())
+                    reply = _decode(_recv_message(worker.sock, worker.pending))
                     self.idle.put(worker)
                     return reply
                 if ready:  # the client's side
@@ -384,11 +396,28 @@ class WorkerPool:
                 proc.kill()
 
 
-def _readable(sock: socket.socket) -> bool:
-    """Data or end-of-file waiting (without the wait that recv does on a socket with a timeout)."""
-    check = select.poll()
-    check.register(sock.fileno(), select.POLLIN)
-    return bool(check.poll(0))
+def _recv_message(sock: socket.socket, pending: bytearray) -> bytes:
+    """One message as multiprocessing's Connection.send_bytes frames it (a 4-byte length, or -1
+    and an 8-byte one), read with as few calls as it takes (recv_bytes makes two for a small
+    one). Bytes past the message stay in `pending`, the start of the next."""
+    buf = pending
+
+    def fill(at_least: int) -> None:
+        while len(buf) < at_least:
+            more = sock.recv(max(65536, min(1 << 20, at_least - len(buf))))
+            if not more:
+                raise EOFError
+            buf.extend(more)
+
+    fill(4)
+    size, start = int.from_bytes(buf[:4], "big", signed=True), 4
+    if size == -1:
+        fill(12)
+        size, start = int.from_bytes(buf[4:12], "big"), 12
+    fill(start + size)
+    message = bytes(buf[start:start + size])
+    del buf[:start + size]
+    return message
 
 
 def _gone(sock: socket.socket) -> bool:
