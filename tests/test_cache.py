@@ -131,6 +131,26 @@ def test_a_flipped_bit_is_a_warning_and_never_reaches_the_exports(kb, tmp_path, 
     assert warnings(again) == [] and again.recompiled == () and again.files == result.files
 
 
+def test_the_clean_build_after_a_damaged_cache_replaces_every_damaged_chunk(kb, tmp_path):
+    """A damaged summary makes the next build a clean one; the chunks it writes have the names
+    of the damaged ones on disk (content-addressed), which it must not keep: the builds after
+    it, whatever they read, find nothing damaged."""
+    cached(tmp_path).build(jobs=1)
+    folder, index = state_dir(tmp_path), state_file(tmp_path)
+    for f in folder.iterdir():
+        if f.name != "index":
+            data = bytearray(f.read_bytes())
+            data[len(data) // 2] ^= 0x01
+            f.write_bytes(bytes(data))
+    flip(index, b"diplokb.trig")
+    first = cached(tmp_path).build(jobs=1)
+    assert any("a clean build" in w for w in warnings(first)), warnings(first)
+    edit_title(tmp_path)  # the rebuild reads its chunks, their shards and the results
+    edited = cached(tmp_path).build(jobs=1)
+    assert warnings(edited) == [] and S000.removeprefix("kb/") in edited.recompiled
+    assert edited.files == clean_files(tmp_path)
+
+
 @pytest.mark.parametrize("content", [
     b"",
     b"garbage \x00\xff" * 100,
@@ -186,7 +206,7 @@ def test_an_unwritable_cache_is_a_warning_after_the_exports_were_written(kb, tmp
 
 @pytest.mark.parametrize("step", ["write_chunks", "save"])  # (the chunks, in a second process with 2 jobs)
 def test_a_save_that_fails_in_its_process_is_a_warning(kb, tmp_path, monkeypatch, step):
-    def fail(*args):
+    def fail(*args, **kwargs):
         raise MemoryError("no memory left")
 
     monkeypatch.setattr(cache, step, fail)

@@ -355,12 +355,15 @@ def load(path: Path, key: str) -> State:
     return state
 
 
-def write_chunks(path: Path, chunks: dict) -> None:
-    """Writes the chunks (name -> bytes) not there yet, each a temporary moved in."""
+def write_chunks(path: Path, chunks: dict, *, every: bool = False) -> None:
+    """Writes the chunks (name -> bytes), each a temporary moved in: those not there yet, or
+    with `every` all of them. A build that did not read the state it replaces (a clean build,
+    a damaged cache) passes `every`: a file already there with a chunk's name may be a damaged
+    copy, and keeping it would make the next builds find it again."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     for name, data in chunks.items():
-        if not (path / name).is_file():
+        if every or not (path / name).is_file():
             _write_new(path, name, data)
 
 

@@ -233,7 +233,7 @@ class Project:
 
             def save_chunks():
                 names, chunks, meta = incremental_save.chunks(build, results, full)
-                cache.write_chunks(state_file, chunks)
+                cache.write_chunks(state_file, chunks, every=full)
                 return names, meta
 
             (figures, counts, files, stale, layout), parts = _beside(
