@@ -12,7 +12,8 @@ the shape the build expects). It holds
   them means a clean build); for each YAML file (path relative to the KB folder) its entry:
   the digests of its YAML and of its archived text, their stat (size, mtime_ns, inode), the
   ids it defines (with the entry other files see), the index entries it was compiled against
-  (`lookups`), the subjects it has triples of and the name of its chunk; then `meta`: the
+  (`lookups`), the subjects it has triples of, the name of its chunk and its curation
+  warnings (advice.file_advice, a function of its YAML alone); then `meta`: the
   names of the results chunk and of the reverse-link shards, the KB's figures (triples,
   subjects by predicate and by class) and the layout of each export (state_meta.py);
 - chunks, read on demand: files named by the SHA-256 of their bytes (so a chunk checks
@@ -50,12 +51,12 @@ from pathlib import Path
 from . import state_meta
 from .cache_shapes import _is_chunk, _is_entry_frame, _is_head, _is_name, _is_rchunk, _is_results, _is_shard
 
-FORMAT = 3
-MAGIC = b"diplokb build cache 3\n"
+FORMAT = 4
+MAGIC = b"diplokb build cache 4\n"
 NSHARDS = 256  # reverse-link shards: an edit reads those of the objects it reaches
 _HEAD = 8 + 32  # a frame's length and digest
 LIGHT = ("yaml", "stat", "text", "text_digest", "text_stat", "defines", "lookups", "subjects", "chunk",
-         "rchunk")
+         "rchunk", "advice")
 HEAVY = {"contrib": "chunk", "locations": "chunk", "rendered": "rchunk", "trig": "rchunk"}  # key -> its chunk
 
 

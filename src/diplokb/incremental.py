@@ -19,6 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from . import cache, export, workers
+from .advice import advice_of_bytes
 from . import model as m
 from .compile import build_index, compile_unit, defines
 from .errors import BuildError, Problem, SourceLocation
@@ -79,6 +80,9 @@ class Build:
         self.link_delta: dict = {}  # changed subject -> (objects it linked to, links to now)
         self.old_primary: dict = {}  # touched subject -> the file whose chunk held it
         self._displays: dict = {}  # rel -> the path shown in messages
+        # rel -> advice.file_advice of the bytes read (of a file not read: the cache's, recorded
+        # with the same YAML digest); the next index records it
+        self.advice: dict = {}
 
     # -- loading -------------------------------------------------------------------------
     @property
@@ -158,13 +162,15 @@ class Build:
         t = time.perf_counter()
         digests, to_load = {}, []
         use_stat = self.use_stat
-        for rel, path, _ in self.files:
+        for rel, path, is_source in self.files:
             if use_stat and self._stat_unchanged(rel, path):
                 self.skipped.add(rel)
                 digests[rel] = self.old.units[rel]["yaml"]
+                self.advice[rel] = self.old.units[rel]["advice"]
                 continue
             data = self.data[rel] = read_kb_file(path, self.kb_dir, self.display(rel), self.problems)
             digests[rel] = cache.digest(data) if data is not None else ""
+            self.advice[rel] = advice_of_bytes(data, is_source) if data is not None else None
             if data is None or not self.unchanged(rel, data):
                 to_load.append(rel)
             elif rel in self.old.units:  # unchanged, checked by its bytes: its new stat is recorded
@@ -310,7 +316,7 @@ class Build:
             "lookups": out.lookups, "subjects": frozenset(out.contrib), "chunk": "", "rchunk": "",
             "contrib": out.contrib,  # in the plain form already (compile.py)
             "locations": {s: (loc.line, loc.column) for s, loc in out.locations.items()},
-            "rendered": {}, "trig": {},
+            "rendered": {}, "trig": {}, "advice": self.advice.get(rel),
         })
 
     def _text_stat(self, rel: str, text_file: str, text_digest: str):
