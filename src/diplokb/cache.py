@@ -96,13 +96,15 @@ class Chunks:
 
     def __init__(self, folder: Path | None):
         self.folder = folder
+        self._dir = None if folder is None else os.fspath(folder)
 
     def read(self, name: str, check):
         """The chunk's value, or _BAD when it is missing, fails its digest or its shape."""
         if self.folder is None or not _is_name(name):
             return _BAD
         try:
-            data = (self.folder / name).read_bytes()
+            with open(os.path.join(self._dir, name), "rb") as fh:
+                data = fh.read()
         except OSError:
             return _BAD
         if hashlib.sha256(data).hexdigest() != name:  # damaged: removed, so that a save writes it again

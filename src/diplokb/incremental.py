@@ -94,8 +94,22 @@ class Build:
     def display(self, rel: str) -> str:
         found = self._displays.get(rel)  # asked for each file more than once (os.path.relpath is slow)
         if found is None:
-            found = self._displays[rel] = _display(self.paths[rel][0], self.base)
+            kb = self._kb_display()
+            found = self._displays[rel] = (os.path.normpath(os.path.join(kb, rel)) if kb is not None
+                                           else _display(self.paths[rel][0], self.base))
         return found
+
+    def _kb_display(self) -> str | None:
+        """The KB folder relative to `base`, from which a file's display path (relative to
+        `base` too) is that joined with the file's path in the KB, where that is what
+        os.path.relpath gives: unless `base` is inside the KB folder (or on another drive)."""
+        if not hasattr(self, "_kb_rel"):
+            try:
+                kb = os.path.relpath(self.kb_dir, self.base)
+            except ValueError:
+                kb = None
+            self._kb_rel = kb if kb is not None and (kb == "." or os.path.basename(kb) != os.pardir) else None
+        return self._kb_rel
 
     def load_unit(self, rel: str, problems: list | None = None) -> list:
         if rel not in self.records:
@@ -131,7 +145,7 @@ class Build:
         if old is None or st is None or old["stat"] != st or not self.old.complete:
             return False
         if old["text"]:
-            tst = _stat(path.parent / old["text"])
+            tst = _stat(os.path.join(os.path.dirname(path), old["text"]))
             return tst is not None and old["text_stat"] == tst
         return True
 
