@@ -49,7 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import state_meta
-from .cache_shapes import _is_chunk, _is_entry_frame, _is_head, _is_name, _is_rchunk, _is_results, _is_shard
+from .cache_shapes import (_is_chunk, _is_entry_frame, _is_head, _is_name, _is_rchunk, _is_reads, _is_results,
+                           _is_shard)
 
 FORMAT = 4
 MAGIC = b"diplokb build cache 4\n"
@@ -149,10 +150,12 @@ class State:
     trig: dict = field(default_factory=dict)  # (graph, subject) -> block, of the chunks read
     _shards: dict = field(default_factory=dict)  # shard number -> {object: subjects}
     _results: object = None  # set to _UNREAD in __post_init__
+    _reads: object = None  # set to _UNREAD in __post_init__
 
     def __post_init__(self):
         self.chunks = Chunks(self.folder)
         self._results = _UNREAD
+        self._reads = _UNREAD
         for rel, u in self.units.items():
             u.rel, u.state = rel, self
 
@@ -176,6 +179,24 @@ class State:
                 raise Damaged(None, "the results failed their digest or shape check")
             self._results = found
         return self._results
+
+    def read_cached(self, rel: str, chunk: str, s: str):
+        """A subject's triples in a unit's chunk (graph -> pairs) as the last incremental
+        validation read them, if recorded there with that chunk's name (the chunk's content,
+        since a chunk is named by its digest); None: read the chunk. A reads chunk that fails
+        its check raises Damaged, as any other."""
+        if self._reads is _UNREAD:
+            if not (self.meta and self.complete):
+                self._reads = {}
+            else:
+                found = self.chunks.read(self.meta["reads"], _is_reads)
+                if found is _BAD:
+                    raise Damaged(None, "the triples the last validation read failed their digest or shape check")
+                self._reads = found
+        found = self._reads.get(rel)
+        if found is None or found[0] != chunk or not chunk:
+            return None
+        return found[1].get(s)
 
     def reverse(self, o: str) -> tuple:
         """The subjects whose triples have the IRI `o` as object."""
@@ -412,6 +433,7 @@ def _names_of(state: State) -> set:
     names = {u[k] for u in state.units.values() for k in ("chunk", "rchunk") if u.get(k)}
     if state.meta:
         names.add(state.meta["results"])
+        names.add(state.meta["reads"])
         names.update(state.meta["reverse"])
     return names
 
@@ -424,7 +446,7 @@ def _names(index: Path) -> set:
             return set()
         frames = list(_frames(data))
         meta = _value(*frames[-1], state_meta.is_meta)
-        names = set() if meta is _BAD else {meta["results"], *meta["reverse"]}
+        names = set() if meta is _BAD else {meta["results"], meta["reads"], *meta["reverse"]}
         for payload, ok in frames[1:-1]:
             entry = _value(payload, ok, _is_entry_frame)
             if entry is not _BAD:

@@ -136,3 +136,10 @@ def _is_results(v) -> bool:
 def _is_shard(v) -> bool:
     return (type(v) is dict and _all_str(v) and _types(v.values()) <= {tuple}
             and _all_str(_chain(v.values())))
+
+
+def _is_reads(v) -> bool:
+    """rel -> (the name of its chunk, a part of that chunk's triples: subject -> graph -> pairs)."""
+    if not (type(v) is dict and _all_str(v) and _tuples_of(list(v.values()), 2)):
+        return False
+    return all(_is_name(name) and type(contrib) is dict and _is_contrib(contrib) for name, contrib in v.values())

@@ -83,6 +83,7 @@ class Build:
         # rel -> advice.file_advice of the bytes read (of a file not read: the cache's, recorded
         # with the same YAML digest); the next index records it
         self.advice: dict = {}
+        self.read_log: dict = {}  # rel -> subject -> graph -> pairs, as graphs_of read them
 
     # -- loading -------------------------------------------------------------------------
     @property
@@ -359,9 +360,26 @@ class Build:
         """graph -> set of (p, o) of a subject, over every file."""
         out: dict = defaultdict(set)
         for rel in self.owners.get(s, ()):
-            for g, pairs in self.units[rel]["contrib"][s].items():
+            for g, pairs in self._contrib_of(rel, s).items():
                 out[g].update(pairs)
         return out
+
+    def _contrib_of(self, rel: str, s: str) -> dict:
+        """graph -> pairs of a subject in one file: from the file's chunk if read (or compiled
+        in this build), else from what the last validation read of it, if that is of the same
+        chunk (cache.State.read_cached), else from its chunk, read now. Remembered in
+        `read_log`, which the next state records."""
+        unit = self.units[rel]
+        found = None
+        if not dict.__contains__(unit, "contrib"):
+            found = self.old.read_cached(rel, unit.get("chunk", ""), s)
+        if found is None:
+            found = unit["contrib"][s]
+        log = self.read_log.get(rel)
+        if log is None:
+            log = self.read_log[rel] = {}
+        log[s] = found
+        return found
 
     def _render(self, touched: set) -> set:
         """Renders the touched subjects again; returns those whose triples changed (and
