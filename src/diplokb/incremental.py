@@ -214,10 +214,11 @@ class Build:
                 mine.update(theirs)
             unit_defines = self._index(mine)
             # files whose lookups no longer hold are compiled again
+            get = self.index.get
             for rel, _, _ in self.files:
                 if rel not in self.records and rel not in self.theirs:
                     lookups = self.old.units[rel]["lookups"]
-                    if any(self.index.get(rid) != entry for rid, entry in lookups.items()):
+                    if list(map(get, lookups)) != list(lookups.values()):  # an entry looked up changed
                         self.load_unit(rel)
             own = [rel for rel, _, _ in self.files if rel in self.records]
             outputs = self._compile(own)

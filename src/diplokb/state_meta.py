@@ -59,7 +59,7 @@ def _is_counts(d) -> bool:
 
 def _is_order_lengths(order, raw) -> bool:
     return (type(order) is tuple and type(raw) is bytes and len(raw) == 8 * len(order)
-            and all(type(s) is str for s in order))
+            and set(map(type, order)) <= {str})
 
 
 def _is_export(name, e) -> bool:
