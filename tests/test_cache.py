@@ -94,12 +94,16 @@ def flip(path: Path, needle: bytes) -> None:
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("where", ["entry", "chunk", "rendered", "summary", "shard", "results"])
+@pytest.mark.parametrize("where", ["entry", "chunk", "rendered", "summary", "shard", "results", "reads"])
 def test_a_flipped_bit_is_a_warning_and_never_reaches_the_exports(kb, tmp_path, where):
     """In each part of the state: a file's entry in the index, its chunk (triples), its rendered
     texts, the index's summary (figures, the exports' layout), a reverse-link shard, the
-    results. The edit makes the build read the damaged part."""
+    results, the triples the last validation read. The edit makes the build read the damaged
+    part."""
     cached(tmp_path).build(jobs=1)
+    if where == "reads":  # a build after an edit records what its validation read
+        edit_title(tmp_path, "title: A first edit")
+        cached(tmp_path).build(jobs=1)
     folder, index = state_dir(tmp_path), state_file(tmp_path)
     entry = entry_of(index, S000.removeprefix("kb/"))
     if where == "entry":
@@ -112,12 +116,14 @@ def test_a_flipped_bit_is_a_warning_and_never_reaches_the_exports(kb, tmp_path, 
         flip(index, b"diplokb.trig")
     else:
         meta = marshal.loads(index_frames(index)[-1])
-        names = meta["reverse"] if where == "shard" else [meta["results"]]
+        names = meta["reverse"] if where == "shard" else [meta[where]]
         for name in names:  # every shard: the edit reads some
             data = bytearray((folder / name).read_bytes())
             data[-1] ^= 0x01
             (folder / name).write_bytes(bytes(data))
-    if where == "shard":  # a changed subject: the shards of what it links to are read
+    if where == "reads":  # another edit: its validation reads those subjects again
+        (tmp_path / S000).write_text((tmp_path / S000).read_text().replace("title: A first edit", "title: Edited"))
+    elif where == "shard":  # a changed subject: the shards of what it links to are read
         edit_title(tmp_path)
     elif where != "entry":  # an edit that changes none of its triples: only it is compiled again
         (tmp_path / S000).write_text((tmp_path / S000).read_text() + "# a comment\n")
@@ -341,3 +347,18 @@ def test_a_file_that_changes_during_the_build_is_an_error(kb, tmp_path, monkeypa
     assert "kb/sources/000_2314cb523628f110.yaml: error: the file changed during the build; build again" in exc.value.render()
     monkeypatch.undo()
     assert cached(tmp_path).build(jobs=1).files == clean_files(tmp_path)
+
+
+def test_what_the_last_validation_read_is_used_only_for_the_chunk_it_was_read_from(kb, tmp_path):
+    cached(tmp_path).build(jobs=1)
+    edit_title(tmp_path)
+    cached(tmp_path).build(jobs=1)  # records what its validation read
+    state = cache.load(state_dir(tmp_path), key())
+    meta = marshal.loads(index_frames(state_file(tmp_path))[-1])
+    reads = marshal.loads((state_dir(tmp_path) / meta["reads"]).read_bytes())
+    rel, (chunk, subjects) = next((rel, v) for rel, v in reads.items() if rel != S000.removeprefix("kb/"))
+    s = next(iter(subjects))
+    unit = state.units[rel]
+    assert unit["chunk"] == chunk and state.read_cached(rel, chunk, s) == subjects[s] == unit["contrib"][s]
+    assert state.read_cached(rel, "0" * 64, s) is None  # another chunk: read that one
+    assert state.read_cached(rel, chunk, "https://example.org/not-in-it") is None

@@ -130,3 +130,34 @@ def test_the_default_cache_lives_beside_the_kb(tmp_path):
     assert project.cache == tmp_path / ".diplokb-cache"
     assert Project.find(ROOT).cache == ROOT / ".diplokb-cache"
     assert Project.find(ROOT, cache=False).cache is None
+
+
+def test_curation_warnings_are_kept_by_digest_and_follow_edits(kb, tmp_path, monkeypatch):
+    from diplokb import advice
+
+    check_same_as_clean(kb, tmp_path)
+    src = kb / "sources" / "src-000002.yaml"
+    src.write_text("# TODO: check the title\n" + src.read_text(encoding="utf-8"), encoding="utf-8")
+    (kb / "sources" / "zz-orphan.txt").write_text("a text no YAML names\n", encoding="utf-8")
+    result = check_same_as_clean(kb, tmp_path)
+    messages = [(r.location.file, r.message) for r in result.report.warnings]
+    assert (str(Path("kb/sources/src-000002.yaml")), "still to do: check the title") in messages
+    assert any(m.startswith("archived text with no source YAML") for _, m in messages)
+
+    # another file edited: only its text is looked at again, the TODO above comes from the cache
+    seen = []
+    real = advice.file_advice
+    monkeypatch.setattr(advice, "file_advice", lambda text, is_source: seen.append(text) or real(text, is_source))
+    edit(kb / "sources" / "src-000001.yaml", "title: Synthetic report 1", "title: Edited")
+    cached = Project.find(ROOT, kb=kb, out=tmp_path / "out-cached", cache=tmp_path / "cache").build()
+    assert len(seen) == 1 and "title: Edited" in seen[0]
+    assert [r.message for r in cached.report.warnings if r.location.file.endswith("src-000002.yaml")] == [
+        "still to do: check the title"]
+    monkeypatch.setattr(advice, "file_advice", real)
+    check_same_as_clean(kb, tmp_path)
+
+    # the TODO done, and the orphan text named by nobody still: the cached build follows
+    edit(src, "# TODO: check the title\n", "")
+    result = check_same_as_clean(kb, tmp_path)
+    assert not any("still to do" in r.message for r in result.report.warnings)
+    assert any(r.message.startswith("archived text with no source YAML") for r in result.report.warnings)

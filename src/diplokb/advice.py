@@ -5,9 +5,10 @@
 - a source file none of whose records has a quote yet;
 - an archived text in kb/sources that no source YAML names as its `text_file`.
 
-They are read from the files as they are on disk at every build (they are not cached), so
-they come and go with the edits that cause them, and they sit beside the SHACL warnings in
-the build's report.
+They are a function of each file's text alone (`file_advice`), which a build with a cache keeps
+with the file's entry, by its digest, and reads again only from the files it reads (the
+others' are those of their unchanged bytes); so they come and go with the edits that cause
+them, and they sit beside the SHACL warnings in the build's report.
 """
 from __future__ import annotations
 
@@ -49,11 +50,49 @@ def _has_quote_key(text: str) -> bool:
     return False
 
 
-def warnings(kb_dir: str | os.PathLike, base: str | os.PathLike | None = None) -> list[ValidationResult]:
+def file_advice(text: str, is_source: bool) -> tuple:
+    """What a file's text says, whatever its path: ((line, column, message, shape, source id
+    or None) of each warning, the `text_file`s a source names). A pure function of the text,
+    so that a build cache can keep it by the file's digest (incremental.py)."""
+    if "TODO" not in text and (not is_source or _has_quote_key(text)):
+        # nothing to say of this file (the common case, kept cheap)
+        return (), tuple(_TEXT_FILE.findall(_source_section(text))) if is_source else ()
+    found = []
+    sid = _SOURCE_ID.search(text) if is_source else None
+    sid = sid.group(1) if sid else None
+    for n, line in enumerate(text.splitlines() if "TODO" in text else (), 1):
+        m = _TODO.search(line)
+        if m and (line.lstrip().startswith("#") or " #" in line):
+            found.append((n, m.start() + 1, f"still to do: {m.group(1).strip() or 'see the comment'}",
+                          "diplokb:todo", sid))
+    named = ()
+    if is_source:
+        named = tuple(_TEXT_FILE.findall(_source_section(text)))
+        if not _has_quote_key(text):
+            found.append((1, 1, "source has no quotes yet: no record cites its text", "diplokb:no-quotes", sid))
+    return tuple(found), named
+
+
+def advice_of_bytes(data: bytes, is_source: bool):
+    """file_advice of a file's bytes as `Path.read_text` would decode them (None: not UTF-8,
+    which the loader reports)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\r" in text:  # universal newlines, as read_text
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return file_advice(text, is_source)
+
+
+def warnings(kb_dir: str | os.PathLike, base: str | os.PathLike | None = None,
+             known: dict | None = None) -> list[ValidationResult]:
     """Every curation warning of the KB in `kb_dir`, sorted by location (paths relative to
-    `base`, default: cwd)."""
+    `base`, default: cwd). `known`: path relative to `kb_dir` ('sources/x.yaml') -> its
+    file_advice, for the files a build has it of (the others are read)."""
     kb_dir = Path(kb_dir)
     base = Path(base) if base is not None else Path.cwd()
+    known = known or {}
     out: list[ValidationResult] = []
     named: set = set()
     for sub in ("entities", "sources"):
@@ -63,30 +102,22 @@ def warnings(kb_dir: str | os.PathLike, base: str | os.PathLike | None = None) -
         except OSError:
             continue  # the loader reports it
         for name in names:
+            found = known.get(f"{sub}/{name}")
             path = folder / name
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue  # the loader reports it
-            if "TODO" not in text and (sub == "entities" or _has_quote_key(text)):
-                if sub == "sources":
-                    named.update(_TEXT_FILE.findall(_source_section(text)))
-                continue  # nothing to say of this file (the common case, kept cheap)
+            if found is None:
+                try:
+                    text = path.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError):
+                    continue  # the loader reports it
+                found = file_advice(text, sub == "sources")
+            items, names_texts = found
+            named.update(names_texts)
+            if not items:
+                continue
             display = _display(path, base)
-            sid = _SOURCE_ID.search(text) if sub == "sources" else None
-            focus = ID + sid.group(1) if sid else display
-            for n, line in enumerate(text.splitlines() if "TODO" in text else (), 1):
-                m = _TODO.search(line)
-                if m and (line.lstrip().startswith("#") or " #" in line):
-                    out.append(ValidationResult(SourceLocation(display, n, m.start() + 1), "Warning",
-                                                f"still to do: {m.group(1).strip() or 'see the comment'}",
-                                                focus, shape="diplokb:todo"))
-            if sub == "sources":
-                named.update(_TEXT_FILE.findall(_source_section(text)))
-                if not _has_quote_key(text):
-                    out.append(ValidationResult(SourceLocation(display, 1, 1), "Warning",
-                                                "source has no quotes yet: no record cites its text",
-                                                focus, shape="diplokb:no-quotes"))
+            for line, column, message, shape, sid in items:
+                out.append(ValidationResult(SourceLocation(display, line, column), "Warning", message,
+                                            ID + sid if sid else display, shape=shape))
     sources = kb_dir / "sources"
     texts = sorted(n for n in os.listdir(sources) if n.endswith(".txt") and not n.startswith(".")) if sources.is_dir() else []
     for path in (sources / n for n in texts):

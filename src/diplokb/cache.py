@@ -12,7 +12,8 @@ the shape the build expects). It holds
   them means a clean build); for each YAML file (path relative to the KB folder) its entry:
   the digests of its YAML and of its archived text, their stat (size, mtime_ns, inode), the
   ids it defines (with the entry other files see), the index entries it was compiled against
-  (`lookups`), the subjects it has triples of and the name of its chunk; then `meta`: the
+  (`lookups`), the subjects it has triples of, the name of its chunk and its curation
+  warnings (advice.file_advice, a function of its YAML alone); then `meta`: the
   names of the results chunk and of the reverse-link shards, the KB's figures (triples,
   subjects by predicate and by class) and the layout of each export (state_meta.py);
 - chunks, read on demand: files named by the SHA-256 of their bytes (so a chunk checks
@@ -48,14 +49,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import state_meta
-from .cache_shapes import _is_chunk, _is_entry_frame, _is_head, _is_name, _is_rchunk, _is_results, _is_shard
+from .cache_shapes import (_is_chunk, _is_entry_frame, _is_head, _is_name, _is_rchunk, _is_reads, _is_results,
+                           _is_shard)
 
-FORMAT = 3
-MAGIC = b"diplokb build cache 3\n"
+FORMAT = 4
+MAGIC = b"diplokb build cache 4\n"
 NSHARDS = 256  # reverse-link shards: an edit reads those of the objects it reaches
 _HEAD = 8 + 32  # a frame's length and digest
 LIGHT = ("yaml", "stat", "text", "text_digest", "text_stat", "defines", "lookups", "subjects", "chunk",
-         "rchunk")
+         "rchunk", "advice")
 HEAVY = {"contrib": "chunk", "locations": "chunk", "rendered": "rchunk", "trig": "rchunk"}  # key -> its chunk
 
 
@@ -95,13 +97,15 @@ class Chunks:
 
     def __init__(self, folder: Path | None):
         self.folder = folder
+        self._dir = None if folder is None else os.fspath(folder)
 
     def read(self, name: str, check):
         """The chunk's value, or _BAD when it is missing, fails its digest or its shape."""
         if self.folder is None or not _is_name(name):
             return _BAD
         try:
-            data = (self.folder / name).read_bytes()
+            with open(os.path.join(self._dir, name), "rb") as fh:
+                data = fh.read()
         except OSError:
             return _BAD
         if hashlib.sha256(data).hexdigest() != name:  # damaged: removed, so that a save writes it again
@@ -146,10 +150,12 @@ class State:
     trig: dict = field(default_factory=dict)  # (graph, subject) -> block, of the chunks read
     _shards: dict = field(default_factory=dict)  # shard number -> {object: subjects}
     _results: object = None  # set to _UNREAD in __post_init__
+    _reads: object = None  # set to _UNREAD in __post_init__
 
     def __post_init__(self):
         self.chunks = Chunks(self.folder)
         self._results = _UNREAD
+        self._reads = _UNREAD
         for rel, u in self.units.items():
             u.rel, u.state = rel, self
 
@@ -173,6 +179,24 @@ class State:
                 raise Damaged(None, "the results failed their digest or shape check")
             self._results = found
         return self._results
+
+    def read_cached(self, rel: str, chunk: str, s: str):
+        """A subject's triples in a unit's chunk (graph -> pairs) as the last incremental
+        validation read them, if recorded there with that chunk's name (the chunk's content,
+        since a chunk is named by its digest); None: read the chunk. A reads chunk that fails
+        its check raises Damaged, as any other."""
+        if self._reads is _UNREAD:
+            if not (self.meta and self.complete):
+                self._reads = {}
+            else:
+                found = self.chunks.read(self.meta["reads"], _is_reads)
+                if found is _BAD:
+                    raise Damaged(None, "the triples the last validation read failed their digest or shape check")
+                self._reads = found
+        found = self._reads.get(rel)
+        if found is None or found[0] != chunk or not chunk:
+            return None
+        return found[1].get(s)
 
     def reverse(self, o: str) -> tuple:
         """The subjects whose triples have the IRI `o` as object."""
@@ -412,6 +436,7 @@ def _names_of(state: State) -> set:
     names = {u[k] for u in state.units.values() for k in ("chunk", "rchunk") if u.get(k)}
     if state.meta:
         names.add(state.meta["results"])
+        names.add(state.meta["reads"])
         names.update(state.meta["reverse"])
     return names
 
@@ -424,7 +449,7 @@ def _names(index: Path) -> set:
             return set()
         frames = list(_frames(data))
         meta = _value(*frames[-1], state_meta.is_meta)
-        names = set() if meta is _BAD else {meta["results"], *meta["reverse"]}
+        names = set() if meta is _BAD else {meta["results"], meta["reads"], *meta["reverse"]}
         for payload, ok in frames[1:-1]:
             entry = _value(payload, ok, _is_entry_frame)
             if entry is not _BAD:

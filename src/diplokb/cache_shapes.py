@@ -6,7 +6,7 @@ from __future__ import annotations
 from itertools import chain
 from operator import itemgetter
 
-ENTRY_FIELDS = 10  # cache.LIGHT
+ENTRY_FIELDS = 11  # cache.LIGHT
 
 _chain = chain.from_iterable
 _first, _second, _third, _fourth = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(3)
@@ -49,8 +49,8 @@ def _is_entry_frame(v) -> bool:
     if not (type(v) is tuple and len(v) == 2 and type(v[0]) is str and type(v[1]) is tuple
             and len(v[1]) == ENTRY_FIELDS):
         return False
-    yaml, stat, text, text_digest, text_stat, defines, lookups, subjects, chunk, rchunk = v[1]
-    if not (type(yaml) is str and type(text) is str and type(text_digest) is str and _is_stat(stat)
+    yaml, stat, text, text_digest, text_stat, defines, lookups, subjects, chunk, rchunk, advice = v[1]
+    if not (_is_advice(advice) and type(yaml) is str and type(text) is str and type(text_digest) is str and _is_stat(stat)
             and _is_stat(text_stat) and _is_name(chunk) and _is_name(rchunk) and type(subjects) is frozenset
             and _all_str(subjects) and type(defines) is tuple and type(lookups) is dict):
         return False
@@ -60,6 +60,18 @@ def _is_entry_frame(v) -> bool:
     values = lookups.values()
     return _all_str(lookups) and (_entries(values) if None not in values else
                                   _types(values) <= {tuple, _NONE} and _entries(e for e in values if e is not None))
+
+
+def _is_advice(v) -> bool:
+    """None (not known: read again) or advice.file_advice's value."""
+    if v is None:
+        return True
+    if not (type(v) is tuple and len(v) == 2 and _types(v) <= {tuple} and _all_str(v[1])):
+        return False
+    items = v[0]
+    return (_tuples_of(items, 5) and _types(map(_first, items)) <= {int} and _types(map(_second, items)) <= {int}
+            and _all_str(map(_third, items)) and _all_str(map(_fourth, items))
+            and _types(map(itemgetter(4), items)) <= {str, _NONE})
 
 
 def _is_rendered(rows: dict) -> bool:
@@ -124,3 +136,10 @@ def _is_results(v) -> bool:
 def _is_shard(v) -> bool:
     return (type(v) is dict and _all_str(v) and _types(v.values()) <= {tuple}
             and _all_str(_chain(v.values())))
+
+
+def _is_reads(v) -> bool:
+    """rel -> (the name of its chunk, a part of that chunk's triples: subject -> graph -> pairs)."""
+    if not (type(v) is dict and _all_str(v) and _tuples_of(list(v.values()), 2)):
+        return False
+    return all(_is_name(name) and type(contrib) is dict and _is_contrib(contrib) for name, contrib in v.values())

@@ -19,6 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from . import cache, export, workers
+from .advice import advice_of_bytes
 from . import model as m
 from .compile import build_index, compile_unit, defines
 from .errors import BuildError, Problem, SourceLocation
@@ -79,6 +80,10 @@ class Build:
         self.link_delta: dict = {}  # changed subject -> (objects it linked to, links to now)
         self.old_primary: dict = {}  # touched subject -> the file whose chunk held it
         self._displays: dict = {}  # rel -> the path shown in messages
+        # rel -> advice.file_advice of the bytes read (of a file not read: the cache's, recorded
+        # with the same YAML digest); the next index records it
+        self.advice: dict = {}
+        self.read_log: dict = {}  # rel -> subject -> graph -> pairs, as graphs_of read them
 
     # -- loading -------------------------------------------------------------------------
     @property
@@ -90,8 +95,22 @@ class Build:
     def display(self, rel: str) -> str:
         found = self._displays.get(rel)  # asked for each file more than once (os.path.relpath is slow)
         if found is None:
-            found = self._displays[rel] = _display(self.paths[rel][0], self.base)
+            kb = self._kb_display()
+            found = self._displays[rel] = (os.path.normpath(os.path.join(kb, rel)) if kb is not None
+                                           else _display(self.paths[rel][0], self.base))
         return found
+
+    def _kb_display(self) -> str | None:
+        """The KB folder relative to `base`, from which a file's display path (relative to
+        `base` too) is that joined with the file's path in the KB, where that is what
+        os.path.relpath gives: unless `base` is inside the KB folder (or on another drive)."""
+        if not hasattr(self, "_kb_rel"):
+            try:
+                kb = os.path.relpath(self.kb_dir, self.base)
+            except ValueError:
+                kb = None
+            self._kb_rel = kb if kb is not None and (kb == "." or os.path.basename(kb) != os.pardir) else None
+        return self._kb_rel
 
     def load_unit(self, rel: str, problems: list | None = None) -> list:
         if rel not in self.records:
@@ -127,7 +146,7 @@ class Build:
         if old is None or st is None or old["stat"] != st or not self.old.complete:
             return False
         if old["text"]:
-            tst = _stat(path.parent / old["text"])
+            tst = _stat(os.path.join(os.path.dirname(path), old["text"]))
             return tst is not None and old["text_stat"] == tst
         return True
 
@@ -158,13 +177,15 @@ class Build:
         t = time.perf_counter()
         digests, to_load = {}, []
         use_stat = self.use_stat
-        for rel, path, _ in self.files:
+        for rel, path, is_source in self.files:
             if use_stat and self._stat_unchanged(rel, path):
                 self.skipped.add(rel)
                 digests[rel] = self.old.units[rel]["yaml"]
+                self.advice[rel] = self.old.units[rel]["advice"]
                 continue
             data = self.data[rel] = read_kb_file(path, self.kb_dir, self.display(rel), self.problems)
             digests[rel] = cache.digest(data) if data is not None else ""
+            self.advice[rel] = advice_of_bytes(data, is_source) if data is not None else None
             if data is None or not self.unchanged(rel, data):
                 to_load.append(rel)
             elif rel in self.old.units:  # unchanged, checked by its bytes: its new stat is recorded
@@ -193,10 +214,11 @@ class Build:
                 mine.update(theirs)
             unit_defines = self._index(mine)
             # files whose lookups no longer hold are compiled again
+            get = self.index.get
             for rel, _, _ in self.files:
                 if rel not in self.records and rel not in self.theirs:
                     lookups = self.old.units[rel]["lookups"]
-                    if any(self.index.get(rid) != entry for rid, entry in lookups.items()):
+                    if list(map(get, lookups)) != list(lookups.values()):  # an entry looked up changed
                         self.load_unit(rel)
             own = [rel for rel, _, _ in self.files if rel in self.records]
             outputs = self._compile(own)
@@ -310,7 +332,7 @@ class Build:
             "lookups": out.lookups, "subjects": frozenset(out.contrib), "chunk": "", "rchunk": "",
             "contrib": out.contrib,  # in the plain form already (compile.py)
             "locations": {s: (loc.line, loc.column) for s, loc in out.locations.items()},
-            "rendered": {}, "trig": {},
+            "rendered": {}, "trig": {}, "advice": self.advice.get(rel),
         })
 
     def _text_stat(self, rel: str, text_file: str, text_digest: str):
@@ -339,9 +361,26 @@ class Build:
         """graph -> set of (p, o) of a subject, over every file."""
         out: dict = defaultdict(set)
         for rel in self.owners.get(s, ()):
-            for g, pairs in self.units[rel]["contrib"][s].items():
+            for g, pairs in self._contrib_of(rel, s).items():
                 out[g].update(pairs)
         return out
+
+    def _contrib_of(self, rel: str, s: str) -> dict:
+        """graph -> pairs of a subject in one file: from the file's chunk if read (or compiled
+        in this build), else from what the last validation read of it, if that is of the same
+        chunk (cache.State.read_cached), else from its chunk, read now. Remembered in
+        `read_log`, which the next state records."""
+        unit = self.units[rel]
+        found = None
+        if not dict.__contains__(unit, "contrib"):
+            found = self.old.read_cached(rel, unit.get("chunk", ""), s)
+        if found is None:
+            found = unit["contrib"][s]
+        log = self.read_log.get(rel)
+        if log is None:
+            log = self.read_log[rel] = {}
+        log[s] = found
+        return found
 
     def _render(self, touched: set) -> set:
         """Renders the touched subjects again; returns those whose triples changed (and

@@ -26,11 +26,18 @@ def chunks(build, results, full: bool) -> tuple[dict, dict, dict]:
             if s in build.old_primary:
                 dirty.add(build.old_primary[s])
         dirty &= units.keys()
+    log = {rel: dict(found) for rel, found in build.read_log.items()}  # before graphs_of below adds to it
     names, out = {}, {}
     for rel in (units if full else build.compiled):  # the files' triples change only when compiled
         unit = units[rel]
         name, data = cache.chunk_bytes((unit["contrib"], unit["locations"]))
         names[rel], out[name] = {"chunk": name}, data
+    # what this build read of the files' triples, by file and its chunk's name: the next build
+    # after an edit likely reads the same subjects (none after a clean build)
+    reads = {} if full else {rel: (names[rel]["chunk"] if rel in names else units[rel]["chunk"], found)
+                             for rel, found in log.items() if rel in units}
+    reads_name, data = cache.chunk_bytes(reads)
+    out[reads_name] = data
     for rel in dirty:
         unit = units[rel]
         contrib = unit["contrib"]
@@ -62,7 +69,7 @@ def chunks(build, results, full: bool) -> tuple[dict, dict, dict]:
         old_rows = [r for s, r in build.old_rows.items() if r is not None]
         new_rows = [rendered[s] for s in touched if s in rendered]
         figures = state_meta.updated(old_meta["figures"], old_rows, new_rows)
-    meta = {"results": name, "reverse": tuple(reverse), "figures": figures, "subjects": len(owners)}
+    meta = {"results": name, "reads": reads_name, "reverse": tuple(reverse), "figures": figures, "subjects": len(owners)}
     return names, out, meta
 
 

@@ -203,7 +203,7 @@ class Project:
             if full is not None:
                 full.cancel()
         report, by_focus = _report(rows, locations)
-        report = _with_advice(report, self.kb)  # not cached: read again at every build
+        report = _with_advice(report, self.kb, build.advice)  # of the files not read: the cache's
 
         may_splice = write and not check and state_file is not None
         if may_splice and not (state.meta and state.meta["exports"] and state.complete):
@@ -402,13 +402,14 @@ def _report(rows: list, locations) -> tuple[ValidationReport, dict]:
     return report, by_focus
 
 
-def _with_advice(report: ValidationReport, kb: Path) -> ValidationReport:
-    """The report with the curation warnings (advice.py) among its results."""
+def _with_advice(report: ValidationReport, kb: Path, known: dict | None = None) -> ValidationReport:
+    """The report with the curation warnings (advice.py) among its results (`known`: those of
+    some files, by path relative to the KB)."""
     from .validate import ValidationReport
 
     from .advice import warnings
 
-    return ValidationReport(results=tuple(sorted((*report.results, *warnings(kb)))))
+    return ValidationReport(results=tuple(sorted((*report.results, *warnings(kb, known=known)))))
 
 
 def _with_fidelity(report: ValidationReport, compiled: CompiledKB) -> ValidationReport:

@@ -1,7 +1,8 @@
 """What a saved state records of the KB as a whole (cache.py's `meta` frame):
 
 - `results`, `reverse`: the names of the results chunk and of the cache.NSHARDS reverse-link
-  shards;
+  shards; `reads`: the name of the chunk of the triples the last incremental validation read
+  (cache.State.read_cached);
 - `figures`: (number of triples, predicate -> number of subjects with it, class -> number of
   instances), which an edit updates by the old and new figures of the subjects it touched, so
   that void.ttl is written without reading every subject;
@@ -58,7 +59,7 @@ def _is_counts(d) -> bool:
 
 def _is_order_lengths(order, raw) -> bool:
     return (type(order) is tuple and type(raw) is bytes and len(raw) == 8 * len(order)
-            and all(type(s) is str for s in order))
+            and set(map(type, order)) <= {str})
 
 
 def _is_export(name, e) -> bool:
@@ -77,12 +78,12 @@ def is_meta(v) -> bool:
     from .cache import NSHARDS
     from .cache_shapes import _is_name
 
-    if not (type(v) is dict and v.keys() == {"results", "reverse", "figures", "subjects", "exports"}):
+    if not (type(v) is dict and v.keys() == {"results", "reverse", "reads", "figures", "subjects", "exports"}):
         return False
     f = v["figures"]
     if not (type(f) is tuple and len(f) == 3 and type(f[0]) is int and _is_counts(f[1]) and _is_counts(f[2])):
         return False
-    if not (_is_name(v["results"]) and type(v["reverse"]) is tuple and len(v["reverse"]) == NSHARDS
+    if not (_is_name(v["results"]) and _is_name(v["reads"]) and type(v["reverse"]) is tuple and len(v["reverse"]) == NSHARDS
             and all(_is_name(n) for n in v["reverse"]) and type(v["subjects"]) is int):
         return False
     ex = v["exports"]
