@@ -157,6 +157,15 @@ def test_the_clean_build_after_a_damaged_cache_replaces_every_damaged_chunk(kb, 
     assert edited.files == clean_files(tmp_path)
 
 
+def test_the_state_file_of_the_old_format_is_removed(kb, tmp_path):
+    cached(tmp_path).build(jobs=1)
+    old = state_dir(tmp_path).with_name(state_dir(tmp_path).name + ".marshal")
+    old.write_bytes(b"a format 2 state")
+    edit_title(tmp_path)
+    cached(tmp_path).build(jobs=1)
+    assert not old.exists() and (state_dir(tmp_path) / "index").is_file()
+
+
 @pytest.mark.parametrize("content", [
     b"",
     b"garbage \x00\xff" * 100,

@@ -418,6 +418,8 @@ def save(path: Path, state: State, previous: State | None = None) -> None:
         for f in path.iterdir():
             if _is_name(f.name) and f.name not in keep:
                 f.unlink(missing_ok=True)
+    # the one-file state of formats 1 and 2 (state-<kb>.marshal), which this folder replaces
+    path.with_name(path.name + ".marshal").unlink(missing_ok=True)
 
 
 def _write_new(folder: Path, name: str, data: bytes) -> None:
