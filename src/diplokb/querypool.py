@@ -227,12 +227,21 @@ def _job_head(*fields) -> bytes:
 
 
 def decode_job(data: bytes) -> Job:
+    fields, _, rest = data.partition(b"\n")
+    formats, any_format, max_rows, max_bytes, default_graphs, named_graphs, head, family = (
+        _job_fields(fields) if len(fields) <= 512 else _job_fields.__wrapped__(fields))
+    return Job(rest[head:].decode("utf-8", "surrogatepass"), formats, any_format, max_rows, max_bytes,
+               default_graphs, named_graphs, rest[:head], family)
+
+
+@functools.lru_cache(maxsize=256)
+def _job_fields(line: bytes) -> tuple:
+    """A job's small fields, decoded (cached: the same line comes with every request of a kind)."""
     import json
 
-    fields, _, rest = data.partition(b"\n")
-    formats, any_format, max_rows, max_bytes, default_graphs, named_graphs, head, family = json.loads(fields)
-    return Job(rest[head:].decode("utf-8", "surrogatepass"), tuple(formats), any_format, max_rows, max_bytes,
-               tuple(default_graphs), tuple(named_graphs), rest[:head], family)
+    formats, any_format, max_rows, max_bytes, default_graphs, named_graphs, head, family = json.loads(line)
+    return (tuple(formats), any_format, max_rows, max_bytes, tuple(default_graphs), tuple(named_graphs), head,
+            family)
 
 
 def _encode(r: Reply) -> bytes:
