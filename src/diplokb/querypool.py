@@ -46,6 +46,14 @@ class Reply:
 
 GONE = -2  # the worker found the client's connection closed when it wrote
 
+# (plain ints: `socket.MSG_PEEK | socket.MSG_DONTWAIT` makes an enum each time, ~2 µs)
+_PEEK = int(socket.MSG_PEEK) | int(socket.MSG_DONTWAIT)
+_SEND = int(socket.MSG_DONTWAIT) | int(socket.MSG_NOSIGNAL)
+# A client is watched for its end (FIN: POLLRDHUP; a reset: POLLERR/POLLHUP, always reported),
+# not for data: a client that sends its next request as soon as the worker's reply reaches it
+# does not wake the server while that worker finishes. (POLLIN where POLLRDHUP is missing.)
+_CLIENT_END = getattr(select, "POLLRDHUP", select.POLLIN)
+
 
 class Stopped(Exception):
     """The query did not finish: `status` and a message for the client."""
@@ -122,7 +130,7 @@ def _write_reply(client: socket.socket, head: bytes, reply: Reply, writing) -> R
         sent, view = 0, memoryview(data)
         while sent < len(data):
             try:
-                sent += client.send(view[sent:], socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+                sent += client.send(view[sent:], _SEND)
             except BlockingIOError:
                 break
             except OSError:
@@ -337,7 +345,7 @@ class WorkerPool:
             check = select.poll()
             check.register(worker.proc.sentinel, select.POLLIN)
             if client is not None:
-                check.register(client.fileno(), select.POLLIN)
+                check.register(client.fileno(), _CLIENT_END)
             ready = {fd for fd, _ in check.poll(0)}
             if worker.proc.sentinel not in ready:
                 break
@@ -351,7 +359,7 @@ class WorkerPool:
         pipe = conn.fileno()
         watch.register(pipe, select.POLLIN)
         if client is not None:
-            watch.register(client.fileno(), select.POLLIN)
+            watch.register(client.fileno(), _CLIENT_END)
         data = job if isinstance(job, bytes) else encode_job(job)
         try:
             if lend and client is not None:
@@ -432,7 +440,7 @@ def _recv_message(sock: socket.socket, pending: bytearray) -> bytes:
 def _gone(sock: socket.socket) -> bool:
     """The peer closed (only meaningful once the socket polls readable: recv waits otherwise)."""
     try:
-        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        return sock.recv(1, _PEEK) == b""
     except BlockingIOError:
         return False
     except OSError:
