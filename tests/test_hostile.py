@@ -154,6 +154,43 @@ def test_disconnect_cancels_the_query(served):
     assert not pids <= {p.pid for p in app.pool.procs}, "the worker running the query was not stopped"
 
 
+def test_a_reset_connection_cancels_the_query(served):
+    """The server watches a running query's client for its end, a reset (RST) as well as a close."""
+    app, port = served
+    pids = {p.pid for p in app.pool.procs}
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    body = SLOW.encode()
+    s.sendall(b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    time.sleep(0.5)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # on, 0 s
+    s.close()  # with linger 0: a reset, no FIN
+    deadline = time.monotonic() + 3.5  # well before the 5 s time limit
+    while time.monotonic() < deadline and {p.pid for p in app.pool.procs} >= pids:
+        time.sleep(0.05)
+    assert not pids <= {p.pid for p in app.pool.procs}, "the worker running the query was not stopped"
+
+
+def test_a_request_pipelined_behind_a_running_query_is_answered_after_it(served):
+    """A client's next request, arriving while its query runs, neither stops that query nor is lost."""
+    app, port = served
+    pids = {p.pid for p in app.pool.procs}
+    first = b"SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f }"
+    second = b"ASK {}"
+    head = b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(head + b"Content-Length: %d\r\n\r\n" % len(first) + first)
+        time.sleep(0.05)  # (most often while the first query runs; either way both are answered)
+        s.sendall(head + b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(second) + second)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    replies = out.split(b"HTTP/1.1 ")[1:]
+    assert [r[:3] for r in replies] == [b"200", b"200"]
+    assert b'"n"' in replies[0] and b"true" in replies[1]
+    assert pids <= {p.pid for p in app.pool.procs}, "a worker was stopped"
+
+
 def test_one_client_flooding_gets_503_with_retry_after_and_no_reset(served):
     _, port = served
     results, errors = [], []

@@ -420,3 +420,22 @@ def test_the_server_reads_a_worker_reply_whole_whatever_its_size(size):
         _recv_message(sock, pending)
     sock.close()
     ours.close()
+
+
+def test_nesting_refusal_is_exact_whatever_the_bracket_count():
+    """The depth walk is skipped for texts with at most 400 opening brackets; a text with more
+    is still walked: 401 deep is refused (naming its depth), 400 deep and many shallow
+    brackets are not."""
+    from diplokb.analysis import MAX_NESTING, Analysis, Refusal, analyse
+
+    def deep(n):
+        return "ASK { FILTER(" + "(" * (n - 2) + "1" + ")" * (n - 2) + ") }"
+
+    over = analyse(deep(MAX_NESTING + 1))
+    assert isinstance(over, Refusal) and over.kind == "nesting" and f"{MAX_NESTING + 1} deep" in over.message
+    assert analyse(deep(MAX_NESTING)) == Analysis("")
+    many = "ASK { " + " ".join(f"FILTER(({i}))" for i in range(300)) + " }"  # 601 openings, 3 deep
+    assert analyse(many) == Analysis("")
+    brackets_in_a_string = 'ASK { FILTER("' + "[" * 500 + '" != "") }'  # counted, as before
+    refused = analyse(brackets_in_a_string)
+    assert isinstance(refused, Refusal) and refused.kind == "nesting"

@@ -155,6 +155,7 @@ class Handler(BaseHTTPRequestHandler):
     def setup(self):
         self.deadline = time.monotonic() + self.request_timeout
         self.connection = self.request
+        self.family = int(self.connection.family)  # (the property makes an enum at each use)
         self.rfile = io.BufferedReader(_DeadlineRaw(self.connection, self), 65536)
         self.wfile = _Writer(self.connection)
 

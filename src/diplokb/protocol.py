@@ -11,6 +11,8 @@ import time
 import urllib.parse
 from http import HTTPStatus
 
+from .querypool import GONE, Job, Stopped, encode_job
+
 
 class ClientGate:
     """Per client address: at most `in_flight` SPARQL requests at once (the excess is refused
@@ -45,6 +47,7 @@ class HTTPError(Exception):
         self.headers = headers or {}
 
 
+_CHARSET = re.compile(r"charset\s*=\s*\"?([\w-]+)", re.I)
 _UPDATE = "SPARQL Update is not supported: the KB is read-only"
 _HEADERS = [("X-Content-Type-Options", "nosniff"),  # on every reply, with its Content-Type
             ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'"),
@@ -118,7 +121,7 @@ class SparqlProtocol:
             ctype, _, ctype_params = (self.headers.get("Content-Type") or "").partition(";")
             ctype = ctype.strip().lower()
             body = self._read_body()
-            charset = re.search(r"charset\s*=\s*\"?([\w-]+)", ctype_params, re.I)
+            charset = _CHARSET.search(ctype_params)
             if charset and charset.group(1).lower() not in ("utf-8", "utf8"):
                 raise HTTPError(HTTPStatus.BAD_REQUEST, f"the body must be UTF-8, not {charset.group(1)}")
             try:
@@ -161,8 +164,6 @@ class SparqlProtocol:
         return not formats and not anything
 
     def _run(self, query: str, fmt: str | None, default_graphs: tuple = (), named_graphs: tuple = ()):
-        from .querypool import GONE
-
         formats, anything = _preferences(self.headers.get("Accept"), fmt)
         lend = not getattr(self, "head", False)  # the worker writes a 200 to the client itself
         reply = self._execute(query, formats, anything, default_graphs, named_graphs, lend=lend)
@@ -180,8 +181,6 @@ class SparqlProtocol:
 
     def _execute(self, query: str, formats: list[str], anything: bool = True,
                  default_graphs: tuple = (), named_graphs: tuple = (), lend: bool = False):
-        from .querypool import Job, Stopped, encode_job
-
         s = self.app.settings
         ip = self.client_address[0]
         slot = self.app.gate.enter(ip)
@@ -191,7 +190,7 @@ class SparqlProtocol:
                             {"Retry-After": "1"})
         job = encode_job(Job(query, tuple(formats), anything, s.max_rows, s.max_reply_bytes, default_graphs,
                              named_graphs, self.response_head(200, _HEADERS) if lend else b"",
-                             self.connection.family))
+                             self.family))
         try:
             start = time.monotonic()
             if not slot.acquire(timeout=s.timeout):

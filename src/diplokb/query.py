@@ -142,7 +142,7 @@ class Store:
         kw = self.dataset(plan, tuple(default_graphs), tuple(named_graphs))
         try:
             # only the predeclared prefixes the text can use: pyoxigraph parses each one given
-            prefixes = {p: iri for p, iri in PREFIXES.items() if p + ":" in sparql}
+            prefixes = _used_prefixes(sparql)
             return self.store.query(sparql, prefixes=prefixes, base_iri=BASE_IRI, **kw)
         except SyntaxError as exc:
             if not plan.form:  # not parsed before: an update, or only a syntax error?
@@ -168,6 +168,22 @@ class Store:
         if plan.default_graphs or plan.named_graphs:
             return {}  # pyoxigraph takes the dataset from the query's FROM / FROM NAMED
         return {"use_default_graph_as_union": True}
+
+
+def _used_prefixes(sparql: str) -> dict[str, str]:
+    """The predeclared prefixes the text can use (pyoxigraph parses each one it is given),
+    remembered for the last texts seen: an endpoint's clients send the same few queries."""
+    found = _USED.get(sparql)
+    if found is None:
+        found = {p: iri for p, iri in PREFIXES.items() if p + ":" in sparql}
+        if len(sparql) <= 8192:  # (at most 256 x 8 KB kept)
+            if len(_USED) >= 256:
+                _USED.clear()
+            _USED[sparql] = found
+    return dict(found)  # (a copy: pyoxigraph only reads it, but a caller may not)
+
+
+_USED: dict[str, dict[str, str]] = {}
 
 
 def analyse_or_raise(sparql: str, parse: bool = False):

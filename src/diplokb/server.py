@@ -18,7 +18,7 @@ from http import HTTPStatus
 from pathlib import Path
 
 from .errors import QueryError
-from .httpd import Handler as BaseHandler
+from .httpd import Handler as BaseHandler, is_loopback
 from .protocol import _HEADERS, ClientGate, HTTPError, SparqlProtocol, _parse_qs
 from .rdf import ID
 
@@ -51,8 +51,6 @@ class App:
         self.workers = worker_count(settings.workers)
         self.pool = WorkerPool(files, self.workers, settings.worker_memory_mb)
         self.gate = ClientGate(settings.client_queries, max(1, self.workers - 1))
-        from .httpd import is_loopback
-
         # the Host names a loopback-bound server answers (None: any), besides loopback ones
         self.allowed_hosts = None if not is_loopback(settings.host) else frozenset(
             h.strip().lower() for h in settings.allowed_hosts.split(",") if h.strip())
@@ -141,8 +139,6 @@ class Handler(SparqlProtocol, BaseHandler):
         host = (self.headers.get("Host") or "").strip().lower()
         if host in allowed:
             return False
-        from .httpd import is_loopback
-
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
         if not host or is_loopback(name) or name in allowed:  # no Host: HTTP/1.0
             return False
