@@ -211,7 +211,7 @@ def subject_all(s: str, in_order: list, nodes: JsonLdNodes) -> tuple[str, str, s
         return _subject_all(s, in_order, nodes)
     except Exception:  # noqa: BLE001 - the writers apart raise it (or write the node in full)
         lines, block, n = subject_texts(s, in_order)
-        return lines, block, nodes.node_text(s, None, in_order), n
+        return lines, block, nodes.node_text(s, dict(in_order), in_order), n
 
 
 def _subject_all(s, in_order, nodes):
