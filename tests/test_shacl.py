@@ -479,3 +479,24 @@ def test_a_dollar_anchor_does_not_match_before_a_final_newline(tmp_path, flags, 
     shapes = TARGETS + f"sh:property [ sh:path e:p ; sh:pattern '^[a-z]+$'{flag} ] ."
     report = check(tmp_path, shapes, data, engine)
     assert {r.focus for r in report.violations} == failing
+
+
+@pytest.mark.parametrize("engine", BOTH)
+@pytest.mark.parametrize("constraints, failing", [
+    # the quick checks of a node shape's property shapes (shacl_checks.quick_check), in each of
+    # their forms: counts only (a minimum, a minimum and a maximum), one value check, several
+    ("sh:minCount 1", {"urn:b"}),
+    ("sh:minCount 1 ; sh:maxCount 1", {"urn:b", "urn:c"}),
+    ("sh:maxCount 1", {"urn:c"}),
+    ("sh:class e:C", {"urn:c"}),
+    ("sh:minCount 1 ; sh:class e:C", {"urn:b", "urn:c"}),
+    ("sh:class e:C ; sh:nodeKind sh:IRI ; sh:maxCount 2", {"urn:c"}),
+    ("sh:hasValue <urn:d>", {"urn:a", "urn:b"}),
+])
+def test_property_shapes_of_a_node_shape_count_and_check_their_values(tmp_path, engine, constraints, failing):
+    data = [("urn:a", "urn:e#q", "urn:a"), ("urn:c", "urn:e#q", "urn:a"), ("urn:c", "urn:e#q", "urn:d"),
+            ("urn:a", RDF_TYPE, "urn:e#C"), ("urn:b", RDF_TYPE, "urn:e#C"), ("urn:c", RDF_TYPE, "urn:e#C")]
+    shapes = ("e:S a sh:NodeShape ; sh:targetNode <urn:a>, <urn:b>, <urn:c> ; "
+              f"sh:property [ sh:path e:q ; {constraints} ] .")
+    report = check(tmp_path, shapes, data, engine)
+    assert {r.focus for r in report.violations} == failing

@@ -68,9 +68,12 @@ def read_regular(path: Path, root: Path, limit: int) -> bytes:
     not a regular file is opened, and the file checked is the file opened (fstat, and its
     path as the kernel gives it), so a file swapped for a symlink meanwhile is refused too."""
     base = _real(os.path.abspath(root))
-    if os.path.islink(path) and not _within(os.path.realpath(path), base):
-        raise FileRefused("it is outside the KB folder (a symlink out of it?)")
-    if not stat.S_ISREG(os.stat(path).st_mode):
+    st = os.lstat(path)  # the path itself; a symlink's target is checked and stat'ed only for a symlink
+    if stat.S_ISLNK(st.st_mode):
+        if not _within(os.path.realpath(path), base):
+            raise FileRefused("it is outside the KB folder (a symlink out of it?)")
+        st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
         raise FileRefused("it is not a regular file")
     # O_NONBLOCK: should a FIFO replace it meanwhile, opening must not wait for a writer.
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
@@ -82,13 +85,20 @@ def read_regular(path: Path, root: Path, limit: int) -> bytes:
             raise FileRefused("it is not a regular file")
         if st.st_size > limit:
             raise FileRefused(f"it is {st.st_size:,} bytes, over the limit of {limit:,}")
-        chunks, size = [], 0
+        # The first read asks for one byte more than fstat's size (a buffer of the file's size,
+        # not of 1 MiB), so that a short read ending where fstat said ends the reading, without
+        # a second read to find the end; a file that grew meanwhile is read on, 1 MiB at a time.
+        chunks, size, asked = [], 0, min(st.st_size + 1, 1 << 20)
         while size <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            asked = min(asked, limit + 1 - size)
+            chunk = os.read(fd, asked)
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
+            if size == st.st_size and len(chunk) < asked:
+                break
+            asked = 1 << 20
         if size > limit:  # it grew while being read
             raise FileRefused(f"it is over the limit of {limit:,} bytes")
         return b"".join(chunks)

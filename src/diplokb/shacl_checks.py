@@ -129,6 +129,23 @@ def quick_check(run, shape):
     hi = min(prm.get("maxCount", [None]), key=lambda n: float("inf") if n is None else n)
     has = prm.get("hasValue", [])
 
+    if not has and not oks:  # only counts (the usual property shape with nothing else to check)
+        if hi is None:
+            return lambda values: len(values) >= lo
+        return lambda values: lo <= len(values) <= hi
+    if not has and len(oks) == 1:
+        (ok,) = oks
+
+        def quick_one(values) -> bool:
+            n = len(values)
+            if n < lo or (hi is not None and n > hi):
+                return False
+            for v in values:
+                if not ok(v):
+                    return False
+            return True
+        return quick_one
+
     def quick(values) -> bool:
         n = len(values)
         if n < lo or (hi is not None and n > hi):
