@@ -10,7 +10,6 @@ import re
 from collections import defaultdict
 
 from .jsonld import JsonLdNodes, jsonld_context, to_jsonld  # noqa: F401 (the writers' API)
-from .jsonld import _NoForm, _encode_string, _json
 from .rdf import BNODE, DKB, ID, PREFIXES, RDF_TYPE, XSD, IRI, Literal, bnode_label, check_term, curie, escape, nt, sort_key
 from .rdf import _ABSOLUTE, _CHECKED, _NOT_IN_IRI
 
@@ -200,74 +199,6 @@ def subject_texts(s: str, in_order: list) -> tuple[str, str, int]:
                      + (spelled[0] if len(spelled) == 1 else ", ".join(spelled)))
     lines.sort()
     return "".join(lines), f"{terms.get(s) or term(s)} " + " ;\n    ".join(parts) + " .\n", len(lines)
-
-
-def subject_all(s: str, in_order: list, nodes: JsonLdNodes) -> tuple[str, str, str, int]:
-    """(N-Triples lines, Turtle block, JSON-LD node text, number of triples) of one subject of
-    the build: what subject_texts and nodes.node_text give, in one pass over `in_order`, each
-    object's type told once. Anything out of the usual (a JSON-LD form missing, a term that
-    does not check) takes the two writers apart, which give the result or the error as always."""
-    try:
-        return _subject_all(s, in_order, nodes)
-    except Exception:  # noqa: BLE001 - the writers apart raise it (or write the node in full)
-        lines, block, n = subject_texts(s, in_order)
-        return lines, block, nodes.node_text(s, dict(in_order), in_order), n
-
-
-def _subject_all(s, in_order, nodes):
-    term, terms, checked = _term, _TERMS, _CHECKED
-    forms, keys = nodes.forms, nodes._keys
-    ids, types = forms.ids, forms.types
-    enc = _encode_string
-    head_s = f"<{s}> <"
-    lines: list = []
-    parts: list = []
-    json_lines = ['{\n   "@id": ' + enc(ids.get(s) or forms.id(s))]
-    for p, objs in in_order:
-        head = f"{head_s}{p}> "
-        spelled = []
-        texts = []
-        if p == RDF_TYPE:
-            for o in objs:
-                if type(o) is not str:
-                    raise _NoForm(o)
-                lines.append(f"{head}<{o}> .\n")
-                spelled.append(terms.get(o) or term(o))
-                texts.append(enc(types.get(o) or forms.type(o)))
-            key = '"@type"'
-            parts.append("a " + (spelled[0] if len(spelled) == 1 else ", ".join(spelled)))
-        else:
-            key, coerced = keys.get(p) or nodes._key(p)
-            indent = "   " if len(objs) == 1 else "    "
-            for o in objs:
-                if type(o) is str:
-                    lines.append(f"{head}<{o}> .\n")
-                    spelled.append(terms.get(o) or term(o))
-                    if coerced == "@id":
-                        texts.append(enc(ids.get(o) or forms.id(o)))
-                        continue
-                else:
-                    value, datatype, lang = o
-                    if lang or datatype is None:
-                        if (datatype, lang) not in checked or not value.isascii():
-                            check_term(o)
-                        text = f'"{escape(value)}"@{lang}' if lang else f'"{escape(value)}"'
-                        lines.append(f"{head}{text} .\n")
-                        spelled.append(text)
-                    else:
-                        lines.append(f"{head}{nt(o)} .\n")
-                        spelled.append(terms.get(o) or term(o))
-                    if datatype == coerced and not lang:
-                        texts.append(enc(value))
-                        continue
-                j = nodes._value(o, coerced)
-                texts.append(enc(j) if type(j) is str else _json(j, indent))
-            parts.append(f"{terms.get(p) or term(p)} " + (spelled[0] if len(spelled) == 1 else ", ".join(spelled)))
-        json_lines.append(f"   {key}: {texts[0]}" if len(texts) == 1
-                          else f"   {key}: [\n    " + ",\n    ".join(texts) + "\n   ]")
-    lines.sort()
-    return ("".join(lines), f"{terms.get(s) or term(s)} " + " ;\n    ".join(parts) + " .\n",
-            ",\n".join(json_lines) + "\n  }", len(lines))
 
 
 def turtle_document(blocks: list, prefixes: dict = PREFIXES) -> str:
