@@ -423,19 +423,13 @@ def test_plain_processes_exit_alike(site, tmp_path):
 
 # A build process whose module teardown, if it happens, appends 'finalized' to $LAUNCH_REPORT
 # (after the atexit handler wrote the path taken).
-BUILD_RUN = ("import os, sys\n"
-             "sys.argv[0] = 'diplokb'\n"
-             "class Teardown:\n"
-             "    def __del__(self, open=open, environ=os.environ):\n"
-             "        with open(environ['LAUNCH_REPORT'], 'a') as f:\n"
-             "            f.write(' finalized')\n"
-             "mark = Teardown()\n"
-             "def report():\n"
-             "    with open(os.environ['LAUNCH_REPORT'], 'w') as f:\n"
-             "        f.write('click' if 'diplokb.cli' in sys.modules else 'fast')\n"
-             "import atexit; atexit.register(report)\n"
-             "from diplokb.{module} import main\n"
-             "sys.exit(main())\n")
+BUILD_RUN = RUN.replace("def report():\n",
+                        "class Teardown:\n"
+                        "    def __del__(self, open=open, environ=os.environ):\n"
+                        "        with open(environ['LAUNCH_REPORT'], 'a') as f:\n"
+                        "            f.write(' finalized')\n"
+                        "mark = Teardown()\n"
+                        "def report():\n")
 
 
 @pytest.fixture(scope="module")

@@ -143,15 +143,8 @@ def exit_now(code: int) -> None:
     count = getattr(atexit, "_ncallbacks", None)
     if count is None or count():
         return
-    threading = sys.modules.get("threading")
-    if threading is not None and threading.active_count() > 1:
-        return
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except Exception:  # noqa: BLE001 - the usual exit reports it, as it would have
-        return
-    os._exit(code)
+    if _alone() and _flushed():
+        os._exit(code)
 
 
 def end_build(exc: SystemExit) -> None:
@@ -165,25 +158,30 @@ def end_build(exc: SystemExit) -> None:
     stdout and stderr are flushed. A code that is not an int, or a stream that cannot be
     flushed, returns for the usual exit, which reports it as it always has."""
     code = 0 if exc.code is None else exc.code
-    if type(code) is not int:
-        return
-    threading = sys.modules.get("threading")
-    if threading is not None and threading.active_count() > 1:
-        return
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except Exception:  # noqa: BLE001 - e.g. a closed pipe: the usual exit reports it
+    if type(code) is not int or not (_alone() and _flushed()):
         return
     import atexit
 
     atexit._run_exitfuncs()  # they are removed once run, so the usual exit cannot run them again
+    if _flushed():
+        os._exit(code)
+
+
+def _alone() -> bool:
+    """No other thread (the usual exit would wait for it)."""
+    threading = sys.modules.get("threading")
+    return threading is None or threading.active_count() <= 1
+
+
+def _flushed() -> bool:
+    """stdout and stderr flushed; False where they cannot be (e.g. a closed pipe), which the
+    usual exit then reports as it always has."""
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except Exception:  # noqa: BLE001
-        return
-    os._exit(code)
+        return False
+    return True
 
 
 # -- what both paths share ----------------------------------------------------------------
