@@ -439,3 +439,32 @@ def test_nesting_refusal_is_exact_whatever_the_bracket_count():
     brackets_in_a_string = 'ASK { FILTER("' + "[" * 500 + '" != "") }'  # counted, as before
     refused = analyse(brackets_in_a_string)
     assert isinstance(refused, Refusal) and refused.kind == "nesting"
+
+
+def test_an_ipv6_loopback_bind_answers_queries_and_refuses_a_foreign_host(built):
+    """`diplokb serve --host ::1` (or `[::1]`) listens on IPv6 and keeps the loopback Host check."""
+    import socket
+
+    try:
+        socket.socket(socket.AF_INET6).bind(("::1", 0))
+    except OSError:
+        pytest.skip("this machine has no IPv6 loopback")
+    p, _ = built
+    for host in ("::1", "[::1]"):
+        app = App(p.out, p.queries_dir, Settings(host=host, port=0, workers=1))
+        srv = make_server(app)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        try:
+            url = f"http://[::1]:{srv.server_address[1]}/sparql?query={urllib.parse.quote(Q)}"
+            status, _, body = get(url, accept="application/sparql-results+json")
+            assert status == 200 and "Hun Sen" in body
+            req = urllib.request.Request(url, headers={"Host": "evil.example"})
+            try:
+                urllib.request.urlopen(req, timeout=30)
+                raise AssertionError("a foreign Host was answered")
+            except urllib.error.HTTPError as e:
+                assert e.code == 403, e.code
+        finally:
+            srv.shutdown()
+            srv.server_close()
+            app.close()

@@ -413,9 +413,8 @@ def serve(out, **settings):
     project = _project(None, out)
     try:
         run_server(project.out, project.queries_dir, Settings(**settings), kb=project.kb,
-                   ready=lambda srv: click.echo(f"serving {project.out} at "
-                                                f"http://{srv.server_address[0]}:{srv.server_address[1]}/ "
-                                                "(Ctrl-C to stop)"))
+                   ready=lambda srv: click.echo(f"serving {project.out} at http://{_url_host(srv.server_address[0])}:"
+                                                f"{srv.server_address[1]}/ (Ctrl-C to stop)"))
     except DiplokbError as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
@@ -530,6 +529,11 @@ def diff(old, new, fmt):
     click.echo(json.dumps(found.as_json(), indent=1, ensure_ascii=False) if fmt == "json" else render(found), nl=False)
     if fmt == "json":
         click.echo()
+
+
+def _url_host(host: str) -> str:
+    """A host as a URL spells it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -68,6 +68,10 @@ class Server(ThreadingHTTPServer):
         self.total = 0
         self.count_lock = threading.Lock()
         self.refusals: queue.Queue = queue.Queue(maxsize=64)
+        host = address[0].strip("[]")
+        if ":" in host:  # an IPv6 address (the class's family is IPv4)
+            self.address_family = socket.AF_INET6
+        address = (host, *address[1:])
         try:
             super().__init__(address, handler)
         except OSError as exc:
