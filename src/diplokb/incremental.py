@@ -5,11 +5,7 @@ focus nodes those subjects can affect.
 A clean build is the same code with an empty cache, so the two cannot drift apart; tests
 check that an edited build gives byte for byte what a clean build of the same files gives.
 
-What SHACL results an edit can change: the shapes look at most HOPS links away from a focus
-node (a statement's evidence's source's date is two), so a changed subject can only change the
-results of nodes that reach it in at most HOPS links, of the nodes it links to (a target of
-sh:targetObjectsOf), and of itself. Those focus nodes are checked again against the subjects
-within HOPS links of them (and those linking to them); every other focus node keeps its results.
+(What SHACL results an edit can change, and what their checks read: affected.py.)
 """
 from __future__ import annotations
 
@@ -28,7 +24,6 @@ from .loader import _display, kb_files, load_file, read_kb_file, stray_files
 from .vocabularies import load_vocabularies
 from .rdf import RDF_TYPE
 
-HOPS = 3
 SPLIT_MIN = 64  # files to load from which a build with two jobs loads them in two processes
 
 
@@ -407,7 +402,7 @@ class Build:
                 if len(graphs) == 1 and len(owners[s]) == 1 and s not in old_owners:
                     (pairs,) = graphs.values()
                     self.rendered[s] = render(s, groups.get(s) or _grouped(pairs))
-                    changed.add(s)  # what it links to is looked up when needed (_links)
+                    changed.add(s)  # what it links to is looked up when needed (affected.links)
                     self.old_graph_sets[s] = ()
         for s in touched:
             if s in changed:
@@ -477,65 +472,6 @@ class Build:
                     out[s] = _grouped(set().union(*self.graphs_of(s).values()))
         self.groups = out
         return out
-
-    def triples(self, subjects) -> set:
-        """The triples of the subjects (in the plain form: rdf.py)."""
-        out = set()
-        for s in subjects:
-            for pairs in self.graphs_of(s).values():
-                out.update((s, p, o) for p, o in pairs)
-        return out
-
-    def affected(self) -> tuple[set, set]:
-        """(focus nodes to check again, subjects their checks may read)."""
-        reverse = self._reverse()
-        focus = set(self.changed)
-        for s in self.changed:  # what a changed subject links (or linked) to
-            focus |= self._links(s)
-        frontier = set(self.changed)
-        for _ in range(HOPS):
-            frontier = {x for o in frontier for x in reverse.get(o, ())} - focus
-            focus |= frontier
-        reads = set(focus) | {x for o in focus for x in reverse.get(o, ())}
-        frontier = set(focus)
-        for _ in range(HOPS):
-            nxt = set()
-            for s in frontier:
-                if s not in self.owners:
-                    continue
-                for pairs in self.graphs_of(s).values():
-                    nxt.update(o for _, o in pairs if type(o) is str)
-            frontier = nxt - reads
-            reads |= frontier
-        return focus, reads
-
-    def _reverse(self):
-        """object IRI -> the subjects linking to it, as far as asked (the cache's shards, with
-        this build's changes)."""
-        old, delta, cached = self.old, self.link_delta, {}
-        added: dict = defaultdict(set)
-        removed: dict = defaultdict(set)
-        for s in self.changed:
-            before, after = delta.get(s) or ((), self._links(s))
-            for o in set(after) - set(before):
-                added[o].add(s)
-            for o in set(before) - set(after):
-                removed[o].add(s)
-
-        class Reverse:
-            @staticmethod
-            def get(o, default=()):
-                found = cached.get(o)
-                if found is None:
-                    found = cached[o] = (set(old.reverse(o)) - removed.get(o, set())) | added.get(o, set())
-                return found
-        return Reverse
-
-    def _links(self, s: str) -> set:
-        found = self.links.get(s)
-        if found is None:  # a subject new in this build (the short path of _render)
-            found = {o for pairs in self.graphs_of(s).values() for _, o in pairs if type(o) is str}
-        return found
 
     # -- exports (assembled whole: rebuild.py) ---------------------------------------------
     def load_everything(self) -> None:

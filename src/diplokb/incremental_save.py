@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from . import cache, state_meta
+from . import affected, cache, state_meta
 
 
 def chunks(build, results, full: bool) -> tuple[dict, dict, dict]:
@@ -89,7 +89,7 @@ def _shards(build, full: bool) -> dict:
         return shards
     shards: dict = {}
     for s in build.changed:
-        before, after = build.link_delta.get(s) or ((), build._links(s))
+        before, after = build.link_delta.get(s) or ((), affected.links(build, s))
         for o in set(before) ^ set(after):
             n = cache.shard(o)
             if n not in shards:

@@ -156,7 +156,7 @@ class Project:
     def _build_from(self, state, key, state_file, notices, t0, *, check: bool, write: bool, engine: str,
                     jobs: int) -> "BuildResult":
         from . import files as _files
-        from . import cache, incremental_save, rebuild
+        from . import affected, cache, incremental_save, rebuild
         from .validate import validate
 
         from .incremental import Build
@@ -190,8 +190,8 @@ class Project:
 
             t = time.perf_counter()
             if incremental:
-                focus, reads = build.affected()
-                report = validate(build.triples(reads), locations, self.shapes_file, self.ontology_files,
+                focus, reads = affected.affected(build)
+                report = validate(affected.triples(build, reads), locations, self.shapes_file, self.ontology_files,
                                   engine=engine, focus=focus)
                 rows = [_row(r) for r in report.results] + [
                     (f, *row) for f, found in state.results.items() if f not in focus for row in found]
