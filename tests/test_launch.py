@@ -220,6 +220,27 @@ def test_help_table_is_current():
     assert launch.help_text("diplokb", 79) is None and launch.help_text("other", 60) is None
 
 
+def test_the_help_table_is_not_used_once_a_module_defining_commands_changes(tmp_path, monkeypatch):
+    """Every module whose commands the top-level help lists is in the fingerprint: after an edit
+    of any of them, the fast path gives None (click renders the help) until --write-help."""
+    from diplokb import cli
+
+    listed = {sys.modules[c.callback.__module__].__file__ for c in cli.main.commands.values()}
+    assert {os.path.basename(f) for f in listed} == set(launch.CLI_FILES)
+    here = tmp_path / "diplokb"
+    here.mkdir()
+    for name in launch.CLI_FILES:
+        (here / name).write_bytes((ROOT / "src" / "diplokb" / name).read_bytes())
+    real = launch._fingerprint()
+    monkeypatch.setattr(launch, "__file__", str(here / "launch.py"))
+    fresh = launch._fingerprint()
+    assert fresh == real  # the same bytes
+    for name in launch.CLI_FILES:
+        (here / name).write_bytes((here / name).read_bytes() + b"# an edit\n")
+        assert launch._fingerprint() != fresh, name
+        fresh = launch._fingerprint()
+
+
 def test_the_option_table_makes_the_click_options():
     from diplokb.cli import main
 

@@ -10,8 +10,8 @@ codes stay click's.
 
 - `diplokb --help` / `-h`: the text click prints, rendered ahead of time for every width
   click can choose (`_helptext.py`, written by `python -m diplokb.launch --write-help`) and
-  used only while cli.py and click are the ones it was rendered from (a checksum of cli.py
-  and click's version); otherwise click renders it.
+  used only while the CLI modules and click are the ones it was rendered from (a checksum of
+  cli.py and cli_curation.py, and click's version); otherwise click renders it.
 - `diplokb query NAME_OR_SPARQL` with `--format`, `-p/--param`, `--out`, `--default-graph`,
   `--named-graph`: parsed from `QUERY_OPTIONS`, the same table cli.py makes the click options
   from. The answer is worked out by `local_answer`, which the click command calls too; only if
@@ -390,7 +390,7 @@ def _help_width() -> int:
 
 def help_text(prog: str, width: int) -> str | None:
     """`diplokb --help` as click prints it, from _helptext.py, or None if that table was not
-    rendered from this cli.py and this click (or not for this program name or width)."""
+    rendered from these CLI modules and this click (or not for this program name or width)."""
     try:
         from . import _helptext as table
     except ImportError:
@@ -401,14 +401,19 @@ def help_text(prog: str, width: int) -> str | None:
     return None if index is None else table.TEXTS[index]
 
 
+CLI_FILES = ("cli.py", "cli_curation.py")  # the modules that define the commands
+
+
 def _fingerprint() -> tuple:
-    """(crc32 of cli.py, click's version): what the help text is made from."""
+    """(crc32 of the CLI_FILES, click's version): what the help text is made from."""
     import zlib
 
     here = os.path.dirname(os.path.realpath(__file__))
+    crc = 0
     try:
-        with open(os.path.join(here, "cli.py"), "rb") as f:
-            crc = zlib.crc32(f.read())
+        for name in CLI_FILES:
+            with open(os.path.join(here, name), "rb") as f:
+                crc = zlib.crc32(f.read(), crc)
     except OSError:
         return ()
     return crc, _click_version()
@@ -475,7 +480,8 @@ HELP_TABLE = os.path.join(os.path.dirname(os.path.realpath(__file__)), "_helptex
 
 
 def write_help_table() -> str:
-    """Writes _helptext.py (run `python -m diplokb.launch --write-help` after changing cli.py)."""
+    """Writes _helptext.py (run `python -m diplokb.launch --write-help` after changing cli.py
+    or cli_curation.py)."""
     with open(HELP_TABLE, "w", encoding="utf-8") as f:
         f.write(render_help_table())
     return HELP_TABLE
