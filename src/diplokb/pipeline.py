@@ -344,11 +344,13 @@ def _save(save) -> tuple:
     cache (an optimisation: a failure is a warning)."""
     try:
         return None, save()
-    except OSError as exc:
-        return f"the build cache was not saved ({exc.strerror or exc}); the next build is a clean build", None
     except Exception as exc:  # noqa: BLE001 - the exports are written: the cache is only an optimisation
-        return (f"the build cache was not saved ({type(exc).__name__}: {exc}); the next build is a clean build",
-                None)
+        return _not_saved(exc), None
+
+
+def _not_saved(exc: Exception) -> str:
+    why = (exc.strerror or exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
+    return f"the build cache was not saved ({why}); the next build is a clean build"
 
 
 def _beside(main, save, fork: bool, timings: dict, notices: list, where):
@@ -376,8 +378,7 @@ def _beside(main, save, fork: bool, timings: dict, notices: list, where):
     try:
         timings["save cache"], (failed, found) = saving.result()
     except Exception as exc:  # noqa: BLE001 - the exports are written: the cache is only an optimisation
-        failed, found = (f"the build cache was not saved ({type(exc).__name__}: {exc}); the next build is a "
-                         "clean build"), None
+        failed, found = _not_saved(exc), None
     timings["save cache (waited)"] = time.perf_counter() - t
     if failed:
         notices.append(_cache_notice(where, failed))
