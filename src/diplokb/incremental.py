@@ -157,9 +157,7 @@ class Build:
             except (OSError, FileRefused):
                 return False  # loading it reports why
             self.text_data[rel] = (old["text"], raw)
-            # the digest is of the text as compiled: line breaks made "\n" (loader.decode)
-            text = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in raw else raw
-            return old["text_digest"] == cache.digest(text)
+            return old["text_digest"] == _text_digest(raw)
         return True
 
     # -- the build -----------------------------------------------------------------------
@@ -341,8 +339,7 @@ class Build:
             raw = read_regular(path, self.kb_dir, MAX_TEXT_BYTES)
         except (OSError, FileRefused):
             return None
-        text = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in raw else raw
-        return st if cache.digest(text) == text_digest else None
+        return st if _text_digest(raw) == text_digest else None
 
     def _restat(self, rel: str) -> None:
         unit = self.old.units[rel]
@@ -484,6 +481,11 @@ class Build:
         return sorted(rid for unit in self.units.values() for rid, entry, _, _ in unit["defines"]
                       if entry[0] == "source")
 
+
+
+def _text_digest(raw: bytes) -> str:
+    """The digest of an archived text as compiled: its line breaks made "\n" (loader.decode)."""
+    return cache.digest(raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in raw else raw)
 
 
 def _stat(path) -> tuple | None:
