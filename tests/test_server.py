@@ -446,7 +446,8 @@ def test_an_ipv6_loopback_bind_answers_queries_and_refuses_a_foreign_host(built)
     import socket
 
     try:
-        socket.socket(socket.AF_INET6).bind(("::1", 0))
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
     except OSError:
         pytest.skip("this machine has no IPv6 loopback")
     p, _ = built
@@ -468,3 +469,14 @@ def test_an_ipv6_loopback_bind_answers_queries_and_refuses_a_foreign_host(built)
             srv.shutdown()
             srv.server_close()
             app.close()
+
+
+def test_every_spelling_of_the_loopback_is_loopback():
+    """A loopback bind turns the Host check (DNS rebinding) on: no spelling of it may slip by."""
+    from diplokb.httpd import is_loopback
+
+    for host in ("localhost", "127.0.0.1", "127.1.2.3", "::1", "[::1]", "0:0:0:0:0:0:0:1",
+                 "[0:0::1]", "::ffff:127.0.0.1"):
+        assert is_loopback(host), host
+    for host in ("0.0.0.0", "::", "[::]", "10.0.0.1", "kb.example", "::ffff:10.0.0.1", "fe80::1", "x:y"):
+        assert not is_loopback(host), host

@@ -27,7 +27,24 @@ LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 
 def is_loopback(host: str) -> bool:
-    return host in LOOPBACK_NAMES or host.startswith("127.")
+    """Whether a host (a name, an IPv4 address, an IPv6 one with or without brackets) is the
+    loopback: every spelling of it, since a loopback bind turns on the Host check."""
+    if host in LOOPBACK_NAMES or host.startswith("127."):
+        return True
+    if ":" not in host:
+        return False
+    import ipaddress
+
+    try:
+        addr = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return addr.is_loopback or bool(addr.ipv4_mapped and addr.ipv4_mapped.is_loopback)
+
+
+def url_host(host: str) -> str:
+    """A host as a URL (or a host:port message) spells it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
 
 
 class _DeadlineRaw(io.RawIOBase):
@@ -76,9 +93,9 @@ class Server(ThreadingHTTPServer):
             super().__init__(address, handler)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise QueryError(f"port {address[1]} on {address[0]} is already in use: stop the other "
+                raise QueryError(f"port {address[1]} on {url_host(host)} is already in use: stop the other "
                                  "server or choose another port with --port") from None
-            raise QueryError(f"cannot listen on {address[0]}:{address[1]}: {exc.strerror}") from None
+            raise QueryError(f"cannot listen on {url_host(host)}:{address[1]}: {exc.strerror}") from None
         for _ in range(2):
             threading.Thread(target=self._refuser, daemon=True).start()
 

@@ -384,7 +384,9 @@ class WorkerPool:
                     if _gone(client):
                         self._replace(worker)
                         raise Stopped(499, "the client closed the connection; its query was stopped")
-                    watch.unregister(client.fileno())  # a pipelined request: stop watching the client
+                    # still there (a half-close with data unread, or POLLIN where POLLRDHUP is
+                    # missing): stop watching it, the worker's reply decides
+                    watch.unregister(client.fileno())
         except (EOFError, OSError, ValueError):
             worker.proc.join(1)
             reason = _death(worker.proc)
@@ -432,13 +434,14 @@ def _recv_message(sock: socket.socket, pending: bytearray) -> bytes:
         fill(12)
         size, start = int.from_bytes(buf[4:12], "big"), 12
     fill(start + size)
-    message = bytes(buf[start:start + size])
+    with memoryview(buf) as view, view[start:start + size] as part:
+        message = bytes(part)  # (one copy: a slice of the bytearray would be another)
     del buf[:start + size]
     return message
 
 
 def _gone(sock: socket.socket) -> bool:
-    """The peer closed (only meaningful once the socket polls readable: recv waits otherwise)."""
+    """The peer closed: a peek that reads nothing (it does not wait: MSG_DONTWAIT)."""
     try:
         return sock.recv(1, _PEEK) == b""
     except BlockingIOError:
