@@ -187,6 +187,8 @@ def test_a_crafted_cache_file_is_a_warning_not_a_traceback(kb, tmp_path, content
     result = cached(tmp_path).build(jobs=1)
     assert result.files == clean_files(tmp_path)
     assert warnings(result) and all("build cache" in w for w in warnings(result))
+    assert not any("not saved" in w for w in warnings(result)), warnings(result)  # a good state replaces it
+    assert warnings(cached(tmp_path).build(jobs=1)) == []
     path = cache.state_path(tmp_path / ".diplokb-cache", kb) / "index"  # the cache of `diplokb build --kb kb`
     path.parent.mkdir(parents=True)
     path.write_bytes(content)

@@ -450,6 +450,8 @@ def _names(index: Path) -> set:
         if not data.startswith(MAGIC):
             return set()
         frames = list(_frames(data))
+        if not frames:  # the magic alone
+            return set()
         meta = _value(*frames[-1], state_meta.is_meta)
         names = set() if meta is _BAD else {meta["results"], meta["reads"], *meta["reverse"]}
         for payload, ok in frames[1:-1]:

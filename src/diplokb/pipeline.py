@@ -293,8 +293,8 @@ def _promote_all(gc) -> None:
     """Moves every object the collector tracks to its oldest generation, without a collection.
     With the collector off, everything a build made (millions of objects) is still in the
     youngest generation, so the first collection once it is on again would go through all of
-    it (~0.1 s at 100k triples, in the CLI after the build, for nothing: the process is about
-    to end). `freeze` then `unfreeze` moves them in two list splices; cyclic garbage among them
+    it (~0.1 s at 100k triples, for nothing where the caller is about to end; the CLI's
+    build turns the collector off itself, so this is for library callers). `freeze` then `unfreeze` moves them in two list splices; cyclic garbage among them
     is still found by the next full collection. Not done where the caller has frozen objects
     itself (unfreezing would undo that)."""
     if gc.get_freeze_count() == 0:
@@ -355,8 +355,8 @@ def _not_saved(exc: Exception) -> str:
 
 def _beside(main, save, fork: bool, timings: dict, notices: list, where):
     """`main()`, while `save()` (the cache) runs in a second process if `fork` (after it, if
-    not); returns what `main` returned. If `main` fails, `save` is still let finish, so that it
-    leaves no half-written temporary file; a state never decides what is written (cache.py).
+    not); returns what `main` returned. If `main` fails, a save in a second process is still let
+    finish, so that it leaves no half-written temporary file (one still to run is not run); a state never decides what is written (cache.py).
     A save that fails, whatever the reason, adds a warning to `notices`: never a failed build."""
     from .workers import Forked
 
@@ -369,10 +369,13 @@ def _beside(main, save, fork: bool, timings: dict, notices: list, where):
     try:
         out = main()
     except BaseException:
-        try:
-            saving.result()
-        except Exception:  # noqa: BLE001 - the error being raised is the one to report
-            pass
+        if saving.pid is None:  # the save was to run after `main`, in this process: not at all
+            saving.cancel()
+        else:
+            try:
+                saving.result()
+            except Exception:  # noqa: BLE001 - the error being raised is the one to report
+                pass
         raise
     t = time.perf_counter()
     try:
