@@ -171,3 +171,13 @@ def test_an_export_is_stale_unless_its_bytes_are_the_same(tmp_path):
     assert _differs(tmp_path / "missing", b"") and _differs(tmp_path, b"")
     (tmp_path / "empty").write_bytes(b"")
     assert not _differs(tmp_path / "empty", b"")
+
+
+def test_python_m_diplokb_cli_has_every_command():
+    """`python -m diplokb.cli` runs the same group as `diplokb` (the commands of cli_curation.py
+    included, which register themselves with the imported module's group, not __main__'s)."""
+    run = subprocess.run([sys.executable, "-m", "diplokb.cli", "--help"], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert set(main.commands) <= {line.split()[0] for line in run.stdout.split("Commands:")[1].splitlines()
+                                  if line.strip()}

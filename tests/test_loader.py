@@ -123,3 +123,22 @@ def test_records_made_by_the_reader_are_the_data_classes_own():
     with pytest.raises(TypeError):  # a value for no field: the class's __init__ says so
         _make(model.Person, {"id": "x", "no_such_field": 1})
     assert _make(model.KB, {"root": "kb"}).vocabularies == {}  # a field without a default, a default_factory
+
+
+def test_a_record_class_with_a_post_init_is_made_by_its_init():
+    """reader._make skips __init__, so a class with a __post_init__ must go through it."""
+    import dataclasses
+
+    from diplokb.reader import _make
+
+    @dataclasses.dataclass(frozen=True)
+    class Checked:
+        name: str = ""
+
+        def __post_init__(self):
+            if not self.name:
+                raise ValueError("a name is required")
+
+    with pytest.raises(ValueError):
+        _make(Checked, {})
+    assert _make(Checked, {"name": "x"}) == Checked("x")

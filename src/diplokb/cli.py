@@ -319,12 +319,13 @@ def site(directory, out):
 @_setting_options
 def serve(out, **settings):
     """Serve the built KB: SPARQL endpoint at /sparql, pages at /id/..., home at /."""
+    from .httpd import url_host
     from .server import Settings, serve as run_server
 
     project = _project(None, out)
     try:
         run_server(project.out, project.queries_dir, Settings(**settings), kb=project.kb,
-                   ready=lambda srv: click.echo(f"serving {project.out} at http://{_url_host(srv.server_address[0])}:"
+                   ready=lambda srv: click.echo(f"serving {project.out} at http://{url_host(srv.server_address[0])}:"
                                                 f"{srv.server_address[1]}/ (Ctrl-C to stop)"))
     except DiplokbError as exc:
         raise click.ClickException(str(exc)) from None
@@ -332,14 +333,13 @@ def serve(out, **settings):
         pass
 
 
-def _url_host(host: str) -> str:
-    """A host as a URL spells it: an IPv6 address in brackets."""
-    return f"[{host}]" if ":" in host else host
-
-
 # The commands for curating and reading the KB (new, coverage, review, stats, vocab, entities,
 # show, diff) are in cli_curation.py; importing it registers them with `main`.
 from . import cli_curation  # noqa: E402,F401
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+if __name__ == "__main__":  # pragma: no cover - `python -m diplokb.cli`
+    # This module runs as __main__, a second copy of diplokb.cli: cli_curation registered its
+    # commands with that copy's `main`, so that is the group to run.
+    from diplokb.cli import main as registered
+
+    registered()

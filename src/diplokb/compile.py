@@ -15,7 +15,7 @@ from . import model as m
 from .errors import Problem, did_you_mean
 from .lexical import shown
 from .quotes import mismatch_hint
-from .index import build_index, defines, index_entry, record_id, short_hash  # noqa: F401 (phase 1)
+from .index import record_id, short_hash
 from .rdf import DKB, GRAPH, ID, RDF_TYPE, VOCAB, XSD, Quad, date_literal
 
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"

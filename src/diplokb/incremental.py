@@ -17,7 +17,8 @@ from pathlib import Path
 from . import cache, export, workers
 from .advice import advice_of_bytes
 from . import model as m
-from .compile import build_index, compile_unit, defines
+from .compile import compile_unit
+from .index import build_index, defines
 from .errors import BuildError, Problem, SourceLocation
 from .files import MAX_TEXT_BYTES, FileRefused, read_regular
 from .loader import _display, kb_files, load_file, read_kb_file, stray_files

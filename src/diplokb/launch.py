@@ -80,22 +80,21 @@ def main():
         else:
             exit_now(code)
             return code
-    if argv[:1] == ["build"] and sys._getframe(1).f_globals.get("__name__") == "__main__":
+    ending = argv[:1] == ["build"] and sys._getframe(1).f_globals.get("__name__") == "__main__"
+    if ending:
         import gc
 
         # The process ends with the build: the cyclic collector has nothing to find in the
-        # imports or the build (the build turns it off anyway, pipeline.Project.build).
+        # imports or the build, and with it off Project.build leaves it off (no _promote_all).
         gc.disable()
-        from .cli import main as click_main
-
-        try:
-            return click_main()
-        except SystemExit as exc:
-            end_build(exc)
-            raise
     from .cli import main as click_main
 
-    return click_main()
+    try:
+        return click_main()
+    except SystemExit as exc:
+        if ending:
+            end_build(exc)
+        raise
 
 
 def _fast(argv: list[str]) -> int:

@@ -305,7 +305,10 @@ def _make(cls, values: dict):
 
 @lru_cache(maxsize=None)
 def _defaults(cls) -> dict | None:
-    """Every field's default, or None where a field has none or a default_factory."""
+    """Every field's default, or None where a field has none or a default_factory, or the
+    class has a __post_init__ (which _make would skip)."""
+    if hasattr(cls, "__post_init__"):
+        return None
     out = {}
     for f in dataclasses.fields(cls):
         if f.default is dataclasses.MISSING or not f.init:
