@@ -360,6 +360,22 @@ def test_a_file_that_changes_during_the_build_is_an_error(kb, tmp_path, monkeypa
     assert cached(tmp_path).build(jobs=1).files == clean_files(tmp_path)
 
 
+def test_an_edit_in_the_same_tick_as_the_build_that_read_the_file_is_not_missed(kb, tmp_path):
+    """A file saved just before a build (its mtime within RACY_NS of the build's start) and then
+    edited again in the same tick of the file system's clock keeps its size and mtime: the
+    build did not record that stat, so the next one hashes the file and sees the edit."""
+    path = tmp_path / S000
+    path.write_text(path.read_text())  # saved just now
+    cached(tmp_path).build(jobs=1)
+    st = path.stat()
+    flip(path, b"further deepen")  # a same-length edit, in place (the same inode)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # in the same tick: the same mtime
+    assert path.stat().st_ino == st.st_ino and path.stat().st_size == st.st_size
+    result = cached(tmp_path).build(jobs=1)
+    assert S000.removeprefix("kb/") in result.recompiled
+    assert result.files == clean_files(tmp_path)
+
+
 def test_what_the_last_validation_read_is_used_only_for_the_chunk_it_was_read_from(kb, tmp_path):
     cached(tmp_path).build(jobs=1)
     edit_title(tmp_path)

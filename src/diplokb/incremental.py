@@ -25,6 +25,7 @@ from .loader import _display, kb_files, load_file, read_kb_file, stray_files
 from .vocabularies import load_vocabularies
 from .rdf import RDF_TYPE
 
+RACY_NS = 2_000_000_000  # a stat this close to a build's start is not recorded (Build._settled)
 SPLIT_MIN = 64  # files to load from which a build with two jobs loads them in two processes
 
 
@@ -46,6 +47,7 @@ class Build:
         self.kb_dir = Path(kb_dir)
         self.vocabularies_file = vocabularies_file
         self.old = state
+        self.started_ns = time.time_ns()  # before any file is looked at (_settled)
         self.base = base
         self.timings: dict = {}
         self.files = kb_files(self.kb_dir)
@@ -320,7 +322,8 @@ class Build:
             if isinstance(r, m.Source):
                 text_file, text_digest = r.text_file, cache.digest(r.text.encode("utf-8"))
         return cache.new_unit(rel, {
-            "yaml": yaml_digest, "stat": self.stats.get(rel), "text": text_file, "text_digest": text_digest,
+            "yaml": yaml_digest, "stat": self._settled(self.stats.get(rel)), "text": text_file,
+            "text_digest": text_digest,
             "text_stat": self._text_stat(rel, text_file, text_digest),
             "defines": tuple((rid, entry, loc.line, loc.column) for rid, entry, loc in unit_defines),
             "lookups": out.lookups, "subjects": frozenset(out.contrib), "chunk": "", "rchunk": "",
@@ -340,11 +343,18 @@ class Build:
             raw = read_regular(path, self.kb_dir, MAX_TEXT_BYTES)
         except (OSError, FileRefused):
             return None
-        return st if _text_digest(raw) == text_digest else None
+        return self._settled(st) if _text_digest(raw) == text_digest else None
+
+    def _settled(self, st: tuple | None) -> tuple | None:
+        """A stat the next build may trust, or None (it hashes the file): not one whose mtime is
+        within RACY_NS of this build's start, since an edit in the same tick of the file system's
+        clock, after this build read the file, could keep the size and the mtime (and so pass
+        for no edit: the "racy" case git's index has)."""
+        return st if st is not None and st[1] < self.started_ns - RACY_NS else None
 
     def _restat(self, rel: str) -> None:
         unit = self.old.units[rel]
-        stat, text_stat = self.stats.get(rel), self.text_stats.get(rel)
+        stat, text_stat = self._settled(self.stats.get(rel)), self._settled(self.text_stats.get(rel))
         if unit["stat"] != stat or (unit["text"] and unit["text_stat"] != text_stat):
             dict.update(unit, stat=stat, text_stat=text_stat if unit["text"] else None)
             self.restated.add(rel)
