@@ -54,9 +54,9 @@ def file_advice(text: str, is_source: bool) -> tuple:
     """What a file's text says, whatever its path: ((line, column, message, shape, source id
     or None) of each warning, the `text_file`s a source names). A pure function of the text,
     so that a build cache can keep it by the file's digest (incremental.py)."""
+    named = tuple(_TEXT_FILE.findall(_source_section(text))) if is_source else ()
     if "TODO" not in text and (not is_source or _has_quote_key(text)):
-        # nothing to say of this file (the common case, kept cheap)
-        return (), tuple(_TEXT_FILE.findall(_source_section(text))) if is_source else ()
+        return (), named  # nothing to say of this file (the common case, kept cheap)
     found = []
     sid = _SOURCE_ID.search(text) if is_source else None
     sid = sid.group(1) if sid else None
@@ -65,11 +65,8 @@ def file_advice(text: str, is_source: bool) -> tuple:
         if m and (line.lstrip().startswith("#") or " #" in line):
             found.append((n, m.start() + 1, f"still to do: {m.group(1).strip() or 'see the comment'}",
                           "diplokb:todo", sid))
-    named = ()
-    if is_source:
-        named = tuple(_TEXT_FILE.findall(_source_section(text)))
-        if not _has_quote_key(text):
-            found.append((1, 1, "source has no quotes yet: no record cites its text", "diplokb:no-quotes", sid))
+    if is_source and not _has_quote_key(text):
+        found.append((1, 1, "source has no quotes yet: no record cites its text", "diplokb:no-quotes", sid))
     return tuple(found), named
 
 

@@ -236,13 +236,14 @@ class State:
             setdefault(k, block)
 
     def load_all(self) -> list[str]:
-        """Reads every unit's chunk; drops the units whose chunk is damaged (they are compiled
-        again, and the state is then incomplete); returns those units."""
+        """Reads every unit's chunk of triples, not its rendered texts (a state read whole is
+        rendered again: they are set empty); drops the units whose chunk is damaged (they are
+        compiled again, and the state is then incomplete); returns those units."""
         dropped = []
         for rel, unit in list(self.units.items()):
             try:
                 unit["contrib"]
-                unit["rendered"]
+                dict.update(unit, rendered={}, trig={})
             except Damaged:
                 del self.units[rel]
                 dropped.append(rel)
@@ -334,8 +335,8 @@ def load(path: Path, key: str) -> State:
         data = (path / "index").read_bytes()
     except (FileNotFoundError, NotADirectoryError):  # no state (yet)
         if path.exists() and not path.is_dir():
-            empty.warnings.append("the build cache is not a diplokb state (an older format or another "
-                                  "file); it is ignored: a clean build")
+            empty.warnings.append("the build cache is not a diplokb state (a file where its folder "
+                                  "should be); it is ignored: a clean build")
         return empty
     except OSError as exc:
         empty.warnings.append(f"cannot read the build cache ({exc.strerror or exc}); a clean build")

@@ -78,6 +78,7 @@ class Build:
         self.link_delta: dict = {}  # changed subject -> (objects it linked to, links to now)
         self.old_primary: dict = {}  # touched subject -> the file whose chunk held it
         self._displays: dict = {}  # rel -> the path shown in messages
+        self._kb_rel: str | None | bool = False  # the KB folder relative to `base` (False: not yet)
         # rel -> advice.file_advice of the bytes read (of a file not read: the cache's, recorded
         # with the same YAML digest); the next index records it
         self.advice: dict = {}
@@ -102,7 +103,7 @@ class Build:
         """The KB folder relative to `base`, from which a file's display path (relative to
         `base` too) is that joined with the file's path in the KB, where that is what
         os.path.relpath gives: unless `base` is inside the KB folder (or on another drive)."""
-        if not hasattr(self, "_kb_rel"):
+        if self._kb_rel is False:
             try:
                 kb = os.path.relpath(self.kb_dir, self.base)
             except ValueError:

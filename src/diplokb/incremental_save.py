@@ -12,8 +12,8 @@ from . import affected, cache, state_meta
 
 def chunks(build, results, full: bool) -> tuple[dict, dict, dict]:
     """(rel -> chunk name, name -> chunk bytes, rest of meta: results, reverse, figures,
-    subjects). Runs beside the exports' write (possibly in another process): reads the
-    build, changes nothing of it."""
+    subjects). Runs beside the exports' write (in another process when `full`): writes nothing
+    of the build's but what reading it fills in (chunks read on demand, `read_log`)."""
     owners, rendered, trig, touched = build.owners, build.rendered, build.trig, build.touched
     units = build.units
     if full:

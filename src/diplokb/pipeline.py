@@ -206,7 +206,7 @@ class Project:
         report = _with_advice(report, self.kb, build.advice)  # of the files not read: the cache's
 
         may_splice = write and not check and state_file is not None
-        if may_splice and not (state.meta and state.meta["exports"] and state.complete):
+        if may_splice and not rebuild.recorded_exports(state):
             build.load_everything()  # assembled whole: before the chunks' save forks
 
         def write_exports():  # the cache's chunks are saved meanwhile (_beside)

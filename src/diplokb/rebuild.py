@@ -17,7 +17,7 @@ ONE_SEQUENCE = ((sp.NT, 0), (sp.TTL, 1), (sp.JSONLD, 2))
 def texts(build, state, out_dir, may_splice: bool) -> tuple[dict, dict, dict, dict]:
     """(name -> bytes of the four KB exports, name -> layout (None unless `may_splice`), name ->
     bytes on disk where they were read, (figures, counts) for void.ttl and the summary)."""
-    recorded = state.meta["exports"] if state.meta and state.complete else None
+    recorded = recorded_exports(state)
     if may_splice and recorded:
         try:
             files, layout, olds = _spliced(build, recorded, out_dir)
@@ -31,6 +31,11 @@ def texts(build, state, out_dir, may_splice: bool) -> tuple[dict, dict, dict, di
     files = {n: t.encode("utf-8") for n, t in whole.items()}
     # the layout only where the next build may splice from these files (not --no-cache, --check)
     return files, sp.layout_of(build) if may_splice else None, {}, figures(build)
+
+
+def recorded_exports(state) -> dict | None:
+    """What the last build recorded of the exports it wrote, if a splice may start from it."""
+    return state.meta["exports"] if state.meta and state.complete else None
 
 
 def _spliced(build, recorded: dict, out_dir) -> tuple[dict, dict, dict]:
