@@ -54,6 +54,28 @@ def test_build_check_reports_stale_exports(runner, tmp_path):
     assert "exports are stale" in r.stderr and "diplokb.ttl" in r.stderr
 
 
+def test_a_build_ends_the_stale_exports_warning_when_the_exports_did_not_change(runner, project, tmp_path):
+    """After `git checkout` (a KB file newer than the exports, its bytes the same) `query` warns;
+    the build the warning asks for writes the same bytes, and the warning must end with it."""
+    import os
+
+    from diplokb.querycheck import stale_exports
+
+    kb, out = tmp_path / "kb", tmp_path / "out"
+    shutil.copytree(project.kb, kb)
+    assert runner.invoke(main, ["build", "--kb", str(kb), "--out", str(out)]).exit_code == 0
+    old = time.time() - 60
+    for f in out.iterdir():
+        os.utime(f, (old, old))  # built a minute ago; a KB file checked out since
+    touched = kb / "sources" / "000_2314cb523628f110.yaml"
+    touched.write_bytes(touched.read_bytes())
+    before = {f.name: f.read_bytes() for f in out.iterdir()}
+    assert stale_exports(kb, out / "diplokb.trig")
+    assert runner.invoke(main, ["build", "--kb", str(kb), "--out", str(out)]).exit_code == 0
+    assert {f.name: f.read_bytes() for f in out.iterdir()} == before
+    assert stale_exports(kb, out / "diplokb.trig") is None
+
+
 def test_build_with_a_typo_names_file_line_and_fix(runner, project, tmp_path):
     kb = tmp_path / "kb"
     shutil.copytree(project.kb, kb)

@@ -220,6 +220,7 @@ class Project:
             if write and not check:
                 try:
                     _files.write_atomically(self.out, {n: files[n] for n in stale}, known=tuple(files))
+                    _mark_current(self.out, [n for n in files if n not in stale])
                 except OSError as exc:
                     raise DiplokbError(f"cannot write the exports in {self.out}: {exc.strerror or exc}"
                                        + (f" ({exc.filename})" if exc.filename else "")
@@ -300,6 +301,19 @@ def _promote_all(gc) -> None:
     if gc.get_freeze_count() == 0:
         gc.freeze()
         gc.unfreeze()
+
+
+def _mark_current(out: Path, names) -> None:
+    """Gives the exports a build found up to date the time of this build, as if written again:
+    `query` and `show` warn when a KB file is newer than the exports (querycheck.stale_exports),
+    and after `git checkout` or an edit undone a build must end that warning."""
+    import os
+
+    for name in names:
+        try:
+            os.utime(out / name)
+        except OSError:
+            pass  # (the warning stays: it says "may be")
 
 
 def _differs(path: Path, data: bytes, chunk: int = 1 << 20) -> bool:
