@@ -57,8 +57,15 @@ def rewrite_index(path: Path, change) -> None:
 
 
 def entry_of(path: Path, rel: str) -> dict:
-    (found,) = [dict(zip(cache.LIGHT, v[1])) for v in map(marshal.loads, index_frames(path)[1:-1]) if v[0] == rel]
+    """A file's row in the index's table (cache_index.py)."""
+    (found,) = [dict(zip(cache.LIGHT, row[1:])) for frame in index_frames(path)[2:-1]
+                for row in marshal.loads(frame) if row[0] == rel]
     return found
+
+
+def names_of(path: Path) -> dict:
+    """The index's `names` frame: the maps' shards, the curation warnings' chunk."""
+    return marshal.loads(index_frames(path)[1])
 
 
 def edit_title(tmp_path, new="title: Edited") -> None:
@@ -94,20 +101,32 @@ def flip(path: Path, needle: bytes) -> None:
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("where", ["entry", "chunk", "rendered", "summary", "shard", "results", "reads"])
+@pytest.mark.parametrize("where", ["table", "names", "entry", "chunk", "rendered", "summary", "shard", "results",
+                                   "reads", "ids", "owners", "lookers", "advice"])
 def test_a_flipped_bit_is_a_warning_and_never_reaches_the_exports(kb, tmp_path, where):
-    """In each part of the state: a file's entry in the index, its chunk (triples), its rendered
+    """In each part of the state: a file's row in the index's table, the index's names of the
+    maps, the file's entry chunk (defines, lookups, subjects), its chunk (triples), its rendered
     texts, the index's summary (figures, the exports' layout), a reverse-link shard, the
-    results, the triples the last validation read. The edit makes the build read the damaged
-    part."""
+    results, the triples the last validation read, the shards of the maps of ids, owners and
+    lookers, the curation warnings. The edit makes the build read the damaged part."""
     cached(tmp_path).build(jobs=1)
     if where == "reads":  # a build after an edit records what its validation read
         edit_title(tmp_path, "title: A first edit")
         cached(tmp_path).build(jobs=1)
     folder, index = state_dir(tmp_path), state_file(tmp_path)
     entry = entry_of(index, S000.removeprefix("kb/"))
-    if where == "entry":
+    if where == "table":
         flip(index, entry["yaml"].encode())  # the digest of its YAML
+    elif where == "names":
+        flip(index, names_of(index)["advice"].encode())
+    elif where == "entry":
+        flip(folder / entry["entry"], b"further deepen")
+    elif where in ("ids", "owners", "lookers", "advice"):
+        found = names_of(index)[where]
+        for name in ([found] if where == "advice" else found):  # every shard: the edit reads some
+            data = bytearray((folder / name).read_bytes())
+            data[-1] ^= 0x01
+            (folder / name).write_bytes(bytes(data))
     elif where == "chunk":
         flip(folder / entry["chunk"], b"further deepen")
     elif where == "rendered":
@@ -123,9 +142,9 @@ def test_a_flipped_bit_is_a_warning_and_never_reaches_the_exports(kb, tmp_path, 
             (folder / name).write_bytes(bytes(data))
     if where == "reads":  # another edit: its validation reads those subjects again
         (tmp_path / S000).write_text((tmp_path / S000).read_text().replace("title: A first edit", "title: Edited"))
-    elif where == "shard":  # a changed subject: the shards of what it links to are read
-        edit_title(tmp_path)
-    elif where != "entry":  # an edit that changes none of its triples: only it is compiled again
+    elif where in ("shard", "ids", "lookers"):  # a changed subject: the shards of what it links to are read;
+        edit_title(tmp_path)  # a changed index entry (the title): the files that looked it up
+    elif where not in ("table", "names"):  # an edit that changes none of its triples: only it is compiled again
         (tmp_path / S000).write_text((tmp_path / S000).read_text() + "# a comment\n")
     result = cached(tmp_path).build(jobs=1)
     assert any("the build cache is damaged" in w for w in warnings(result)), warnings(result)
@@ -133,6 +152,8 @@ def test_a_flipped_bit_is_a_warning_and_never_reaches_the_exports(kb, tmp_path, 
     assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == result.files
     if where in ("entry", "chunk", "rendered"):
         assert len(result.recompiled) == 1  # that unit only is compiled again
+    elif where == "table":  # the files of that part of the table (here all of them)
+        assert len(result.recompiled) == len(list((tmp_path / "kb").rglob("*.yaml")))
     again = cached(tmp_path).build(jobs=1)  # the damaged state was replaced by a good one
     assert warnings(again) == [] and again.recompiled == () and again.files == result.files
 
@@ -310,9 +331,12 @@ def test_a_killed_save_leaves_no_temporary_the_next_save_keeps(kb, tmp_path):
     cached(tmp_path).build(jobs=1)
     left = state_dir(tmp_path) / ".tmp.abc123"
     left.write_bytes(b"half a state")
+    (state_dir(tmp_path) / ".saving").write_bytes(b"")  # what a save killed after write_chunks leaves
+    garbage = state_dir(tmp_path) / ("0" * 64)  # a chunk it wrote that no index names
+    garbage.write_bytes(b"a chunk")
     edit_title(tmp_path)
     cached(tmp_path).build(jobs=1)
-    assert not left.exists()
+    assert not left.exists() and not garbage.exists()
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [state_dir(tmp_path).name]
     assert all(p.name == "index" or len(p.name) == 64 for p in state_dir(tmp_path).iterdir())
 

@@ -48,17 +48,18 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import state_meta
-from .cache_shapes import (_is_chunk, _is_entry_frame, _is_head, _is_name, _is_rchunk, _is_reads, _is_results,
-                           _is_shard)
+from . import cache_maps, state_meta
+from .cache_shapes import (_is_advice_map, _is_chunk, _is_entry, _is_head, _is_ids, _is_name, _is_names, _is_rchunk,
+                           _is_reads, _is_results, _is_shard, _is_table)
 
-FORMAT = 4
-MAGIC = b"diplokb build cache 4\n"
+FORMAT = 5
+MAGIC = b"diplokb build cache 5\n"
 NSHARDS = 256  # reverse-link shards: an edit reads those of the objects it reaches
 _HEAD = 8 + 32  # a frame's length and digest
-LIGHT = ("yaml", "stat", "text", "text_digest", "text_stat", "defines", "lookups", "subjects", "chunk",
-         "rchunk", "advice")
-HEAVY = {"contrib": "chunk", "locations": "chunk", "rendered": "rchunk", "trig": "rchunk"}  # key -> its chunk
+ROWS = 512  # file rows per frame of the table
+LIGHT = ("yaml", "stat", "text", "text_digest", "text_stat", "chunk", "rchunk", "entry", "sources")
+HEAVY = {"contrib": "chunk", "locations": "chunk", "rendered": "rchunk", "trig": "rchunk",
+         "defines": "entry", "lookups": "entry", "subjects": "entry"}  # key -> its chunk
 
 
 def digest(data: bytes) -> str:
@@ -98,11 +99,13 @@ class Chunks:
     def __init__(self, folder: Path | None):
         self.folder = folder
         self._dir = None if folder is None else os.fspath(folder)
+        self.count = 0  # chunks read (what a build costs: tests)
 
     def read(self, name: str, check):
         """The chunk's value, or _BAD when it is missing, fails its digest or its shape."""
         if self.folder is None or not _is_name(name):
             return _BAD
+        self.count += 1
         try:
             with open(os.path.join(self._dir, name), "rb") as fh:
                 data = fh.read()
@@ -125,8 +128,11 @@ class Unit(dict):
     def __missing__(self, key):
         if key not in HEAVY or getattr(self, "state", None) is None:
             raise KeyError(key)
-        if HEAVY[key] == "chunk":
+        kind = HEAVY[key]
+        if kind == "chunk":
             self.state.load_chunk(self)
+        elif kind == "entry":
+            self.state.load_entry(self)
         else:
             self.state.load_rendered(self)
         return dict.__getitem__(self, key)
@@ -151,11 +157,18 @@ class State:
     _shards: dict = field(default_factory=dict)  # shard number -> {object: subjects}
     _results: object = None  # set to _UNREAD in __post_init__
     _reads: object = None  # set to _UNREAD in __post_init__
+    # the names of the KB-wide maps' shards (cache_maps.py), of the curation warnings' chunk and
+    # the chunks the previous save stopped naming (`retired`, which the next save removes);
+    # None: none saved, or damaged (the maps are then made from every file's entry)
+    names: dict | None = None
+    _advice: object = None  # set to _UNREAD in __post_init__
 
     def __post_init__(self):
         self.chunks = Chunks(self.folder)
         self._results = _UNREAD
         self._reads = _UNREAD
+        self._advice = _UNREAD
+        self._maps: dict = {}
         for rel, u in self.units.items():
             u.rel, u.state = rel, self
 
@@ -167,6 +180,38 @@ class State:
             return False
         keys = [k for k in LIGHT if k not in HEAVY.values()] + list(HEAVY)
         return all(a[k] == b[k] for rel, a in self.units.items() for b in [other.units[rel]] for k in keys)
+
+    @property
+    def delta(self) -> bool:
+        """Whether a build may update the KB-wide maps by its edits (else it makes them whole)."""
+        return self.meta is not None and self.complete and self.names is not None
+
+    def map(self, name: str):
+        """One of the KB-wide maps (cache_maps.MAPS), its shards read on demand."""
+        found = self._maps.get(name)
+        if found is None:
+            check = _is_ids if name == "ids" else _is_shard
+
+            def read(chunk: str):
+                value = self.chunks.read(chunk, check)
+                if value is _BAD:
+                    raise Damaged(None, f"a shard of the map of {name} failed its digest or shape check")
+                return value
+            found = self._maps[name] = cache_maps.ShardedMap(self.names[name] if self.delta else None, read)
+        return found
+
+    @property
+    def advice(self) -> dict:
+        """rel -> advice.file_advice of every file, as the last build recorded it."""
+        if self._advice is _UNREAD:
+            if not self.delta:
+                self._advice = {}
+            else:
+                found = self.chunks.read(self.names["advice"], _is_advice_map)
+                if found is _BAD:
+                    raise Damaged(None, "the curation warnings failed their digest or shape check")
+                self._advice = found
+        return self._advice
 
     @property
     def results(self):
@@ -215,9 +260,19 @@ class State:
         if found is _BAD:
             raise Damaged(unit.rel, f"the chunk of {unit.rel} failed its digest or shape check")
         contrib, locations = found
-        if contrib.keys() != unit["subjects"]:
+        if dict.__contains__(unit, "subjects") and contrib.keys() != unit["subjects"]:
             raise Damaged(unit.rel, f"the chunk of {unit.rel} is not the one its entry names")
         dict.update(unit, contrib=contrib, locations=locations)
+
+    def load_entry(self, unit: Unit) -> None:
+        """Reads what a file defines, looked up and has triples of (its entry chunk)."""
+        found = self.chunks.read(unit.get("entry", ""), _is_entry)
+        if found is _BAD:
+            raise Damaged(unit.rel, f"the entry of {unit.rel} failed its digest or shape check")
+        defines, lookups, subjects = found
+        if dict.__contains__(unit, "contrib") and unit["contrib"].keys() != subjects:
+            raise Damaged(unit.rel, f"the chunk of {unit.rel} is not the one its entry names")
+        dict.update(unit, defines=defines, lookups=lookups, subjects=subjects)
 
     def load_rendered(self, unit: Unit) -> None:
         """Reads the rendered texts of the subjects a unit is the first file of (its rchunk)."""
@@ -225,7 +280,7 @@ class State:
         if found is _BAD:
             raise Damaged(unit.rel, f"the rendered texts of {unit.rel} failed their digest or shape check")
         rendered, trig = found
-        if not rendered.keys() <= unit["subjects"]:
+        if dict.__contains__(unit, "subjects") and not rendered.keys() <= unit["subjects"]:
             raise Damaged(unit.rel, f"the rendered texts of {unit.rel} are not those its entry names")
         dict.update(unit, rendered=rendered, trig=trig)
         setdefault = self.rendered.setdefault  # a row rendered in this build stays
@@ -243,6 +298,7 @@ class State:
         for rel, unit in list(self.units.items()):
             try:
                 unit["contrib"]
+                unit["subjects"]
                 dict.update(unit, rendered={}, trig={})
             except Damaged:
                 del self.units[rel]
@@ -250,30 +306,6 @@ class State:
         if dropped:
             self.complete = False
         return dropped
-
-
-def state_path(cache_dir: Path, kb_dir: Path) -> Path:
-    name = hashlib.sha1(str(Path(kb_dir).resolve()).encode()).hexdigest()[:16]
-    return Path(cache_dir) / f"state-{name}"
-
-
-class _Corrupt(Exception):
-    pass
-
-
-def _frames(data: bytes):
-    """(bytes, digest matches) of each frame after the magic; raises _Corrupt when truncated."""
-    pos, end = len(MAGIC), len(data)
-    while pos < end:
-        if end - pos < _HEAD:
-            raise _Corrupt("it ends in the middle of a frame")
-        size = int.from_bytes(data[pos:pos + 8], "little")
-        start = pos + _HEAD
-        if size > end - start:
-            raise _Corrupt("it ends in the middle of a frame")
-        payload = data[start:start + size]
-        yield payload, hashlib.sha256(payload).digest() == data[pos + 8:start]
-        pos = start + size
 
 
 def _value(payload: bytes, ok: bool, check):
@@ -326,145 +358,9 @@ class _bounded:
             resource.setrlimit(resource.RLIMIT_AS, self.old)
 
 
-def load(path: Path, key: str) -> State:
-    """The saved state, or an empty one when there is none or its key differs; with warnings
-    (`State.warnings`) for what could not be used."""
-    path = Path(path)
-    empty = State(key=key)
-    try:
-        data = (path / "index").read_bytes()
-    except (FileNotFoundError, NotADirectoryError):  # no state (yet)
-        if path.exists() and not path.is_dir():
-            empty.warnings.append("the build cache is not a diplokb state (a file where its folder "
-                                  "should be); it is ignored: a clean build")
-        return empty
-    except OSError as exc:
-        empty.warnings.append(f"cannot read the build cache ({exc.strerror or exc}); a clean build")
-        return empty
-    if not data.startswith(MAGIC):
-        empty.warnings.append("the build cache is not a diplokb state (an older format or another "
-                              "file); it is ignored: a clean build")
-        return empty
-    try:
-        frames = list(_frames(data))
-        if not frames:
-            raise _Corrupt("it ends early")
-        head = _value(*frames[0], _is_head)
-        if head is _BAD:
-            raise _Corrupt("its header is damaged")
-        if head[:2] != (FORMAT, key):
-            return empty  # diplokb, its ontology or its shapes changed: a clean build
-        n_units = head[2]
-        if len(frames) != 2 + n_units:
-            raise _Corrupt("it has not the frames its header announces")
-        meta = _value(*frames[-1], state_meta.is_meta)
-        if meta is _BAD:
-            raise _Corrupt("its summary of the KB and the exports failed its digest or shape check")
-    except _Corrupt as exc:
-        empty.warnings.append(f"the build cache is damaged ({exc}); it is ignored: a clean build")
-        return empty
-    units, damaged = {}, 0
-    for payload, ok in frames[1:-1]:
-        entry = _value(payload, ok, _is_entry_frame)
-        if entry is _BAD:
-            damaged += 1
-        else:
-            units[entry[0]] = unit = new_unit(entry[0], dict(zip(LIGHT, entry[1])))
-            unit.frame = payload
-    state = State(key=key, units=units, meta=meta, folder=path)
-    if damaged:
-        state.warnings.append(f"the build cache is damaged ({damaged} file entr{'y' if damaged == 1 else 'ies'} "
-                              "failed the digest or shape check); those files are compiled again and "
-                              "everything is rendered and validated again")
-        state.complete = False
-    return state
-
-
-def write_chunks(path: Path, chunks: dict, *, every: bool = False) -> None:
-    """Writes the chunks (name -> bytes), each a temporary moved in: those not there yet, or
-    with `every` all of them. A build that did not read the state it replaces (a clean build,
-    a damaged cache) passes `every`: a file already there with a chunk's name may be a damaged
-    copy, and keeping it would make the next builds find it again."""
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    for name, data in chunks.items():
-        if every or not (path / name).is_file():
-            _write_new(path, name, data)
-
-
-def save(path: Path, state: State, previous: State | None = None) -> None:
-    """Writes the index (a temporary moved in: never a half-written index) once its chunks are
-    written (write_chunks); removes what a killed save left and the chunks that neither this
-    index nor the previous one names. Raises OSError when it cannot write."""
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    from .files import _Lock
-
-    with _Lock(path):
-        for left in path.glob(".tmp.*"):  # a killed save's
-            left.unlink(missing_ok=True)
-        index = bytearray(MAGIC)
-        for rel, u in [(None, None), *state.units.items(), (None, None)]:
-            if u is None:
-                payload = marshal.dumps((FORMAT, state.key, len(state.units)) if rel is None and len(index) == len(MAGIC)
-                                        else state.meta)
-            else:  # an entry as it was read, if it did not change (cheaper than marshalling it again)
-                payload = u.frame or marshal.dumps((rel, tuple(u[k] for k in LIGHT)))
-            index += len(payload).to_bytes(8, "little") + hashlib.sha256(payload).digest() + payload
-        # the previous index's chunks are kept for the builds still reading them: those this
-        # build read it from (`previous`), else those the index on disk names
-        kept = _names_of(previous) if previous is not None and previous.meta else _names(path / "index")
-        _write_new(path, "index", bytes(index))
-        keep = kept | _names_of(state)
-        for f in path.iterdir():
-            if _is_name(f.name) and f.name not in keep:
-                f.unlink(missing_ok=True)
-    # the one-file state of formats 1 and 2 (state-<kb>.marshal), which this folder replaces
-    path.with_name(path.name + ".marshal").unlink(missing_ok=True)
-
-
-def _write_new(folder: Path, name: str, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp.", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, folder / name)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _names_of(state: State) -> set:
-    names = {u[k] for u in state.units.values() for k in ("chunk", "rchunk") if u.get(k)}
-    if state.meta:
-        names.add(state.meta["results"])
-        names.add(state.meta["reads"])
-        names.update(state.meta["reverse"])
-    return names
-
-
-def _names(index: Path) -> set:
-    """The chunks a saved index names (none if it cannot be read: its chunks are then garbage)."""
-    try:
-        data = index.read_bytes()
-        if not data.startswith(MAGIC):
-            return set()
-        frames = list(_frames(data))
-        if not frames:  # the magic alone
-            return set()
-        meta = _value(*frames[-1], state_meta.is_meta)
-        names = set() if meta is _BAD else {meta["results"], meta["reads"], *meta["reverse"]}
-        for payload, ok in frames[1:-1]:
-            entry = _value(payload, ok, _is_entry_frame)
-            if entry is not _BAD:
-                names.add(entry[1][LIGHT.index("chunk")])
-                names.add(entry[1][LIGHT.index("rchunk")])
-        return names
-    except (OSError, _Corrupt):
-        return set()
-
-
 def chunk_bytes(value) -> tuple[str, bytes]:
     data = marshal.dumps(value)
     return hashlib.sha256(data).hexdigest(), data
+
+
+from .cache_index import Corrupt as _Corrupt, load, save, state_path, write_chunks  # noqa: E402,F401

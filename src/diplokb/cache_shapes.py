@@ -6,7 +6,7 @@ from __future__ import annotations
 from itertools import chain
 from operator import itemgetter
 
-ENTRY_FIELDS = 11  # cache.LIGHT
+TABLE_FIELDS = 9  # cache.LIGHT
 
 _chain = chain.from_iterable
 _first, _second, _third, _fourth = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(3)
@@ -45,14 +45,46 @@ def _entries(values) -> bool:
     return _tuples_of(values, 3) and _all_str(_chain(values))
 
 
-def _is_entry_frame(v) -> bool:
-    if not (type(v) is tuple and len(v) == 2 and type(v[0]) is str and type(v[1]) is tuple
-            and len(v[1]) == ENTRY_FIELDS):
+def _is_stats(values) -> bool:
+    """Whether every value is None or a stat (three ints)."""
+    stats = [s for s in values if s is not None]
+    return _tuples_of(stats, 3) and _types(_chain(stats)) <= {int}
+
+
+def _all_names(values) -> bool:
+    values = list(values)
+    return _all_str(values) and set(map(len, values)) <= {64} and not "".join(values).strip("0123456789abcdef")
+
+
+def _is_table(v) -> bool:
+    """A frame of the index's table: rows (rel, *cache.LIGHT)."""
+    if not (type(v) is tuple and _tuples_of(v, 1 + TABLE_FIELDS)):
         return False
-    yaml, stat, text, text_digest, text_stat, defines, lookups, subjects, chunk, rchunk, advice = v[1]
-    if not (_is_advice(advice) and type(yaml) is str and type(text) is str and type(text_digest) is str and _is_stat(stat)
-            and _is_stat(text_stat) and _is_name(chunk) and _is_name(rchunk) and type(subjects) is frozenset
-            and _all_str(subjects) and type(defines) is tuple and type(lookups) is dict):
+    if not v:
+        return True
+    rel, yaml, stat, text, text_digest, text_stat, chunk, rchunk, entry, sources = zip(*v)
+    return (_all_str(rel) and _all_str(yaml) and _all_str(text) and _all_str(text_digest) and _is_stats(stat)
+            and _is_stats(text_stat) and _all_names(chunk) and _all_names(rchunk) and _all_names(entry)
+            and _types(sources) <= {tuple} and _all_str(_chain(sources)))
+
+
+def _is_names(v) -> bool:
+    """The index's `names` frame (cache_index.py)."""
+    from .cache_maps import NMAP
+
+    if not (type(v) is dict and v.keys() == {"ids", "owners", "lookers", "advice", "retired"}):
+        return False
+    maps = [v["ids"], v["owners"], v["lookers"]]
+    return (_tuples_of(maps, NMAP) and _all_names(_chain(maps)) and _is_name(v["advice"])
+            and type(v["retired"]) is tuple and _all_names(v["retired"]))
+
+
+def _is_entry(v) -> bool:
+    """A file's entry chunk: (defines, lookups, subjects)."""
+    if not (type(v) is tuple and len(v) == 3):
+        return False
+    defines, lookups, subjects = v
+    if not (type(subjects) is frozenset and _all_str(subjects) and type(defines) is tuple and type(lookups) is dict):
         return False
     if not (_tuples_of(defines, 4) and _all_str(map(_first, defines)) and _entries(map(_second, defines))
             and _types(map(_third, defines)) <= {int} and _types(map(_fourth, defines)) <= {int}):
@@ -60,6 +92,26 @@ def _is_entry_frame(v) -> bool:
     values = lookups.values()
     return _all_str(lookups) and (_entries(values) if None not in values else
                                   _types(values) <= {tuple, _NONE} and _entries(e for e in values if e is not None))
+
+
+def _is_ids(v) -> bool:
+    """A shard of the map of ids: id -> its definitions (rel, position, entry, line, column)."""
+    if not (type(v) is dict and _all_str(v) and _types(v.values()) <= {tuple}):
+        return False
+    defs = list(_chain(v.values()))
+    return (_tuples_of(defs, 5) and _all_str(map(_first, defs)) and _types(map(_second, defs)) <= {int}
+            and _entries(map(_third, defs)) and _types(map(_fourth, defs)) <= {int}
+            and _types(map(itemgetter(4), defs)) <= {int})
+
+
+def _is_advice_map(v) -> bool:
+    """rel -> advice.file_advice's value (None: not known)."""
+    if not (type(v) is dict and _all_str(v)):
+        return False
+    found = [a for a in v.values() if a is not None]
+    if not (_tuples_of(found, 2) and _types(_chain(found)) <= {tuple} and _all_str(_chain(map(_second, found)))):
+        return False
+    return all(map(_is_advice, [a for a in found if a[0]]))
 
 
 def _is_advice(v) -> bool:

@@ -14,11 +14,11 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from . import cache, export, workers
+from . import cache, export, incremental_maps, workers
 from .advice import advice_of_bytes
 from . import model as m
 from .compile import compile_unit
-from .index import build_index, defines
+from .index import defines
 from .errors import BuildError, Problem, SourceLocation
 from .files import MAX_TEXT_BYTES, FileRefused, read_regular
 from .loader import _display, kb_files, load_file, read_kb_file, stray_files
@@ -52,7 +52,7 @@ class Build:
         self.timings: dict = {}
         self.files = kb_files(self.kb_dir)
         self.paths = {rel: (path, is_source) for rel, path, is_source in self.files}
-        self.order = {rel: i for i, (rel, _, _) in enumerate(self.files)}
+        self.removed = {rel for rel in state.units if rel not in self.paths}
         self.problems: list[Problem] = []
         self.records: dict = {}  # rel -> records, for the files loaded in this build
         self.broken: set = set()
@@ -120,7 +120,7 @@ class Build:
             if data is None:  # unreadable: reported when it was read (run)
                 self.records[rel] = []
                 return self.records[rel]
-            self.records[rel] = load_file(path, self.display(rel), self.problems if problems is None else problems,
+            self.records[rel] = load_file(Path(path), self.display(rel), self.problems if problems is None else problems,
                                           self.vocabularies, is_source, self.broken, data=data, root=self.kb_dir,
                                           text_data=self.text_data.pop(rel, None))
         return self.records[rel]
@@ -137,7 +137,7 @@ class Build:
             data = None
         self.data[rel] = data
 
-    def _stat_unchanged(self, rel: str, path: Path) -> bool:
+    def _stat_unchanged(self, rel: str, path: str) -> bool:
         """Whether the file and its text have the stat the cache recorded (then it is not read)."""
         old = self.old.units.get(rel)
         st = _stat(path)
@@ -154,7 +154,7 @@ class Build:
         if old is None or old["yaml"] != cache.digest(data):
             return False
         if old["text"]:
-            text_path = self.paths[rel][0].parent / old["text"]
+            text_path = os.path.join(os.path.dirname(self.paths[rel][0]), old["text"])
             self.text_stats[rel] = _stat(text_path)
             try:
                 raw = read_regular(text_path, self.kb_dir, MAX_TEXT_BYTES)
@@ -174,11 +174,14 @@ class Build:
         t = time.perf_counter()
         digests, to_load = {}, []
         use_stat = self.use_stat
+        old_advice = None
         for rel, path, is_source in self.files:
             if use_stat and self._stat_unchanged(rel, path):
                 self.skipped.add(rel)
                 digests[rel] = self.old.units[rel]["yaml"]
-                self.advice[rel] = self.old.units[rel]["advice"]
+                if old_advice is None:
+                    old_advice = self.old.advice  # (a state used by its stat has the whole record)
+                self.advice[rel] = old_advice.get(rel)
                 continue
             data = self.data[rel] = read_kb_file(path, self.kb_dir, self.display(rel), self.problems)
             digests[rel] = cache.digest(data) if data is not None else ""
@@ -209,17 +212,12 @@ class Build:
                 self.broken |= broken
                 self.problems += problems
                 mine.update(theirs)
-            unit_defines = self._index(mine)
-            # files whose lookups no longer hold are compiled again
-            get = self.index.get
-            for rel, _, _ in self.files:
-                if rel not in self.records and rel not in self.theirs:
-                    lookups = self.old.units[rel]["lookups"]
-                    if list(map(get, lookups)) != list(lookups.values()):  # an entry looked up changed
-                        self.load_unit(rel)
+            self._index(mine)
+            for rel in incremental_maps.to_compile_again(self, self.index):  # an entry looked up changed
+                self.load_unit(rel)
             own = [rel for rel, _, _ in self.files if rel in self.records]
             outputs = self._compile(own)
-            new_units = {rel: self._unit(rel, out, unit_defines[rel], digests[rel]) for rel, out in outputs.items()}
+            new_units = {rel: self._unit(rel, out, self._defines(rel, mine), digests[rel]) for rel, out in outputs.items()}
             their_units = {}
             if peer is not None:
                 w = time.perf_counter()
@@ -237,7 +235,7 @@ class Build:
 
         t = time.perf_counter()
         touched: set = set()
-        for rel in set(self.old.units) - set(self.paths):  # removed files
+        for rel in self.removed:
             touched.update(self.old.units[rel]["subjects"])
         for rel in self.compiled:
             if rel in self.old.units:
@@ -247,36 +245,34 @@ class Build:
         if not self.old.complete:  # the cache's rendered texts were thrown away: render everything
             for unit in self.units.values():
                 touched.update(unit["subjects"])
-        self.owners = defaultdict(list)
-        for rel, unit in self.units.items():
-            for s in unit["subjects"]:
-                self.owners[s].append(rel)
+        self.changed_files = set(self.compiled) | self.removed
+        self.owners = incremental_maps.owners(self, self.changed_files, new_units)
         self.touched = touched
         self.timings["units"] = time.perf_counter() - t
 
-    def _index(self, loaded: dict) -> dict:
+    def _index(self, loaded: dict) -> None:
         """The id index of every file (`loaded`: rel -> defines() of the files loaded in this
-        build; the others' come from the cache). Returns every file's defines."""
-        unit_defines = {}
-        for rel, _, _ in self.files:
-            if rel in loaded:
-                unit_defines[rel] = loaded[rel]
-            else:
-                disp = self.display(rel)
-                unit_defines[rel] = [(rid, entry, SourceLocation(disp, line, col))
-                                     for rid, entry, line, col in self.old.units[rel]["defines"]]
-        self.index, dup_problems = build_index(unit_defines[rel] for rel, _, _ in self.files)
+        build; the others' come from the cache: its map of ids, else every file's entry), and
+        the duplicate-id problems (incremental_maps.index)."""
+        if self.old.delta:
+            changed = set(loaded) | self.removed
+        else:
+            loaded = {rel: self._defines(rel, loaded) for rel, _, _ in self.files}
+            changed = set(loaded)
+        self.index, dup_problems = incremental_maps.index(self, loaded, changed)
         self.problems += dup_problems
-        self.owner = {}  # source id -> the file defining it
-        for rel, defs in unit_defines.items():
-            for rid, entry, _ in defs:
-                if entry[0] == "source":
-                    self.owner.setdefault(rid, rel)
-        return unit_defines
+
+    def _defines(self, rel: str, loaded: dict) -> list:
+        """A file's defines(): loaded in this build, else from its entry in the cache."""
+        found = loaded.get(rel)
+        if found is None:
+            disp = self.display(rel)
+            found = [(rid, entry, SourceLocation(disp, line, col)) for rid, entry, line, col in self.old.units[rel]["defines"]]
+        return found
 
     def _source_of(self, sid: str):
         """The Source record of an id (loading its file if need be), for quotes and dates."""
-        rel = self.owner.get(sid)
+        rel = self.index.owner(sid)
         if rel is None:
             return None
         # the other process reports the problems of its files; here they would be twice
@@ -303,13 +299,14 @@ class Build:
         peer.send((loaded, self.broken, self.problems))
         mine, broken = peer.receive()
         self.broken |= broken
-        unit_defines = self._index({**loaded, **mine})
+        everything = {**loaded, **mine}
+        self._index(everything)
         self.theirs = frozenset(mine)  # now the parent's files are the other process's
         self.problems = []
         outputs = self._compile(theirs)
         peer.send(self.problems)
-        peer.send({rel: dict(self._unit(rel, outputs[rel], unit_defines[rel], digests[rel])) for rel in theirs},
-                  plain=True)
+        peer.send({rel: dict(self._unit(rel, outputs[rel], self._defines(rel, everything), digests[rel]))
+                   for rel in theirs}, plain=True)
 
     def render(self) -> None:
         """Renders the subjects the compiled (or removed) files touch."""
@@ -327,10 +324,11 @@ class Build:
             "text_digest": text_digest,
             "text_stat": self._text_stat(rel, text_file, text_digest),
             "defines": tuple((rid, entry, loc.line, loc.column) for rid, entry, loc in unit_defines),
-            "lookups": out.lookups, "subjects": frozenset(out.contrib), "chunk": "", "rchunk": "",
+            "sources": tuple(rid for rid, entry, _ in unit_defines if entry[0] == "source"),
+            "lookups": out.lookups, "subjects": frozenset(out.contrib), "chunk": "", "rchunk": "", "entry": "",
             "contrib": out.contrib,  # in the plain form already (compile.py)
             "locations": {s: (loc.line, loc.column) for s, loc in out.locations.items()},
-            "rendered": {}, "trig": {}, "advice": self.advice.get(rel),
+            "rendered": {}, "trig": {},
         })
 
     def _text_stat(self, rel: str, text_file: str, text_digest: str):
@@ -338,7 +336,7 @@ class Build:
         (its bytes must be those compiled); None (the next build hashes it) otherwise."""
         if not text_file or not self.use_stat:  # no cache to record it in
             return None
-        path = self.paths[rel][0].parent / text_file
+        path = os.path.join(os.path.dirname(self.paths[rel][0]), text_file)
         st = _stat(path)
         try:
             raw = read_regular(path, self.kb_dir, MAX_TEXT_BYTES)
@@ -389,12 +387,9 @@ class Build:
     def _render(self, touched: set) -> set:
         """Renders the touched subjects again; returns those whose triples changed (and
         remembers what those that were there before link to, before and after, in `self.links`)."""
-        old_owners: dict = defaultdict(list)
-        for unit in self.old.units.values():
-            for s in unit["subjects"] & touched:
-                old_owners[s].append(unit)
-                self.old_primary.setdefault(s, unit.rel)
-        for s, units in old_owners.items():  # reads their chunks: old triples, rendered texts
+        old_owners = incremental_maps.old_owners(self, touched)
+        for s, units in old_owners.items():
+            self.old_primary[s] = units[0].rel  # reads their chunks: old triples, rendered texts
             for unit in units:
                 unit["contrib"]
             units[0]["rendered"]
@@ -490,8 +485,7 @@ class Build:
             unit["rendered"]
 
     def source_ids(self) -> list[str]:
-        return sorted(rid for unit in self.units.values() for rid, entry, _, _ in unit["defines"]
-                      if entry[0] == "source")
+        return sorted(rid for unit in self.units.values() for rid in unit["sources"])
 
 
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from . import affected, cache, state_meta
+from . import affected, cache, cache_maps, incremental_maps, state_meta
 
 
-def chunks(build, results, full: bool) -> tuple[dict, dict, dict]:
-    """(rel -> chunk name, name -> chunk bytes, rest of meta: results, reverse, figures,
-    subjects). Runs beside the exports' write (in another process when `full`): writes nothing
-    of the build's but what reading it fills in (chunks read on demand, `read_log`)."""
+def chunks(build, results, full: bool) -> tuple[dict, dict, dict, dict]:
+    """(rel -> chunk names, name -> chunk bytes, rest of meta: results, reverse, figures,
+    subjects, the index's `names` frame but `retired`: cache_index.py). Runs beside the exports'
+    write (in another process when `full`): writes nothing of the build's but what reading it
+    fills in (chunks read on demand, `read_log`)."""
     owners, rendered, trig, touched = build.owners, build.rendered, build.trig, build.touched
     units = build.units
     if full:
@@ -32,6 +33,8 @@ def chunks(build, results, full: bool) -> tuple[dict, dict, dict]:
         unit = units[rel]
         name, data = cache.chunk_bytes((unit["contrib"], unit["locations"]))
         names[rel], out[name] = {"chunk": name}, data
+        name, data = cache.chunk_bytes((unit["defines"], unit["lookups"], unit["subjects"]))
+        names[rel]["entry"], out[name] = name, data
     # what this build read of the files' triples, by file and its chunk's name: the next build
     # after an edit likely reads the same subjects (none after a clean build)
     reads = {} if full else {rel: (names[rel]["chunk"] if rel in names else units[rel]["chunk"], found)
@@ -70,7 +73,26 @@ def chunks(build, results, full: bool) -> tuple[dict, dict, dict]:
         new_rows = [rendered[s] for s in touched if s in rendered]
         figures = state_meta.updated(old_meta["figures"], old_rows, new_rows)
     meta = {"results": name, "reads": reads_name, "reverse": tuple(reverse), "figures": figures, "subjects": len(owners)}
-    return names, out, meta
+    return names, out, meta, _maps(build, out)
+
+
+def _maps(build, out: dict) -> dict:
+    """The index's `names` frame (but `retired`): the shards of the KB-wide maps and the chunk
+    of the curation warnings, the changed ones added to `out`."""
+    old = build.old
+    found = {}
+    for key, m in incremental_maps.changed_maps(build, build.changed_files).items():
+        shards = list(m.names) if m.names is not None else [None] * cache_maps.NMAP
+        for n, shard in m.changed().items():
+            shards[n], data = cache.chunk_bytes(shard)
+            out[shards[n]] = data
+        found[key] = tuple(shards)
+    if old.delta and build.advice == old.advice:
+        found["advice"] = old.names["advice"]
+    else:
+        found["advice"], data = cache.chunk_bytes(build.advice)
+        out[found["advice"]] = data
+    return found
 
 
 def _shards(build, full: bool) -> dict:
@@ -103,14 +125,12 @@ def _shards(build, full: bool) -> dict:
     return {n: {o: tuple(sorted(ss)) for o, ss in shard.items() if ss} for n, shard in shards.items()}
 
 
-def state(build, key: str, names: dict, meta: dict, exports) -> cache.State:
-    """The state to save: every file's entry with its chunk's name, and `meta` with the
-    exports' layout (None: the exports on disk are not those of this build)."""
+def state(build, key: str, names: dict, meta: dict, exports, maps: dict) -> cache.State:
+    """The state to save: every file's entry with its chunks' names, `meta` with the exports'
+    layout (None: the exports on disk are not those of this build) and the maps' names."""
     units = {}
     for rel, unit in build.units.items():
         light = {k: unit[k] for k in cache.LIGHT}
         light.update(names.get(rel, ()))
         units[rel] = cache.new_unit(rel, light)
-        if rel not in names and rel not in build.restated:
-            units[rel].frame = unit.frame
-    return cache.State(key=key, units=units, meta={**meta, "exports": exports})
+    return cache.State(key=key, units=units, meta={**meta, "exports": exports}, names=maps)

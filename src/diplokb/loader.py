@@ -261,13 +261,22 @@ def read_text_file(path: Path, root: Path, source: Source, node, reader: _Reader
     return None if text is None else (text, data)
 
 
-def kb_files(kb_dir: Path) -> list[tuple[str, Path, bool]]:
-    """(path relative to the KB, path, is it a source file): entities first, in name order."""
-    if not kb_dir.is_dir():
+def kb_files(kb_dir: Path) -> list[tuple[str, str, bool]]:
+    """(path relative to the KB, path, is it a source file): entities first, in name order.
+    The names `Path.glob("*.yaml")` gives (every entry, whatever its kind: reading refuses
+    what is not a regular file inside the KB), listed and sorted as strs (a build lists every
+    file: no Path object for each)."""
+    if not os.path.isdir(kb_dir):
         raise BuildError([Problem(SourceLocation(str(kb_dir)), "KB directory not found")])
-    files = [(f"{sub}/{path.name}", path, is_source)
-             for sub, is_source in (("entities", False), ("sources", True))
-             for path in sorted((kb_dir / sub).glob("*.yaml"))]
+    top = os.fspath(Path(kb_dir))  # (normalised as the Paths were)
+    files = []
+    for sub, is_source in (("entities", False), ("sources", True)):
+        folder = os.path.join(top, sub)
+        try:
+            names = sorted(n for n in os.listdir(folder) if n.endswith(".yaml"))
+        except (FileNotFoundError, NotADirectoryError, PermissionError):  # as glob: nothing there
+            continue
+        files += [(f"{sub}/{n}", os.path.join(folder, n), is_source) for n in names]
     if not any(is_source for _, _, is_source in files):  # it would write empty exports over good ones
         raise BuildError([Problem(SourceLocation(str(kb_dir)), "no source files in this KB folder: nothing to build",
                                   hint=f"a KB holds sources/*.yaml (and entities/*.yaml); is '{kb_dir}' the right folder?")])
@@ -297,7 +306,7 @@ def load(kb_dir: str | os.PathLike, vocabularies_file: str | os.PathLike, *,
     sources: list = []
     broken: set = set()
     for _, path, is_source in files:
-        for rec in load_file(path, _display(path, base), problems, vocabularies, is_source, broken, root=kb_dir):
+        for rec in load_file(Path(path), _display(path, base), problems, vocabularies, is_source, broken, root=kb_dir):
             (sources if isinstance(rec, Source) else records).append(rec)
     problems += stray_files(kb_dir, base)
     return KB(root=str(kb_dir), sources=tuple(sources), records=tuple(records),

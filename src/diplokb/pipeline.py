@@ -233,18 +233,18 @@ class Project:
             full = state.meta is None or not state.complete
 
             def save_chunks():
-                names, chunks, meta = incremental_save.chunks(build, results, full)
+                names, chunks, meta, maps = incremental_save.chunks(build, results, full)
                 cache.write_chunks(state_file, chunks, every=full)
-                return names, meta
+                return names, meta, maps
 
             (figures, counts, files, stale, layout), parts = _beside(
                 write_exports, lambda: _save(save_chunks), fork and full, timings, notices, state_file)
             if parts is not None:
                 t = time.perf_counter()
-                names, meta = parts
+                names, meta, maps = parts
                 exports = rebuild.recorded(self.out, files, layout) if write else None
                 failed, _ = _save(lambda: cache.save(
-                    state_file, incremental_save.state(build, key, names, meta, exports), build.old))
+                    state_file, incremental_save.state(build, key, names, meta, exports, maps), build.old))
                 if failed:
                     notices.append(_cache_notice(state_file, failed))
                 timings["save index"] = time.perf_counter() - t
