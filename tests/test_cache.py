@@ -406,7 +406,7 @@ def test_what_the_last_validation_read_is_used_only_for_the_chunk_it_was_read_fr
     cached(tmp_path).build(jobs=1)  # records what its validation read
     state = cache.load(state_dir(tmp_path), key())
     meta = marshal.loads(index_frames(state_file(tmp_path))[-1])
-    reads = marshal.loads((state_dir(tmp_path) / meta["reads"]).read_bytes())
+    reads, owners = marshal.loads((state_dir(tmp_path) / meta["reads"]).read_bytes())
     rel, (chunk, subjects) = next((rel, v) for rel, v in reads.items() if rel != S000.removeprefix("kb/"))
     s = next(iter(subjects))
     unit = state.units[rel]

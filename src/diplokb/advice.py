@@ -86,24 +86,26 @@ def warnings(kb_dir: str | os.PathLike, base: str | os.PathLike | None = None,
              known: dict | None = None) -> list[ValidationResult]:
     """Every curation warning of the KB in `kb_dir`, sorted by location (paths relative to
     `base`, default: cwd). `known`: path relative to `kb_dir` ('sources/x.yaml') -> its
-    file_advice, for the files a build has it of (the others are read)."""
-    kb_dir = Path(kb_dir)
+    file_advice, for the files a build has it of (the others are read). Paths are strs until
+    a warning names one (a build with the cache passes every file's: this is then a pass over
+    the folder's names)."""
+    kb = os.fspath(Path(kb_dir))
     base = Path(base) if base is not None else Path.cwd()
     known = known or {}
     out: list[ValidationResult] = []
     named: set = set()
     for sub in ("entities", "sources"):
-        folder = kb_dir / sub
+        folder = os.path.join(kb, sub)
         try:
             names = sorted(n for n in os.listdir(folder) if n.endswith(".yaml") and not n.startswith("."))  # as glob
         except OSError:
             continue  # the loader reports it
         for name in names:
             found = known.get(f"{sub}/{name}")
-            path = folder / name
             if found is None:
                 try:
-                    text = path.read_text(encoding="utf-8")
+                    with open(os.path.join(folder, name), encoding="utf-8") as fh:
+                        text = fh.read()
                 except (OSError, UnicodeDecodeError):
                     continue  # the loader reports it
                 found = file_advice(text, sub == "sources")
@@ -111,15 +113,15 @@ def warnings(kb_dir: str | os.PathLike, base: str | os.PathLike | None = None,
             named.update(names_texts)
             if not items:
                 continue
-            display = _display(path, base)
+            display = _display(os.path.join(folder, name), base)
             for line, column, message, shape, sid in items:
                 out.append(ValidationResult(SourceLocation(display, line, column), "Warning", message,
                                             ID + sid if sid else display, shape=shape))
-    sources = kb_dir / "sources"
-    texts = sorted(n for n in os.listdir(sources) if n.endswith(".txt") and not n.startswith(".")) if sources.is_dir() else []
-    for path in (sources / n for n in texts):
-        if path.name not in named:
-            display = _display(path, base)
+    sources = os.path.join(kb, "sources")
+    texts = sorted(n for n in os.listdir(sources) if n.endswith(".txt") and not n.startswith(".")) if os.path.isdir(sources) else []
+    for name in texts:
+        if name not in named:
+            display = _display(os.path.join(sources, name), base)
             out.append(ValidationResult(SourceLocation(display), "Warning",
                                         "archived text with no source YAML (no 'text_file' names it): "
                                         f"run 'diplokb new {display}' to start one, or delete it",

@@ -225,20 +225,28 @@ class State:
             self._results = found
         return self._results
 
-    def read_cached(self, rel: str, chunk: str, s: str):
-        """A subject's triples in a unit's chunk (graph -> pairs) as the last incremental
-        validation read them, if recorded there with that chunk's name (the chunk's content,
-        since a chunk is named by its digest); None: read the chunk. A reads chunk that fails
-        its check raises Damaged, as any other."""
+    def _read_reads(self) -> tuple:
         if self._reads is _UNREAD:
             if not (self.meta and self.complete):
-                self._reads = {}
+                self._reads = ({}, {})
             else:
                 found = self.chunks.read(self.meta["reads"], _is_reads)
                 if found is _BAD:
                     raise Damaged(None, "the triples the last validation read failed their digest or shape check")
                 self._reads = found
-        found = self._reads.get(rel)
+        return self._reads
+
+    def read_owners(self, s: str):
+        """The files of a subject as the last build recorded them for a subject its validation
+        read (None: not recorded; the map of owners has it)."""
+        return self._read_reads()[1].get(s)
+
+    def read_cached(self, rel: str, chunk: str, s: str):
+        """A subject's triples in a unit's chunk (graph -> pairs) as the last incremental
+        validation read them, if recorded there with that chunk's name (the chunk's content,
+        since a chunk is named by its digest); None: read the chunk. A reads chunk that fails
+        its check raises Damaged, as any other."""
+        found = self._read_reads()[0].get(rel)
         if found is None or found[0] != chunk or not chunk:
             return None
         return found[1].get(s)

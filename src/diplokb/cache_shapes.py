@@ -191,7 +191,11 @@ def _is_shard(v) -> bool:
 
 
 def _is_reads(v) -> bool:
-    """rel -> (the name of its chunk, a part of that chunk's triples: subject -> graph -> pairs)."""
+    """(rel -> (the name of its chunk, a part of that chunk's triples: subject -> graph -> pairs),
+    subject -> the files with triples of it)."""
+    if not (type(v) is tuple and len(v) == 2 and _is_shard(v[1])):
+        return False
+    v = v[0]
     if not (type(v) is dict and _all_str(v) and _tuples_of(list(v.values()), 2)):
         return False
     return all(_is_name(name) and type(contrib) is dict and _is_contrib(contrib) for name, contrib in v.values())

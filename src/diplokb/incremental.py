@@ -83,6 +83,7 @@ class Build:
         # with the same YAML digest); the next index records it
         self.advice: dict = {}
         self.read_log: dict = {}  # rel -> subject -> graph -> pairs, as graphs_of read them
+        self.read_subjects: set = set()  # the subjects graphs_of was asked for
 
     # -- loading -------------------------------------------------------------------------
     @property
@@ -362,6 +363,7 @@ class Build:
     def graphs_of(self, s: str) -> dict:
         """graph -> set of (p, o) of a subject, over every file."""
         out: dict = defaultdict(set)
+        self.read_subjects.add(s)
         for rel in self.owners.get(s, ()):
             for g, pairs in self._contrib_of(rel, s).items():
                 out[g].update(pairs)

@@ -53,17 +53,22 @@ class IdIndex:
 
 class Owners:
     """subject -> the files with triples of it, in file order: the saved map with this build's
-    changes (`changes`: subject -> files now, () when none); `count`: the number of subjects."""
+    changes (`changes`: subject -> files now, () when none) over it, and over those the last
+    build recorded for the subjects its validation read (`recorded(s)`, None when not);
+    `count`: the number of subjects."""
 
-    def __init__(self, saved, changes: dict, count: int):
+    def __init__(self, saved, changes: dict, count: int, recorded=lambda s: None):
         self.saved = saved
         self.changes = changes
         self.count = count
+        self.recorded = recorded
 
     def get(self, s: str, default=()):
         found = self.changes.get(s)
         if found is None:
-            found = self.saved.get(s)
+            found = self.recorded(s)
+            if found is None:
+                found = self.saved.get(s)
         return found or default
 
     def __getitem__(self, s: str):
@@ -159,7 +164,7 @@ def owners(build, changed: set, new_units: dict):
         after = moved(before, changed, now.get(s, ()))
         changes[s] = after
         count += bool(after) - bool(before)
-    return Owners(saved, changes, count)
+    return Owners(saved, changes, count, build.old.read_owners)
 
 
 def old_owners(build, touched: set) -> dict:

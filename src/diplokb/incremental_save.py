@@ -39,6 +39,8 @@ def chunks(build, results, full: bool) -> tuple[dict, dict, dict, dict]:
     # after an edit likely reads the same subjects (none after a clean build)
     reads = {} if full else {rel: (names[rel]["chunk"] if rel in names else units[rel]["chunk"], found)
                              for rel, found in log.items() if rel in units}
+    # and the files of each subject it read (so that the next build need not look them up)
+    reads = (reads, {} if full else {s: tuple(owners.get(s, ())) for s in build.read_subjects})
     reads_name, data = cache.chunk_bytes(reads)
     out[reads_name] = data
     for rel in dirty:

@@ -284,9 +284,14 @@ def kb_files(kb_dir: Path) -> list[tuple[str, str, bool]]:
 
 
 def stray_files(kb_dir: Path, base: Path) -> list[Problem]:
-    """A problem for each '.yml' file, which the build would otherwise silently skip."""
+    """A problem for each '.yml' file, which the build would otherwise silently skip: what
+    `Path.rglob("*.yml")` finds (entries of any kind, in folders not reached through a
+    symlink), walked as strs and in the order of its sorted Paths (by path component)."""
+    found = []
+    for folder, dirs, files in os.walk(os.fspath(Path(kb_dir))):  # (does not follow symlinks)
+        found += [os.path.join(folder, n) for n in (*dirs, *files) if n.endswith(".yml")]
     return [Problem(SourceLocation(_display(path, base)), "file ignored: KB files end in '.yaml'")
-            for path in sorted(kb_dir.rglob("*.yml"))]
+            for path in sorted(found, key=lambda p: p.split(os.sep))]
 
 
 def load(kb_dir: str | os.PathLike, vocabularies_file: str | os.PathLike, *,
