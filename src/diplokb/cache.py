@@ -6,34 +6,39 @@ it is plain strings, numbers, tuples, sets and dicts in marshal format (never pi
 runs code when it loads; marshal only builds values, and each value is then checked to have
 the shape the build expects). It holds
 
-- `index`, read whole by every build: a series of frames, each its length, the SHA-256 of its
-  bytes and the bytes: the header (format, `key`: a digest of diplokb's code, the ontology,
-  the vocabularies and the shapes; a state with another key is ignored, so a change to any of
-  them means a clean build); for each YAML file (path relative to the KB folder) its entry:
-  the digests of its YAML and of its archived text, their stat (size, mtime_ns, inode), the
-  ids it defines (with the entry other files see), the index entries it was compiled against
-  (`lookups`), the subjects it has triples of, the name of its chunk and its curation
-  warnings (advice.file_advice, a function of its YAML alone); then `meta`: the
+- `index`, read whole by every build (cache_index.py): a series of frames, each its length,
+  the SHA-256 of its bytes and the bytes: the header (format, `key`: a digest of diplokb's
+  code, the ontology, the vocabularies and the shapes; a state with another key is ignored, so
+  a change to any of them means a clean build); the names of the KB-wide maps' shards and of
+  the curation warnings' chunk; the table, a row per YAML file (path relative to the KB
+  folder): the digests of its YAML and of its archived text, their stat (size, mtime_ns,
+  inode), the names of its chunks and the ids of the sources it defines; then `meta`: the
   names of the results chunk and of the reverse-link shards, the KB's figures (triples,
   subjects by predicate and by class) and the layout of each export (state_meta.py);
 - chunks, read on demand: files named by the SHA-256 of their bytes (so a chunk checks
-  itself), never changed once written. A unit's chunk holds its triples by subject and graph,
-  its subjects' lines, and the rendered texts (N-Triples, Turtle, JSON-LD, counts, TriG blocks)
-  of the subjects it is the first file of; the results chunk the fast SHACL engine's results
-  by focus node (None after a pySHACL build); a shard the subjects linking to each object IRI
+  itself), never changed once written. A unit's `entry` holds the ids it defines (with the
+  entry other files see), the index entries it was compiled against (`lookups`) and the
+  subjects it has triples of; its `chunk` its triples by subject and graph and its subjects'
+  lines; its `rchunk` the rendered texts (N-Triples, Turtle, JSON-LD, counts, TriG blocks) of
+  the subjects it is the first file of. The KB-wide maps (cache_maps.py: id -> definitions,
+  subject -> files, id -> files that looked it up) are sharded chunks, which a build updates
+  by its edits; the curation warnings (advice.file_advice of every file, a function of its
+  YAML alone) one chunk; the results chunk the fast SHACL engine's results by focus node
+  (None after a pySHACL build); a reverse-link shard the subjects linking to each object IRI
   of its share (`shard()`).
 
 A file is recompiled when its YAML or text changed, or when an entry it looked up in the index
-changed. A state is written only once the KB compiled and validated; a build with errors leaves
-the previous one, which stays correct. A save writes the chunks that changed, then the index in
-one step (a temporary moved in), and removes the chunks neither the new nor the previous index
-names (a build still reading the previous state finds its chunks).
+changed (the map of lookers names the files). A state is written only once the KB compiled and
+validated; a build with errors leaves the previous one, which stays correct. A save writes the
+chunks that changed, then the index in one step (a temporary moved in), and removes the chunks
+neither the new nor the previous index names (a build still reading the previous state finds
+its chunks): those the previous save stopped naming, or after a killed save every such file.
 
 A state is never trusted blindly. A frame or a chunk whose digest does not match its bytes (a
 flipped bit, an edit) or whose value has not the expected shape (a crafted file) is a warning:
-a damaged unit entry or unit chunk means that file is compiled again, and the rendered texts
-and results are then rebuilt for every subject (`complete` false); a damaged header, index or
-meta frame means a clean build. A chunk found damaged in the middle of a build raises `Damaged`,
+a damaged part of the table or a damaged unit chunk means those files are compiled again,
+and the rendered texts, results and maps are then rebuilt for every subject and file
+(`complete` false); a damaged header or meta frame means a clean build. A chunk found damaged in the middle of a build raises `Damaged`,
 and the build starts again that way (pipeline.py). The cache is an optimisation: `build
 --check` and `--no-cache` do not read it, and a cache that cannot be read or written is a
 warning, never a failed build.

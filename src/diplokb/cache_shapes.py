@@ -139,8 +139,12 @@ def _is_rendered(rows: dict) -> bool:
 def _is_contrib(contrib: dict) -> bool:
     """subject -> graph -> tuple of (predicate, term) pairs; a term an IRI (str) or a literal
     (value, datatype or None, language or None)."""
-    graphs = list(contrib.values())
-    if not (_all_str(contrib) and _types(graphs) <= {dict} and _all_str(_chain(graphs))):
+    return _all_str(contrib) and _are_graphs(list(contrib.values()))
+
+
+def _are_graphs(graphs: list) -> bool:
+    """Whether each value is a subject's graphs in a contrib (_is_contrib)."""
+    if not (_types(graphs) <= {dict} and _all_str(_chain(graphs))):
         return False
     tuples = list(_chain(map(dict.values, graphs)))
     if not _types(tuples) <= {tuple}:
@@ -198,4 +202,6 @@ def _is_reads(v) -> bool:
     v = v[0]
     if not (type(v) is dict and _all_str(v) and _tuples_of(list(v.values()), 2)):
         return False
-    return all(_is_name(name) and type(contrib) is dict and _is_contrib(contrib) for name, contrib in v.values())
+    contribs = list(map(_second, v.values()))  # checked together: C-level passes over all of them
+    return (_all_names(map(_first, v.values())) and _types(contribs) <= {dict} and _all_str(_chain(contribs))
+            and _are_graphs(list(_chain(map(dict.values, contribs)))))
