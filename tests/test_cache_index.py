@@ -250,3 +250,35 @@ def test_kb_files_and_stray_files_find_what_pathlib_found(tmp_path):
     assert [(rel, Path(path), s) for rel, path, s in kb_files(kb)] == expected
     assert [p.location.file for p in stray_files(kb, tmp_path)] == [
         os.path.relpath(p, tmp_path) for p in sorted(kb.rglob("*.yml"))]
+
+
+def test_many_files_edited_with_two_processes_update_the_maps_as_one_does(tmp_path, monkeypatch):
+    """With two jobs and many files to compile, each process makes the id index from the
+    saved map and every loaded file's defines (theirs and its own): the same index, the same
+    duplicate-id problems, the same maps saved."""
+    from diplokb import incremental as inc, workers
+
+    if not workers.CAN_FORK:
+        pytest.skip("no fork here")
+    kb = synthetic(tmp_path, 12000)
+    monkeypatch.chdir(tmp_path)
+    cached(kb, tmp_path).build(jobs=2)
+    sources = sorted((kb / "sources").glob("*.yaml"))[:inc.SPLIT_MIN + 6]
+    for path in sources:
+        edit(path, "  title: Synthetic report", "  title: Edited synthetic report")
+    result = cached(kb, tmp_path).build(jobs=2)
+    assert len(result.recompiled) >= len(sources)
+    assert result.files == clean(kb, tmp_path).build(write=False, jobs=1).files
+    last = sources[-1]
+    original = last.read_text(encoding="utf-8")
+    edit(last, f"  - id: {last.stem}-e0\n", "  - id: src-000001-e0\n")  # a duplicate, and the titles back
+    for path in sources[:-1]:
+        edit(path, "  title: Edited synthetic report", "  title: Synthetic report")
+    with pytest.raises(BuildError) as two:
+        cached(kb, tmp_path).build(jobs=2)
+    assert [p.render() for p in two.value.problems] == errors(clean(kb, tmp_path))
+    last.write_text(original, encoding="utf-8")
+    settle(last)
+    for path in sources[-1:]:
+        edit(path, "  title: Edited synthetic report", "  title: Synthetic report")
+    assert check_same_as_clean(kb, tmp_path).files == clean(kb, tmp_path).build(write=False, jobs=1).files
