@@ -38,10 +38,10 @@ A state is never trusted blindly. A frame or a chunk whose digest does not match
 flipped bit, an edit) or whose value has not the expected shape (a crafted file) is a warning:
 a damaged part of the table or a damaged unit chunk means those files are compiled again,
 and the rendered texts, results and maps are then rebuilt for every subject and file
-(`complete` false); a damaged header or meta frame means a clean build. A chunk found damaged in the middle of a build raises `Damaged`,
-and the build starts again that way (pipeline.py). The cache is an optimisation: `build
---check` and `--no-cache` do not read it, and a cache that cannot be read or written is a
-warning, never a failed build.
+(`complete` false); a damaged header or meta frame means a clean build. A chunk found damaged
+in the middle of a build raises `Damaged`, and the build starts again that way (pipeline.py).
+The cache is an optimisation: `build --check` and `--no-cache` do not read it, and a cache
+that cannot be read or written is a warning, never a failed build.
 """
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ class Chunks:
 class Unit(dict):
     """A file's index entry (LIGHT keys); its chunk's keys (HEAVY) are read on first use."""
 
-    __slots__ = ("rel", "state", "frame")  # frame: its bytes in the index read, while unchanged
+    __slots__ = ("rel", "state")
 
     def __missing__(self, key):
         if key not in HEAVY or getattr(self, "state", None) is None:
@@ -145,7 +145,7 @@ class Unit(dict):
 
 def new_unit(rel: str, values: dict) -> Unit:
     u = Unit(values)
-    u.rel, u.state, u.frame = rel, None, None
+    u.rel, u.state = rel, None
     return u
 
 

@@ -276,7 +276,8 @@ def kb_files(kb_dir: Path) -> list[tuple[str, str, bool]]:
             names = sorted(n for n in os.listdir(folder) if n.endswith(".yaml"))
         except (FileNotFoundError, NotADirectoryError, PermissionError):  # as glob: nothing there
             continue
-        files += [(f"{sub}/{n}", os.path.join(folder, n), is_source) for n in names]
+        folder += os.sep
+        files += [(f"{sub}/{n}", folder + n, is_source) for n in names]
     if not any(is_source for _, _, is_source in files):  # it would write empty exports over good ones
         raise BuildError([Problem(SourceLocation(str(kb_dir)), "no source files in this KB folder: nothing to build",
                                   hint=f"a KB holds sources/*.yaml (and entities/*.yaml); is '{kb_dir}' the right folder?")])
