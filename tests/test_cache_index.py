@@ -282,3 +282,29 @@ def test_many_files_edited_with_two_processes_update_the_maps_as_one_does(tmp_pa
     for path in sources[-1:]:
         edit(path, "  title: Edited synthetic report", "  title: Synthetic report")
     assert check_same_as_clean(kb, tmp_path).files == clean(kb, tmp_path).build(write=False, jobs=1).files
+
+
+def test_a_build_that_validated_nothing_keeps_what_the_last_validation_read(tmp_path, monkeypatch):
+    """A rebuild after an edit reads the triples its validation needs from the `reads` chunk
+    the last validation wrote; a build in between that changed nothing keeps that chunk (it
+    used to write an empty one, and the next edit read every file's triples again)."""
+    kb = synthetic(tmp_path, 8000)
+    monkeypatch.chdir(tmp_path)
+    cached(kb, tmp_path).build(jobs=1)
+    src = kb / "sources" / "src-000002.yaml"
+    edit(src, "title: Synthetic report 2", "title: First edit")
+    names = counting(monkeypatch)
+    cached(kb, tmp_path).build(jobs=1)  # reads every file's triples (none recorded after a clean build)
+    first = len(names)
+    edit(src, "title: First edit", "title: Second edit")
+    names.clear()
+    cached(kb, tmp_path).build(jobs=1)
+    after_edit = len(names)
+    assert cached(kb, tmp_path).build(jobs=1).recompiled == ()  # nothing changed
+    edit(src, "title: Second edit", "title: Third edit")
+    names.clear()
+    result = cached(kb, tmp_path).build(jobs=1)
+    monkeypatch.undo()
+    files = len(list(kb.rglob("*.yaml")))
+    assert first > files and len(names) <= after_edit + 2 < first - files / 2, (first, after_edit, len(names), files)
+    assert result.files == clean(kb, tmp_path).build(write=False, jobs=1).files

@@ -41,8 +41,11 @@ def chunks(build, results, full: bool) -> tuple[dict, dict, dict, dict]:
                              for rel, found in log.items() if rel in units}
     # and the files of each subject it read (so that the next build need not look them up)
     reads = (reads, {} if full else {s: tuple(owners.get(s, ())) for s in build.read_subjects})
-    reads_name, data = cache.chunk_bytes(reads)
-    out[reads_name] = data
+    if not full and not log and not build.owners.changes:  # (a build that validated nothing, and
+        reads_name = build.old.meta["reads"]  # moved no subject between files: the last one's stays)
+    else:
+        reads_name, data = cache.chunk_bytes(reads)
+        out[reads_name] = data
     for rel in dirty:
         unit = units[rel]
         contrib = unit["contrib"]
