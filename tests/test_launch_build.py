@@ -220,3 +220,47 @@ def test_the_same_build_runs(project, monkeypatch):
         buildcmd.run(**opts, echo=None)
         clicks, ours = (dict(c, echo=None) for c in calls[-2:])
         assert clicks == ours, args
+
+
+def _imports(args: list[str], cwd: Path) -> set:
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c",
+                           "import sys; sys.argv[0] = 'diplokb'; from diplokb.launch import main; sys.exit(main())",
+                           *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+
+
+def test_a_build_imports_only_what_it_runs(tmp_path):
+    """A build where nothing changed imports no YAML loader, model reader or compiler; a rebuild
+    after a one-file edit imports those, and neither imports click nor what only a second
+    process uses (pickle)."""
+    for part in ("ontology", "shapes", "kb"):
+        shutil.copytree(ROOT / part, tmp_path / part)
+    for path in (tmp_path / "kb").rglob("*"):
+        os.utime(path, (OLD, OLD))
+    never = {"click", "diplokb.cli", "diplokb.cli_curation", "pickle"}
+    assert "diplokb.loader" in _imports(["build", "-j1"], tmp_path)  # the first build with the cache
+    nothing_changed = _imports(["build"], tmp_path)
+    assert "diplokb.incremental" in nothing_changed
+    assert not (never | {"yaml", "diplokb.loader", "diplokb.reader", "diplokb.compile"}) & nothing_changed
+    _edit_title(tmp_path)
+    rebuild = _imports(["build"], tmp_path)
+    assert {"yaml", "diplokb.loader", "diplokb.compile"} <= rebuild and not never & rebuild
+
+
+def test_a_broken_pipe_ends_the_build_as_click_does(project, tmp_path):
+    """stdout a pipe nobody reads: the summary's write fails (EPIPE); exit code 1 and stderr as
+    click's (which makes the streams quiet); the exports are written either way."""
+    results = []
+    for module in ("launch", "cli"):
+        read, write = os.pipe()
+        os.close(read)
+        report = tmp_path / f"report-{module}"
+        out = tmp_path / f"out-{module}"
+        proc = subprocess.run([sys.executable, "-c", RUN.format(module=module), "build", "--no-cache", "-j1",
+                               "--out", str(out)], cwd=project, env={**os.environ, "LAUNCH_REPORT": str(report)},
+                              stdout=write, stderr=subprocess.PIPE, timeout=300)
+        os.close(write)
+        results.append((proc.returncode, proc.stderr, report.read_text(), sorted(p.name for p in out.iterdir())))
+    assert results[0][2] == "fast" and results[1][2] == "click"
+    assert results[0][0] == 1 and results[0][:2] == results[1][:2] and results[0][3] == results[1][3]
