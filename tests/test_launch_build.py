@@ -57,11 +57,11 @@ def _files(root: Path) -> dict:
     return found
 
 
-def _run(module: str, args: list[str], root: Path) -> tuple:
+def _run(module: str, args: list[str], root: Path, env: dict | None = None) -> tuple:
     report = root.parent / f"report-{root.name}"
     report.unlink(missing_ok=True)
     proc = subprocess.run([sys.executable, "-c", RUN.format(module=module), *args], cwd=root, capture_output=True,
-                          timeout=300, env=dict(os.environ, LAUNCH_REPORT=str(report), COLUMNS="80"))
+                          timeout=300, env=dict(os.environ, LAUNCH_REPORT=str(report), COLUMNS="80", **(env or {})))
     stdout = re.sub(rb" in \d+\.\d\ds -> ", b" in -> ", proc.stdout)  # the time taken
     return (proc.returncode, stdout, proc.stderr, _files(root)), report.read_text()
 
@@ -85,14 +85,14 @@ def _restored(root: Path, keep: Path) -> None:
             (shutil.copytree if (keep / part).is_dir() else shutil.copy2)(keep / part, target)
 
 
-def both(args: list[str], root: Path) -> tuple:
+def both(args: list[str], root: Path, env: dict | None = None) -> tuple:
     """Runs the console script, then (from the same files) the click CLI; checks that they give
     the same exit code, stdout, stderr and files; returns (exit code, stdout, stderr, path)."""
     keep = root.parent / f"keep-{root.name}"
     _saved(root, keep)
-    fast, path = _run("launch", args, root)
+    fast, path = _run("launch", args, root, env)
     _restored(root, keep)
-    slow, slow_path = _run("cli", args, root)
+    slow, slow_path = _run("cli", args, root, env)
     assert slow_path == "click"
     assert fast[:3] == slow[:3], args
     assert fast[3].keys() == slow[3].keys(), args
@@ -155,6 +155,12 @@ def test_unusual_command_lines_go_to_click(project, args):
     """Bad option values, unknown options, --help, odd spellings: click's to read and report."""
     code, out, err, path = both([*args, "--check"] if args[-1] != "--out" else args, project)
     assert path == "click", args
+
+
+def test_streams_the_build_path_leaves_to_click(project):
+    """An ASCII stdout (click re-wraps it), shell completion: click's path, same output."""
+    for env in ({"PYTHONIOENCODING": "ascii"}, {"_DIPLOKB_COMPLETE": "bash_source"}):
+        assert both(["build", "--check"], project, env)[3] == "click", env
 
 
 def test_the_option_table_makes_the_click_options():
