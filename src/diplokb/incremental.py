@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import cache, export, workers
 from .advice import advice_of_bytes
+from . import model as m  # (index.py imports it too)
 from .index import build_index, defines
 from .errors import BuildError, Problem, SourceLocation
 from .files import MAX_TEXT_BYTES, FileRefused, read_regular
@@ -281,8 +282,6 @@ class Build:
             return None
         # the other process reports the problems of its files; here they would be twice
         records = self.load_unit(rel, [] if rel in self.theirs else None)
-        from . import model as m
-
         return next((r for r in records if isinstance(r, m.Source) and r.id == sid), None)
 
     def _compile(self, rels: list) -> dict:
@@ -322,8 +321,6 @@ class Build:
         self.timings["render"] = time.perf_counter() - t
 
     def _unit(self, rel: str, out, unit_defines, yaml_digest: str) -> dict:
-        from . import model as m
-
         text_file, text_digest = "", ""
         for r in self.records[rel]:
             if isinstance(r, m.Source):
