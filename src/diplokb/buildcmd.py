@@ -173,7 +173,8 @@ def fast_build(args: list[str]) -> int:
 
 
 def end_build(exc: SystemExit) -> None:
-    """Ends a `diplokb build` process with click's exit code once click is done, without the
+    """Ends a `diplokb build` process with the command's exit code once it is done (on either
+    path: `exc` is click's SystemExit, or one made of fast_build's code), without the
     interpreter's finalization: freeing a build's heap (hundreds of MiB at 100k triples) costs
     ~0.1 s that the user waits for and nothing else needs (docs/build-speed.md). Only for
     `main` called by the program's `__main__` (the console script, `python -m diplokb`), never
