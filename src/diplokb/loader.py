@@ -14,8 +14,9 @@ from pathlib import Path
 import yaml
 
 from . import model
-from .errors import BuildError, Problem, SourceLocation, did_you_mean
-from .files import MAX_TEXT_BYTES, MAX_YAML_BYTES, FileRefused, read_regular
+from .errors import Problem, SourceLocation, did_you_mean
+from .files import MAX_TEXT_BYTES, FileRefused, read_regular
+from .kbfiles import _display, kb_files, read_kb_file, stray_files  # noqa: F401 (formerly here)
 from .lexical import shown
 from .model import KB, SLUG_RE, Source
 from .reader import _Reader, _yaml_fields  # noqa: F401 (the node reader, formerly here)
@@ -54,19 +55,6 @@ def decode(data: bytes, display: str, problems: list[Problem]) -> str | None:
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
-def read_kb_file(path: Path, root: Path, display: str, problems: list[Problem], *,
-                 limit: int | None = None, what: str = "KB file") -> bytes | None:
-    """The bytes of a KB file (a regular file inside `root`, at most `limit` bytes), or None
-    after recording why it cannot be read."""
-    try:
-        return read_regular(path, root, limit or MAX_YAML_BYTES)
-    except FileRefused as exc:
-        problems.append(Problem(SourceLocation(display), f"{what} refused: {exc.reason}"))
-    except OSError as exc:
-        problems.append(Problem(SourceLocation(display), f"cannot read {what}: {exc.strerror or exc}"))
-    return None
-
-
 def compose_file(data: bytes, problems: list[Problem], display: str):
     """The root node of a YAML file's bytes, or None after recording a syntax error."""
     text = decode(data, display, problems)
@@ -97,13 +85,6 @@ def compose_file(data: bytes, problems: list[Problem], display: str):
     except yaml.YAMLError as exc:
         problems.append(Problem(SourceLocation(display), f"YAML syntax: {exc}"))
     return None
-
-
-def _display(path: Path, base: Path) -> str:
-    try:
-        return os.path.relpath(path, base)
-    except ValueError:
-        return str(path)
 
 
 def load_file(path: Path, display: str, problems: list[Problem], vocabularies: dict,
@@ -259,25 +240,6 @@ def read_text_file(path: Path, root: Path, source: Source, node, reader: _Reader
             return None
     text = decode(data, display, reader.problems)
     return None if text is None else (text, data)
-
-
-def kb_files(kb_dir: Path) -> list[tuple[str, Path, bool]]:
-    """(path relative to the KB, path, is it a source file): entities first, in name order."""
-    if not kb_dir.is_dir():
-        raise BuildError([Problem(SourceLocation(str(kb_dir)), "KB directory not found")])
-    files = [(f"{sub}/{path.name}", path, is_source)
-             for sub, is_source in (("entities", False), ("sources", True))
-             for path in sorted((kb_dir / sub).glob("*.yaml"))]
-    if not any(is_source for _, _, is_source in files):  # it would write empty exports over good ones
-        raise BuildError([Problem(SourceLocation(str(kb_dir)), "no source files in this KB folder: nothing to build",
-                                  hint=f"a KB holds sources/*.yaml (and entities/*.yaml); is '{kb_dir}' the right folder?")])
-    return files
-
-
-def stray_files(kb_dir: Path, base: Path) -> list[Problem]:
-    """A problem for each '.yml' file, which the build would otherwise silently skip."""
-    return [Problem(SourceLocation(_display(path, base)), "file ignored: KB files end in '.yaml'")
-            for path in sorted(kb_dir.rglob("*.yml"))]
 
 
 def load(kb_dir: str | os.PathLike, vocabularies_file: str | os.PathLike, *,
