@@ -133,6 +133,7 @@ class Project:
         from . import cache
 
         t0 = time.perf_counter()
+        start_ns = time.time_ns()  # before anything is read: the mtime of the exports it writes
         key = cache.code_key([*self.ontology_files, self.shapes_file])
         # `check` compares the exports with a clean build: the cache is not read (nor written)
         state_file = cache.state_path(self.cache, self.kb) if self.cache and not check else None
@@ -142,7 +143,7 @@ class Project:
             if not state.complete:
                 _read_whole(state, notices, state_file)
             try:
-                return self._build_from(state, key, state_file, notices, t0, check=check, write=write,
+                return self._build_from(state, key, state_file, notices, t0, start_ns, check=check, write=write,
                                         engine=engine, jobs=jobs)
             except cache.Damaged as exc:  # a chunk read on demand was damaged: start again
                 notices.append(_cache_notice(state_file, f"the build cache is damaged ({exc.message}); "
@@ -153,8 +154,8 @@ class Project:
                 state.complete = False
         raise AssertionError("unreachable")
 
-    def _build_from(self, state, key, state_file, notices, t0, *, check: bool, write: bool, engine: str,
-                    jobs: int) -> "BuildResult":
+    def _build_from(self, state, key, state_file, notices, t0, start_ns, *, check: bool, write: bool,
+                    engine: str, jobs: int) -> "BuildResult":
         from . import files as _files
         from . import affected, cache, incremental_save, rebuild
         from .validate import validate
@@ -211,22 +212,29 @@ class Project:
 
         def write_exports():  # the cache's chunks are saved meanwhile (_beside)
             t = time.perf_counter()
-            kb_files, layout, olds, (figures, counts) = rebuild.texts(build, state, self.out, may_splice)
+            kb = rebuild.texts(build, state, self.out, may_splice)
             timings["assemble"] = time.perf_counter() - t
             t = time.perf_counter()
-            files = self._files(kb_files, figures, counts, build.source_ids())
-            stale = sorted(n for n, data in files.items()
-                           if (olds[n] != data if n in olds else _differs(self.out / n, data)))
+            files, stale = self._stale(kb, build, state)
             if write and not check:
                 try:
-                    _files.write_atomically(self.out, {n: files[n] for n in stale}, known=tuple(files))
-                    _mark_current(self.out, [n for n in files if n not in stale])
+                    try:
+                        _files.write_atomically(self.out, {n: files[n] for n in stale}, known=tuple(files),
+                                                mtime_ns=start_ns)
+                    except _files.SourceChanged:  # an export changed since its stat was taken
+                        kb = rebuild.texts(build, state, self.out, may_splice, whole=True)
+                        files, stale = self._stale(kb, build, state)
+                        _files.write_atomically(self.out, {n: files[n] for n in stale}, known=tuple(files),
+                                                mtime_ns=start_ns)
+                    _mark_current(self.out, [n for n in files if n not in stale], start_ns)
                 except OSError as exc:
                     raise DiplokbError(f"cannot write the exports in {self.out}: {exc.strerror or exc}"
                                        + (f" ({exc.filename})" if exc.filename else "")
                                        + "; the exports were left as they were") from exc
+            if kb.notice:
+                notices.append(_cache_notice(state_file, kb.notice))
             timings["write"] = time.perf_counter() - t
-            return figures, counts, files, stale, layout
+            return kb, files, stale
 
         if state_file:
             results = {f: tuple(found) for f, found in by_focus.items()} if engine == "fast" else None
@@ -237,23 +245,52 @@ class Project:
                 cache.write_chunks(state_file, chunks, every=full)
                 return names, meta
 
-            (figures, counts, files, stale, layout), parts = _beside(
+            (kb, files, stale), parts = _beside(
                 write_exports, lambda: _save(save_chunks), fork and full, timings, notices, state_file)
             if parts is not None:
                 t = time.perf_counter()
                 names, meta = parts
-                exports = rebuild.recorded(self.out, files, layout) if write else None
-                failed, _ = _save(lambda: cache.save(
-                    state_file, incremental_save.state(build, key, names, meta, exports), build.old))
+
+                def save_index():
+                    exports = rebuild.recorded(self.out, files, kb.layout, start_ns) if write else None
+                    if exports is not None:
+                        cache.write_chunks(state_file, kb.chunks, every=full)
+                    cache.save(state_file, incremental_save.state(build, key, names, meta, exports), build.old)
+
+                failed, _ = _save(save_index)
                 if failed:
                     notices.append(_cache_notice(state_file, failed))
                 timings["save index"] = time.perf_counter() - t
         else:
-            figures, counts, files, stale, _ = write_exports()
+            kb, files, stale = write_exports()
         timings["total"] = time.perf_counter() - t0
-        return BuildResult(project=self, report=report, files=files, stale=tuple(stale), timings=timings,
-                           counts=counts, triples=figures["triples"], recompiled=tuple(build.compiled),
-                           notices=tuple(notices))
+        figures, counts = kb.figures
+        shown = {n: rebuild.Unchanged(self.out / n, None, data.size) if type(data) is _files.Splice else data
+                 for n, data in files.items()}  # a spliced export is read from disk when asked for
+        return BuildResult(project=self, report=report, files=rebuild.ExportFiles(shown), stale=tuple(stale),
+                           timings=timings, counts=counts, triples=figures["triples"],
+                           recompiled=tuple(build.compiled), notices=tuple(notices))
+
+    def _stale(self, kb, build, state) -> tuple[dict, list]:
+        """(every export file: name -> bytes, files.Splice or rebuild.Unchanged; the names of
+        those that differ from the disk). A spliced export differs; an unchanged one does not; a
+        small file whose stat and digest are those recorded does not (not read); the others are
+        compared with the disk."""
+        from . import files as _files
+        from . import rebuild
+
+        figures, counts = kb.figures
+        files = self._files(kb.files, figures, counts, build.source_ids())
+        stale = []
+        for n, data in files.items():
+            if type(data) is rebuild.Unchanged:
+                continue
+            if type(data) is _files.Splice:
+                stale.append(n)
+            elif n in kb.files or not rebuild.found_unchanged(state, self.out, n, data):
+                if _differs(self.out / n, data):
+                    stale.append(n)
+        return files, sorted(stale)
 
     def _files(self, texts: dict, figures: dict, counts: dict, source_ids) -> dict[str, bytes]:
         """Every export file's name and bytes."""
@@ -261,14 +298,16 @@ class Project:
 
         from . import export
 
-        files = {n: c if type(c) is bytes else c.encode("utf-8") for n, c in texts.items()}
+        from .rebuild import size_of
+
+        files = {n: c.encode("utf-8") if type(c) is str else c for n, c in texts.items()}
         files["context.jsonld"] = (json.dumps({"@context": export.jsonld_context(self.object_properties())},
                                               indent=1) + "\n").encode("utf-8")
         for name, f in zip(EXPORTED_ONTOLOGY, (*self.ontology_files, self.shapes_file)):
             files[name] = f.read_text(encoding="utf-8").encode("utf-8")  # newlines as read_text gives them
         media = {"nt": "application/n-triples", "ttl": "text/turtle", "trig": "application/trig",
                  "jsonld": "application/ld+json"}
-        sizes = {n: (media[n.rsplit(".", 1)[1]], len(data)) for n, data in files.items()}
+        sizes = {n: (media[n.rsplit(".", 1)[1]], size_of(data)) for n, data in files.items()}
         files["void.ttl"] = export.void_description(figures, counts, source_ids, sizes).encode("utf-8")
         return files
 
@@ -303,15 +342,16 @@ def _promote_all(gc) -> None:
         gc.unfreeze()
 
 
-def _mark_current(out: Path, names) -> None:
-    """Gives the exports a build found up to date the time of this build, as if written again:
-    `query` and `show` warn when a KB file is newer than the exports (querycheck.stale_exports),
-    and after `git checkout` or an edit undone a build must end that warning."""
+def _mark_current(out: Path, names, mtime_ns: int) -> None:
+    """Gives the exports a build found up to date the time of this build (its start, as the
+    files it writes), as if written again: `query` and `show` warn when a KB file is newer than
+    the exports (querycheck.stale_exports), and after `git checkout` or an edit undone a build
+    must end that warning. (The next build finds them by their stat: rebuild.recorded.)"""
     import os
 
     for name in names:
         try:
-            os.utime(out / name)
+            os.utime(out / name, ns=(mtime_ns, mtime_ns))
         except OSError:
             pass  # (the warning stays: it says "may be")
 
