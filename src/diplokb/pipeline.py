@@ -215,7 +215,7 @@ class Project:
             kb = rebuild.texts(build, state, self.out, may_splice)
             timings["assemble"] = time.perf_counter() - t
             t = time.perf_counter()
-            files, stale = self._stale(kb, build, state)
+            files, stale, digests = self._stale(kb, build, state)
             if write and not check:
                 try:
                     try:
@@ -223,7 +223,7 @@ class Project:
                                                 mtime_ns=start_ns)
                     except _files.SourceChanged:  # an export changed since its stat was taken
                         kb = rebuild.texts(build, state, self.out, may_splice, whole=True)
-                        files, stale = self._stale(kb, build, state)
+                        files, stale, digests = self._stale(kb, build, state)
                         _files.write_atomically(self.out, {n: files[n] for n in stale}, known=tuple(files),
                                                 mtime_ns=start_ns)
                     _mark_current(self.out, [n for n in files if n not in stale], start_ns)
@@ -234,7 +234,7 @@ class Project:
             if kb.notice:
                 notices.append(_cache_notice(state_file, kb.notice))
             timings["write"] = time.perf_counter() - t
-            return kb, files, stale
+            return kb, files, stale, digests
 
         if state_file:
             results = {f: tuple(found) for f, found in by_focus.items()} if engine == "fast" else None
@@ -245,14 +245,14 @@ class Project:
                 cache.write_chunks(state_file, chunks, every=full)
                 return names, meta
 
-            (kb, files, stale), parts = _beside(
+            (kb, files, stale, digests), parts = _beside(
                 write_exports, lambda: _save(save_chunks), fork and full, timings, notices, state_file)
             if parts is not None:
                 t = time.perf_counter()
                 names, meta = parts
 
                 def save_index():
-                    exports = rebuild.recorded(self.out, files, kb.layout, start_ns) if write else None
+                    exports = rebuild.recorded(self.out, files, kb.layout, start_ns, digests) if write else None
                     if exports is not None:
                         cache.write_chunks(state_file, kb.chunks, every=full)
                     cache.save(state_file, incremental_save.state(build, key, names, meta, exports), build.old)
@@ -262,10 +262,10 @@ class Project:
                     notices.append(_cache_notice(state_file, failed))
                 timings["save index"] = time.perf_counter() - t
         else:
-            kb, files, stale = write_exports()
+            kb, files, stale, _ = write_exports()
         timings["total"] = time.perf_counter() - t0
         figures, counts = kb.figures
-        shown = {n: rebuild.Unchanged(self.out / n, None, data.size) if type(data) is _files.Splice else data
+        shown = {n: rebuild.Unchanged(self.out / n, None, rebuild.size_of(data)) if type(data) is not bytes else data
                  for n, data in files.items()}  # a spliced export is read from disk when asked for
         return BuildResult(project=self, report=report, files=rebuild.ExportFiles(shown), stale=tuple(stale),
                            timings=timings, counts=counts, triples=figures["triples"],
@@ -279,21 +279,29 @@ class Project:
         from . import files as _files
         from . import rebuild
 
+        import hashlib
+
         figures, counts = kb.figures
-        files = self._files(kb.files, figures, counts, build.source_ids())
+        digests: dict = {}
+        files = self._files(kb.files, figures, counts, build.source_ids(),
+                            lambda key: rebuild.found_unchanged(state, self.out, "void.ttl", key), digests)
         stale = []
         for n, data in files.items():
             if type(data) is rebuild.Unchanged:
                 continue
             if type(data) is _files.Splice:
                 stale.append(n)
-            elif n in kb.files or not rebuild.found_unchanged(state, self.out, n, data):
+            elif n in kb.files or not rebuild.found_unchanged(
+                    state, self.out, n, digests.get(n) or hashlib.sha256(data).hexdigest()):
                 if _differs(self.out / n, data):
                     stale.append(n)
-        return files, sorted(stale)
+        return files, sorted(stale), digests
 
-    def _files(self, texts: dict, figures: dict, counts: dict, source_ids) -> dict[str, bytes]:
-        """Every export file's name and bytes."""
+    def _files(self, texts: dict, figures: dict, counts: dict, source_ids, void_found=None,
+               digests: dict | None = None) -> dict:
+        """Every export file's name and bytes (or, for the KB exports, files.Splice or
+        rebuild.Unchanged). void.ttl is `void_found(key)` where that finds it on disk (the key
+        of what it is made of, rebuild.void_key, put in `digests`)."""
         import json
 
         from . import export
@@ -308,6 +316,14 @@ class Project:
         media = {"nt": "application/n-triples", "ttl": "text/turtle", "trig": "application/trig",
                  "jsonld": "application/ld+json"}
         sizes = {n: (media[n.rsplit(".", 1)[1]], size_of(data)) for n, data in files.items()}
+        if void_found is not None:
+            from .rebuild import void_key
+
+            digests["void.ttl"] = key = void_key(figures, counts, source_ids, sizes)
+            found = void_found(key)
+            if found is not None:
+                files["void.ttl"] = found
+                return files
         files["void.ttl"] = export.void_description(figures, counts, source_ids, sizes).encode("utf-8")
         return files
 

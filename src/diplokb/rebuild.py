@@ -125,11 +125,12 @@ def size_of(data) -> int:
     return data.size if type(data) in (_files.Splice, Unchanged) else len(data)
 
 
-def recorded(out_dir, files: dict, layout: dict, mtime_ns: int) -> dict | None:
+def recorded(out_dir, files: dict, layout: dict, mtime_ns: int, digests: dict) -> dict | None:
     """What the next build checks of the exports just written (files: name -> bytes, Splice or
-    Unchanged; each given `mtime_ns`): their stat, the digest of the small ones, the KB
-    exports' layout. None where a KB export is not as written (its size, or its mtime: a write
-    after ours); a small file not as written is left out (the next build compares its bytes)."""
+    Unchanged; each given `mtime_ns`): their stat, the digest of the small ones (`digests`
+    where given, else the SHA-256 of their bytes), the KB exports' layout. None where a KB
+    export is not as written (its size, or its mtime: a write after ours); a small file not as
+    written is left out (the next build compares its bytes)."""
     out = {}
     for name, data in files.items():
         st = _stat(Path(out_dir) / name)
@@ -138,14 +139,28 @@ def recorded(out_dir, files: dict, layout: dict, mtime_ns: int) -> dict | None:
             if kb:
                 return None
             continue
-        out[name] = (st, None, layout[name]) if kb else (st, hashlib.sha256(data).hexdigest(), None)
+        if kb:
+            out[name] = (st, None, layout[name])
+        elif name in digests or type(data) is bytes:
+            out[name] = (st, digests.get(name) or hashlib.sha256(data).hexdigest(), None)
     return out
 
 
-def found_unchanged(state, out_dir, name: str, data: bytes) -> bool:
-    """Whether a small export on disk is, by its stat and the digest recorded, `data` (not read)."""
+def found_unchanged(state, out_dir, name: str, digest: str) -> Unchanged | None:
+    """A small export on disk that is, by its stat and the digest recorded, the one with that
+    digest (not read)."""
     rec = (recorded_exports(state) or {}).get(name)
-    return rec is not None and rec[1] == hashlib.sha256(data).hexdigest() and _stat(Path(out_dir) / name) == rec[0]
+    path = Path(out_dir) / name
+    if rec is None or rec[1] != digest or _stat(path) != rec[0]:
+        return None
+    return Unchanged(path, rec[0], rec[0][0])
+
+
+def void_key(figures: dict, counts: dict, source_ids, sizes: dict) -> str:
+    """A digest of what void.ttl is made of (export.void_description is a function of these
+    alone, and of the code, which the state's key covers): the same key, the same bytes."""
+    what = (sorted(figures.items()), sorted(counts.items()), list(source_ids), sorted(sizes.items()))
+    return "inputs:" + hashlib.sha256(repr(what).encode()).hexdigest()  # (marshal's bytes depend on sharing)
 
 
 class ExportFiles(Mapping):
