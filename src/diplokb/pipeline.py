@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import BuildError, DiplokbError, Problem
+from .export_write import differs as _differs  # noqa: F401 - (a name tests use)
 
 if TYPE_CHECKING:
     from .compiled import CompiledKB
@@ -156,8 +157,7 @@ class Project:
 
     def _build_from(self, state, key, state_file, notices, t0, start_ns, *, check: bool, write: bool,
                     engine: str, jobs: int) -> "BuildResult":
-        from . import files as _files
-        from . import affected, cache, incremental_save, rebuild
+        from . import affected, cache, export_write, incremental_save, rebuild
         from .validate import validate
 
         from .incremental import Build
@@ -215,22 +215,15 @@ class Project:
             kb = rebuild.texts(build, state, self.out, may_splice)
             timings["assemble"] = time.perf_counter() - t
             t = time.perf_counter()
-            files, stale, digests = self._stale(kb, build, state)
             if write and not check:
                 try:
-                    try:
-                        _files.write_atomically(self.out, {n: files[n] for n in stale}, known=tuple(files),
-                                                mtime_ns=start_ns)
-                    except _files.SourceChanged:  # an export changed since its stat was taken
-                        kb = rebuild.texts(build, state, self.out, may_splice, whole=True)
-                        files, stale, digests = self._stale(kb, build, state)
-                        _files.write_atomically(self.out, {n: files[n] for n in stale}, known=tuple(files),
-                                                mtime_ns=start_ns)
-                    _mark_current(self.out, [n for n in files if n not in stale], start_ns)
+                    kb, files, stale, digests = export_write.write(self, kb, build, state, may_splice, start_ns)
                 except OSError as exc:
                     raise DiplokbError(f"cannot write the exports in {self.out}: {exc.strerror or exc}"
                                        + (f" ({exc.filename})" if exc.filename else "")
                                        + "; the exports were left as they were") from exc
+            else:
+                files, stale, digests = export_write.stale_of(self, kb, build, state)
             if kb.notice:
                 notices.append(_cache_notice(state_file, kb.notice))
             timings["write"] = time.perf_counter() - t
@@ -270,32 +263,6 @@ class Project:
         return BuildResult(project=self, report=report, files=rebuild.ExportFiles(shown), stale=tuple(stale),
                            timings=timings, counts=counts, triples=figures["triples"],
                            recompiled=tuple(build.compiled), notices=tuple(notices))
-
-    def _stale(self, kb, build, state) -> tuple[dict, list]:
-        """(every export file: name -> bytes, files.Splice or rebuild.Unchanged; the names of
-        those that differ from the disk). A spliced export differs; an unchanged one does not; a
-        small file whose stat and digest are those recorded does not (not read); the others are
-        compared with the disk."""
-        from . import files as _files
-        from . import rebuild
-
-        import hashlib
-
-        figures, counts = kb.figures
-        digests: dict = {}
-        files = self._files(kb.files, figures, counts, build.source_ids(),
-                            lambda key: rebuild.found_unchanged(state, self.out, "void.ttl", key), digests)
-        stale = []
-        for n, data in files.items():
-            if type(data) is rebuild.Unchanged:
-                continue
-            if type(data) is _files.Splice:
-                stale.append(n)
-            elif n in kb.files or not rebuild.found_unchanged(
-                    state, self.out, n, digests.get(n) or hashlib.sha256(data).hexdigest()):
-                if _differs(self.out / n, data):
-                    stale.append(n)
-        return files, sorted(stale), digests
 
     def _files(self, texts: dict, figures: dict, counts: dict, source_ids, void_found=None,
                digests: dict | None = None) -> dict:
@@ -356,39 +323,6 @@ def _promote_all(gc) -> None:
     if gc.get_freeze_count() == 0:
         gc.freeze()
         gc.unfreeze()
-
-
-def _mark_current(out: Path, names, mtime_ns: int) -> None:
-    """Gives the exports a build found up to date the time of this build (its start, as the
-    files it writes), as if written again: `query` and `show` warn when a KB file is newer than
-    the exports (querycheck.stale_exports), and after `git checkout` or an edit undone a build
-    must end that warning. (The next build finds them by their stat: rebuild.recorded.)"""
-    import os
-
-    for name in names:
-        try:
-            os.utime(out / name, ns=(mtime_ns, mtime_ns))
-        except OSError:
-            pass  # (the warning stays: it says "may be")
-
-
-def _differs(path: Path, data: bytes, chunk: int = 1 << 20) -> bool:
-    """Whether `path` is not a regular file holding exactly `data`: the size first, then the
-    content a MiB at a time (an export is up to hundreds of MiB at 1M triples)."""
-    import os
-    import stat
-
-    try:
-        with open(path, "rb") as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
-                return True
-            for start in range(0, len(data), chunk):
-                if f.read(chunk) != data[start:start + chunk]:  # (bytes with bytes: a memcmp)
-                    return True
-            return f.read(1) != b""  # grown meanwhile
-    except OSError:
-        return True
 
 
 def _cache_notice(state_file, message: str) -> Problem:
