@@ -441,6 +441,7 @@ def _names_of(state: State) -> set:
         names.add(state.meta["results"])
         names.add(state.meta["reads"])
         names.update(state.meta["reverse"])
+        names.update(state_meta.layout_names(state.meta))  # the exports' layout blocks
     return names
 
 
@@ -454,7 +455,8 @@ def _names(index: Path) -> set:
         if not frames:  # the magic alone
             return set()
         meta = _value(*frames[-1], state_meta.is_meta)
-        names = set() if meta is _BAD else {meta["results"], meta["reads"], *meta["reverse"]}
+        names = set() if meta is _BAD else {meta["results"], meta["reads"], *meta["reverse"],
+                                            *state_meta.layout_names(meta)}
         for payload, ok in frames[1:-1]:
             entry = _value(payload, ok, _is_entry_frame)
             if entry is not _BAD:
