@@ -261,14 +261,16 @@ def test_units_are_keyed_by_the_bytes_compiled(kb, tmp_path, monkeypatch):
     path = tmp_path / S000
     original = path.read_bytes()
     path.write_bytes(original.replace(TITLE.encode(), b"title: First edit of the title"))
-    real = incremental.load_file
+    from diplokb import loader
+
+    real = loader.load_file  # (incremental.py imports it where it loads a file)
 
     def edited_meanwhile(file, *args, **kwargs):
         if Path(file).name == path.name:  # the curator saves again between hashing and loading
             path.write_bytes(original.replace(TITLE.encode(), b"title: Second edit, soon reverted"))
         return real(file, *args, **kwargs)
 
-    monkeypatch.setattr(incremental, "load_file", edited_meanwhile)
+    monkeypatch.setattr(loader, "load_file", edited_meanwhile)
     first = cached(tmp_path).build(jobs=1)
     assert b"First edit of the title" in first.files["diplokb.nt"]
     assert b"Second edit" not in first.files["diplokb.nt"]

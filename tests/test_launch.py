@@ -485,7 +485,8 @@ def test_a_build_ends_as_before_without_the_finalization(buildable, tmp_path):
             got[module] = (proc.returncode, stdout, proc.stderr, files), report.read_text()
         assert got["launch"][0] == got["cli"][0], args
         assert got["launch"][0][0] == code and (bool(got["launch"][0][3]) == (code == 0)), args
-        assert got["cli"][1] == "click finalized" and got["launch"][1] == "click", args  # handler ran, no teardown
+        # the handler ran, no teardown (the build ran on the click-free path: test_launch_build.py)
+        assert got["cli"][1] == "click finalized" and got["launch"][1] == "fast", args
 
 
 def test_a_build_called_in_a_process_that_goes_on_returns(buildable, tmp_path, monkeypatch):
@@ -496,6 +497,14 @@ def test_a_build_called_in_a_process_that_goes_on_returns(buildable, tmp_path, m
     monkeypatch.setattr(os, "_exit", no_exit)
     monkeypatch.chdir(buildable)
     monkeypatch.setattr(sys, "argv", ["diplokb", "build", "--no-cache", "--jobs", "1", "--out", str(tmp_path / "o")])
+    streams = [open(tmp_path / name, "w", encoding="utf-8") for name in ("stdout", "stderr")]
+    monkeypatch.setattr(sys, "stdout", streams[0])  # real text files: the click-free path takes them
+    monkeypatch.setattr(sys, "stderr", streams[1])
+    assert launch.main() == 0 and (tmp_path / "o" / "diplokb.ttl").is_file()
+    assert "built " in (tmp_path / "stdout").read_text()  # flushed as click.echo flushes
+    monkeypatch.setattr(sys, "argv", [*sys.argv, "--check", "-j01"])  # '01': click's to read
     with pytest.raises(SystemExit) as exc:
         launch.main()
-    assert exc.value.code == 0 and (tmp_path / "o" / "diplokb.ttl").is_file()
+    assert exc.value.code == 0 and "are up to date" in (tmp_path / "stdout").read_text()
+    for stream in streams:
+        stream.close()

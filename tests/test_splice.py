@@ -5,6 +5,7 @@ is not what the last build wrote is assembled whole; the stat shortcut never mis
 from __future__ import annotations
 
 import os
+import time
 import re
 import shutil
 from pathlib import Path
@@ -151,3 +152,305 @@ def test_the_stat_shortcut_never_misleads_check_or_no_cache(kb, tmp_path):
     assert out.exit_code == 1 and "stale" in out.output
     clean = Project.find(ROOT, kb=kb, out=tmp_path / "clean", cache=False).build(jobs=1)
     assert b"Synthetic REPORT" in clean.files["diplokb.nt"]
+
+
+# -- the fifth pass: plans of ranges, blocks, the stat ----------------------------------------
+
+import io
+import random
+from array import array
+
+from diplokb import export_splice as sp
+from diplokb import files as dfiles
+
+STYLES = {"nt": sp.Style(b"", b"", b"", nt=True), "ttl": sp.Style(b"@prefix x: <y> .\n\n", b"", b"\n"),
+          "jsonld": sp.Style(b'{"@graph": [\n  ', b"\n]}\n", b",\n  "),
+          "trig": sp.Style(b"@prefix x: <y> .\n", b"", b"\n\n    ", trig=True)}
+
+
+def _whole(style, items: dict) -> bytes:
+    keys = sorted(items, key=style.sortkey)
+    out = [style.lead(keys[0])]
+    for a, b in zip(keys, keys[1:]):
+        out += [items[a], style.gap(a, b)]
+    return b"".join(out + [items[keys[-1]], style.end])
+
+
+def _apply(pieces, old: bytes) -> bytes:
+    return b"".join(old[p[0]:p[0] + p[1]] if type(p) is tuple else p for p in pieces)
+
+
+def _layout(style, items: dict):
+    keys = sorted(items, key=style.sortkey)
+    return sp.blocks_of(style, keys, array("q", [len(items[k]) for k in keys]))
+
+
+@pytest.mark.parametrize("name", list(STYLES))
+@pytest.mark.parametrize("block", [1, 2, 3])
+def test_a_plan_gives_the_bytes_of_a_whole_assembly(monkeypatch, name, block):
+    """Random edits (changed, added, removed items; in TriG graphs that come and go, subjects
+    moving between graphs; the first, last and only item of a block; a block that grows past
+    its size and is split), spliced again and again from the previous result: each time the
+    bytes of the items assembled whole, and a top level that adds up."""
+    monkeypatch.setattr(sp, "BLOCK", block)
+    monkeypatch.setattr(sp, "MAX_BLOCK", 2 * block)
+    style, rnd = STYLES[name], random.Random(f"{name}{block}")
+    # IRIs one of which is a prefix of another ("x1", "x1-2"): N-Triples order is not string order
+    subjects = [f"<x{i}" + ("-2" if i % 3 == 0 else "") for i in range(12)] + [f"<x{i}" for i in range(0, 12, 3)]
+    key = (lambda s: (f"https://example.org/g{rnd.randrange(3)}", s)) if style.trig else (lambda s: s)
+    items = {key(s): f"{s} text {rnd.random()}".encode() for s in subjects[:8]}
+    old = _whole(style, items)
+    top, chunks = _layout(style, items)
+    read_count = []
+    for _ in range(60):
+        changes = {}
+        for _ in range(rnd.randrange(1, 5)):
+            k = rnd.choice(list(items)) if items and rnd.random() < 0.6 else key(rnd.choice(subjects))
+            changes[k] = None if rnd.random() < 0.3 else f"{k} é{rnd.random()}".encode()
+        if all(v is None for v in changes.values()) and set(items) <= set(changes):
+            continue  # an empty export is assembled whole
+        if rnd.random() < 0.1:  # many new items in one block: split
+            changes.update({key(f"<x5-{i}"): b"grown" * i for i in range(1, 3 * block + 3)})
+        for k, v in changes.items():
+            if v is None:
+                items.pop(k, None)
+            else:
+                items[k] = v
+
+        def read(n):
+            read_count.append(n)
+            keys, raw = marshal_loads(chunks[n])
+            lengths = array("q")
+            lengths.frombytes(raw)
+            return keys, lengths
+
+        pieces, size, top, found = sp.splice(style, top, changes, read)
+        chunks.update(found)
+        new = _apply(pieces, old)
+        assert new == _whole(style, items) and size == len(new)
+        assert sp.fits(style, top, size)
+        assert all(b[4] <= 2 * block for b in top)
+        assert sum(b[4] for b in top) == len(items)
+        old = new
+    assert len(read_count) < 60 * 8  # only the touched blocks are read
+
+
+def marshal_loads(data):
+    import marshal
+
+    return marshal.loads(data)
+
+
+def _recorded(tmp_path) -> dict:
+    from diplokb import cache
+
+    (state,) = (tmp_path / "cache").glob("state-*")
+    return cache.load(state, cache.code_key([*cached(tmp_path).ontology_files, cached(tmp_path).shapes_file])
+                      ).meta["exports"]
+
+
+def test_the_layout_is_in_blocks_and_an_edit_reads_only_its_blocks(kb, tmp_path, monkeypatch):
+    monkeypatch.setattr(sp, "BLOCK", 8)
+    monkeypatch.setattr(sp, "MAX_BLOCK", 16)
+    cached(tmp_path).build(jobs=1)
+    top = _recorded(tmp_path)["diplokb.nt"][2]
+    assert len(top) > 4
+    read = []
+    real = sp.read_block
+    monkeypatch.setattr(sp, "read_block", lambda *a: read.append(a[1]) or real(*a))
+    edit(kb / "sources" / "src-000004.yaml", "title: Synthetic report", "title: A block edit")
+    same_as_clean(tmp_path, spliced=True)
+    assert 0 < len(read) < len(top), (len(read), len(top))
+    # a source goes (its subjects and its graph), comes back, is renamed: a subject moving between graphs
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for name in ("src-000003.yaml", "src-000003.txt"):
+        shutil.move(kb / "sources" / name, aside / name)
+    same_as_clean(tmp_path, spliced=True)
+    for name in ("src-000003.yaml", "src-000003.txt"):
+        shutil.move(aside / name, kb / "sources" / name)
+    same_as_clean(tmp_path, spliced=True)
+
+
+@pytest.mark.parametrize("how", ["same size, mtime set back", "replaced", "truncated", "appended"])
+def test_an_export_written_after_the_build_is_found_by_its_stat(kb, tmp_path, how):
+    """Without reading it: a write with the mtime set back keeps size and mtime, and is caught by
+    the ctime; a file replaced by another by its inode; truncated or appended by its size."""
+    cached(tmp_path).build(jobs=1)
+    path = tmp_path / "out" / "diplokb.nt"
+    rec = _recorded(tmp_path)["diplokb.nt"][0]
+    assert dfiles.stat_key(os.stat(path)) == rec
+    data = path.read_bytes()
+    if how == "same size, mtime set back":
+        at = data.index(b"Synthetic report")
+        with open(path, "r+b") as fh:
+            fh.seek(at)
+            fh.write(b"synthetic")
+        os.utime(path, ns=(rec[1], rec[1]))
+        now = dfiles.stat_key(os.stat(path))
+        assert now[0] == rec[0] and now[1] == rec[1] and now[3] == rec[3] and now[2] != rec[2]  # ctime
+    elif how == "replaced":
+        other = tmp_path / "other.nt"
+        other.write_bytes(data.replace(b"Synthetic report", b"synthetic Report"))
+        os.utime(other, ns=(rec[1], rec[1]))
+        os.replace(other, path)
+        assert os.stat(path).st_ino != rec[3]
+    elif how == "truncated":
+        with open(path, "r+b") as fh:
+            fh.truncate(len(data) - 10)
+        os.utime(path, ns=(rec[1], rec[1]))
+    else:
+        with open(path, "ab") as fh:
+            fh.write(b"<x> <y> <z> .\n")
+        os.utime(path, ns=(rec[1], rec[1]))
+    edit(kb / "sources" / "src-000001.yaml", "title: Synthetic report", "title: Another report")
+    result = same_as_clean(tmp_path, spliced=False)
+    assert "diplokb.nt" in result.stale
+
+
+def test_a_write_between_ours_and_the_record_is_not_recorded(kb, tmp_path):
+    """An export's mtime is the build's start: one with another mtime when it is recorded
+    was written since, and the next build does not splice from it."""
+    cached(tmp_path).build(jobs=1)
+    out = tmp_path / "out"
+    st = os.stat(out / "diplokb.ttl")
+    files = {n: (out / n).read_bytes() for n in ("diplokb.nt", "diplokb.ttl", "diplokb.jsonld", "diplokb.trig")}
+    layout = {n: e[2] for n, e in _recorded(tmp_path).items()}
+    assert rebuild.recorded(out, files, layout, st.st_mtime_ns, {}) is not None
+    os.utime(out / "diplokb.ttl", ns=(st.st_mtime_ns + 1, st.st_mtime_ns + 1))
+    assert rebuild.recorded(out, files, layout, st.st_mtime_ns, {}) is None
+
+
+def test_a_damaged_layout_block_is_a_notice_and_clean_bytes(kb, tmp_path):
+    cached(tmp_path).build(jobs=1)
+    (state,) = (tmp_path / "cache").glob("state-*")
+    for e in _recorded(tmp_path).values():
+        for block in e[2] or ():
+            chunk = state / block[5]
+            data = bytearray(chunk.read_bytes())
+            data[len(data) // 2] ^= 1
+            chunk.write_bytes(bytes(data))
+    edit(kb / "sources" / "src-000001.yaml", "title: Synthetic report", "title: Another report")
+    result = same_as_clean(tmp_path, spliced=False)
+    assert any("layout block" in n.message for n in result.notices), result.notices
+    edit(kb / "sources" / "src-000001.yaml", "title: Another report", "title: And again")
+    again = same_as_clean(tmp_path, spliced=True)  # the blocks were written again
+    assert again.notices == ()
+
+
+@pytest.mark.parametrize("unsupported", [("copy_file_range",), ("copy_file_range", "sendfile")])
+def test_without_copy_file_range_the_same_bytes(kb, tmp_path, monkeypatch, unsupported):
+    import errno
+
+    cached(tmp_path).build(jobs=1)
+    calls = []
+
+    def refused(*args):
+        calls.append(args)
+        raise OSError(errno.EXDEV, "unsupported")
+
+    for name in unsupported:
+        monkeypatch.setattr(os, name, refused)
+    edit(kb / "sources" / "src-000001.yaml", "title: Synthetic report", "title: Another report")
+    same_as_clean(tmp_path, spliced=True)
+    assert calls
+
+
+def test_a_failed_write_leaves_the_old_exports_and_state_and_the_next_build_is_right(kb, tmp_path, monkeypatch):
+    import errno
+
+    from diplokb.errors import DiplokbError
+
+    cached(tmp_path).build(jobs=1)
+    out = tmp_path / "out"
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    (state,) = (tmp_path / "cache").glob("state-*")
+    index = (state / "index").read_bytes()
+    real, calls = dfiles._copy, []
+
+    def failing(*args):
+        calls.append(args)
+        if len(calls) == 3:
+            raise OSError(errno.EIO, "input/output error")
+        return real(*args)
+
+    monkeypatch.setattr(dfiles, "_copy", failing)
+    edit(kb / "sources" / "src-000001.yaml", "title: Synthetic report", "title: Another report")
+    with pytest.raises(DiplokbError, match="the exports were left as they were"):
+        cached(tmp_path).build(jobs=1)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert (state / "index").read_bytes() == index
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no staging folder
+    monkeypatch.setattr(dfiles, "_copy", real)
+    same_as_clean(tmp_path)
+
+
+def test_an_export_changed_after_the_plan_is_assembled_whole(kb, tmp_path, monkeypatch):
+    """A write between the stat the splice was planned from and the copy (SourceChanged)."""
+    cached(tmp_path).build(jobs=1)
+    path = tmp_path / "out" / "diplokb.ttl"
+    rec = _recorded(tmp_path)["diplokb.ttl"][0]
+    real = rebuild._stat
+
+    def lying(p):  # the stat is taken, then the file is changed
+        found = real(p)
+        if Path(p) == path and found == rec:
+            with open(path, "ab") as fh:
+                fh.write(b"# appended\n")
+        return found
+
+    monkeypatch.setattr(rebuild, "_stat", lying)
+    raised, real_write = [], dfiles._write_splice
+
+    def write_splice(fd, plan):
+        try:
+            real_write(fd, plan)
+        except dfiles.SourceChanged as exc:
+            raised.append(exc)
+            raise
+
+    monkeypatch.setattr(dfiles, "_write_splice", write_splice)
+    edit(kb / "sources" / "src-000001.yaml", "title: Synthetic report", "title: Another report")
+    same_as_clean(tmp_path)
+    assert raised
+
+
+def test_a_build_with_nothing_changed_reads_and_writes_no_export(kb, tmp_path, monkeypatch):
+    import builtins
+
+    cached(tmp_path).build(jobs=1)
+    out = tmp_path / "out"
+    before = {p.name: os.stat(p) for p in out.iterdir()}
+    folder = os.stat(out).st_ino
+    opened = []
+    real_open, real_os_open = builtins.open, os.open
+
+    def os_spy(path, *args, **kwargs):
+        if isinstance(path, (str, os.PathLike)) and str(out) in os.path.abspath(os.fspath(path)):
+            opened.append(os.fspath(path))
+        return real_os_open(path, *args, **kwargs)
+
+    def open_spy(path, *args, **kwargs):
+        if isinstance(path, (str, os.PathLike)) and str(out) in os.path.abspath(os.fspath(path)):
+            opened.append(os.fspath(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", open_spy)
+    monkeypatch.setattr(io, "open", open_spy)
+    monkeypatch.setattr(os, "open", os_spy)
+    from diplokb import export
+
+    monkeypatch.setattr(export, "void_description", lambda *a: opened.append("void.ttl computed"))
+    t = time.time_ns()
+    result = cached(tmp_path).build(jobs=1)
+    monkeypatch.undo()
+    assert opened == [] and result.stale == ()
+    assert os.stat(out).st_ino == folder  # no new folder swapped in
+    mtimes = set()
+    for p in out.iterdir():
+        st = os.stat(p)
+        assert (st.st_ino, st.st_size) == (before[p.name].st_ino, before[p.name].st_size), p.name
+        mtimes.add(st.st_mtime_ns)
+    assert len(mtimes) == 1 and mtimes.pop() >= t  # only utime'd: the build's start
+    assert result.files["diplokb.nt"] == (out / "diplokb.nt").read_bytes()
+    same_as_clean(tmp_path)

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from .errors import SourceLocation
-from .loader import _display
+from .kbfiles import _display
 from .rdf import ID
 from .validate import ValidationResult
 

@@ -120,14 +120,29 @@ def write_chunks(path: Path, chunks: dict, *, every: bool = False) -> None:
     until `save` ends: a save killed in between leaves temporaries and chunks no index names."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    try:
-        os.close(os.open(path / SAVING, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:  # a save that did not end (killed), or one running now
-        with open(path / UNFINISHED, "ab"):
-            pass
+    _mark(path)
     for name, data in chunks.items():
         if every or not os.path.isfile(os.path.join(path, name)):
             _write_new(path, name, data)
+
+
+def _mark(path: Path) -> None:
+    """SAVING, holding this process's id; found there from another process (a save that did
+    not end: killed, or one running now), UNFINISHED too."""
+    mine = str(os.getpid()).encode()
+    try:
+        fd = os.open(path / SAVING, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        try:
+            found = (path / SAVING).read_bytes()
+        except OSError:
+            found = b""
+        if found != mine:  # (a build writes chunks twice: its own mark is no sign of a killed save)
+            with open(path / UNFINISHED, "ab"):
+                pass
+        return
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(mine)
 
 
 def save(path: Path, state: State, previous: State | None = None) -> None:
@@ -196,6 +211,7 @@ def _names_of(state: State) -> set:
         names.add(state.meta["results"])
         names.add(state.meta["reads"])
         names.update(state.meta["reverse"])
+        names.update(state_meta.layout_names(state.meta))  # the exports' layout blocks
     if state.names:
         names.add(state.names["advice"])
         for key in ("ids", "owners", "lookers"):
@@ -213,7 +229,8 @@ def _names(index: Path) -> set:
         if len(frames) < 2:  # the magic alone, or a header alone
             return set()
         meta = _value(*frames[-1], state_meta.is_meta)
-        names = set() if meta is _BAD else {meta["results"], meta["reads"], *meta["reverse"]}
+        names = set() if meta is _BAD else {meta["results"], meta["reads"], *meta["reverse"],
+                                            *state_meta.layout_names(meta)}
         found = _value(*frames[1], _is_names)
         if found is not _BAD:
             names.add(found["advice"])

@@ -10,10 +10,10 @@ from it ahead of time, and used only while it matches; tests/test_launch.py chec
 from __future__ import annotations
 
 import sys
-import time
 
 import click
 
+from .buildcmd import BUILD_OPTIONS, ENGINE_OPTION, JOBS, KB_OPTION, Failed, report_failure
 from .errors import BuildError, DiplokbError
 from .launch import OUT_OPTION, QUERY_OPTIONS, terminal_columns as _terminal_columns
 
@@ -28,14 +28,7 @@ def _project(kb, out, cache=True):
 
 
 def _fail(exc: BuildError) -> None:
-    click.echo(exc.render(), err=True)
-    click.echo(f"Error: {len(exc.problems)} problem(s); nothing was written.", err=True)
-    sys.exit(1)
-
-
-engine_option = click.option("--engine", type=click.Choice(["fast", "pyshacl"]), default="fast", show_default=True,
-                             help="SHACL engine: diplokb's fast one, or pySHACL (the reference).")
-kb_option = click.option("--kb", type=click.Path(file_okay=False), help="KB folder (default: ./kb).")
+    sys.exit(report_failure(exc, click.echo))
 
 
 def _option(flags, dest, kind, settings, fast=True):
@@ -51,10 +44,16 @@ def _option(flags, dest, kind, settings, fast=True):
         settings["type"] = click.Path(file_okay=False)
     elif kind == "file":
         settings["type"] = click.File("r")
+    elif kind == "path":
+        settings["type"] = click.Path(dir_okay=False)
+    elif kind == "jobs":
+        settings["type"] = click.IntRange(min(JOBS), max(JOBS))
     return click.option(*flags, dest, **settings)
 
 
 out_option = _option(*OUT_OPTION)
+kb_option = _option(*KB_OPTION)
+engine_option = _option(*ENGINE_OPTION)
 
 
 class _Context(click.Context):
@@ -82,56 +81,28 @@ def main():
     """diplokb: curated YAML facts -> validated RDF, SPARQL and downloads."""
 
 
+def _build_options(func):
+    for row in reversed(BUILD_OPTIONS):
+        func = _option(*row)(func)
+    return func
+
+
 @main.command()
-@kb_option
-@out_option
-@click.option("--check", is_flag=True, help="Write nothing; fail if the exports differ from a fresh build.")
-@engine_option
-@click.option("--no-cache", is_flag=True,
-              help="A clean build: ignore and do not update the build cache (.diplokb-cache/).")
-@click.option("--jobs", "-j", type=click.IntRange(1, 2), default=None,
-              help="Processes to use: 2 validates while the exports are written (default where "
-                   "two cores are free), 1 does everything in this process. Same results either way.")
-@click.option("--sarif", "sarif_file", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Also write every problem and warning as SARIF 2.1.0 to FILE (for code scanning).")
+@_build_options
 def build(kb, out, check, engine, no_cache, jobs, sarif_file):
     """Build, validate and export the KB.
 
     Files unchanged since the last successful build are taken from the build cache, and
     only what an edit can affect is validated again; the exports are the same either way.
     """
-    project = _project(kb, out, cache=not no_cache)
-    t0 = time.perf_counter()
+    from .buildcmd import run  # (launch.py's click-free path runs the same function)
+
     try:
-        result = project.build(check=check, engine=engine, jobs=jobs)
-    except BuildError as exc:
-        _write_sarif(sarif_file, project, problems=exc.problems)
-        _fail(exc)
-    except DiplokbError as exc:  # e.g. the exports could not be written (they were left as they were)
-        raise click.ClickException(str(exc)) from None
-    _write_sarif(sarif_file, project, results=result.report.results)
-    for w in (*result.notices, *result.report.warnings):
-        click.echo(w.render(), err=True)
-    if check:
-        if result.stale:
-            click.echo(f"Error: exports are stale: {', '.join(result.stale)} "
-                       f"differ from a fresh build. Run 'diplokb build'.", err=True)
-            sys.exit(1)
-        click.echo(f"exports in {project.out} are up to date")
-        return
-    s = result.summary()
-    click.echo(f"built {s['triples']} triples from {s['sources']} sources in "
-               f"{time.perf_counter() - t0:.2f}s -> {project.out}")
-    click.echo("  " + ", ".join(f"{n} {k}" for k, n in s.items() if k not in ("triples", "sources")))
-
-
-def _write_sarif(path, project, problems=(), results=()) -> None:
-    if path:
-        from . import sarif
-
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(sarif.dumps(sarif.log(problems=problems, results=results, root=project.root,
-                                          version=sarif.package_version())))
+        code = run(kb, out, check, engine, no_cache, jobs, sarif_file, echo=click.echo)
+    except Failed as exc:
+        raise click.ClickException(exc.message) from None
+    if code:
+        sys.exit(code)
 
 
 @main.command()

@@ -1,46 +1,51 @@
-"""The KB exports after an edit, spliced: the bytes of the unchanged subjects are copied from
-the exports on disk, the edited subjects' new text is put at its sort position.
+"""The KB exports after an edit, spliced: a plan of byte ranges of the exports on disk (the
+unchanged subjects) and new byte strings (the edited subjects' texts at their sort position),
+which files.write_atomically copies in the kernel (os.copy_file_range). No old byte enters
+Python.
 
 Each of N-Triples, Turtle, JSON-LD is `head + sep.join(items) + tail`, an item per subject (in
-N-Triples order, `s + ">"`, for diplokb.nt; in subject order for the others); TriG is its
-prefixes, then a section per graph in graph order, each `head + sep.join(items) + tail` with an
-item per subject in it. The cache keeps, per export, a layout: the file's stat (size, mtime_ns,
-inode) and CRC-32 as the last build wrote it, and each item's key and byte length (`Layout`).
+N-Triples order, `s + ">"`, for diplokb.nt; in subject order for the others). TriG is its
+prefixes, then a section per graph in graph order, `"\\n<g> {\\n    " + sep.join(items) +
+"\\n}\\n"`: here one sequence of items keyed (graph, subject), whose separator is `sep` inside a
+graph and the section's end and the next one's head between two graphs (`Style`).
 
-An export is spliced only when the file on disk is exactly what the last build wrote (stat,
-CRC-32 of its bytes, and head, items and tail adding up to its size); otherwise (an export
-edited, removed or written by another build, or no layout) it is assembled whole from every
-subject's text (rebuild.files_text). Either way the bytes are those of a clean build.
+The layout of an export (what the cache keeps of it, state_meta.py) is in blocks of about
+BLOCK items: a top level, a tuple of (first key, last key, byte offset of the first item, byte
+size from the first item's start to the last one's end, item count, chunk name), kept in the
+cache's index, and per block a content-addressed chunk (its keys, its items' byte lengths),
+read only for the blocks an edit touches (`splice`) and written only when a block changed.
+The first pass (`blocks_of`) lays a whole export out after a full assembly.
 """
 from __future__ import annotations
 
-import os
-import zlib
 from array import array
-from bisect import bisect_left
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import lru_cache
 
 from . import export
 
 NT, TTL, JSONLD, TRIG = "diplokb.nt", "diplokb.ttl", "diplokb.jsonld", "diplokb.trig"
+KB_EXPORTS = (NT, TTL, JSONLD, TRIG)
 SEP = {NT: b"", TTL: b"\n", JSONLD: b",\n  ", TRIG: b"\n\n    "}
 TRIG_TAIL = b"\n}\n"
+BLOCK = 1024  # items per block when an export is laid out whole or a block is split
+MAX_BLOCK = 2 * BLOCK  # a block grown past this many items is split
+
+
+class Spliced(Exception):
+    """An export that cannot be spliced (it is assembled whole instead)."""
+
+
+class BlockDamaged(Spliced):
+    """A layout block that failed its digest or shape check (a notice, then assembled whole)."""
 
 
 def nt_key(s: str) -> str:
     return s + ">"
 
 
-def _same(s: str) -> str:
-    return s
-
-
-def heads(jsonld) -> dict:
-    """name -> (head, tail) bytes of the three one-sequence exports."""
-    prefixes = export._prefix_block(export.PREFIXES).encode()
-    j = jsonld.document(["\0"]).encode().split(b"\0")
-    return {NT: (b"", b""), TTL: (prefixes + b"\n", b""), JSONLD: (j[0], j[1]), TRIG: (prefixes, b"")}
-
-
+@lru_cache(maxsize=8192)
 def trig_head(g: str) -> bytes:
     return ("\n" + export._term(export.check_term(g, "graph")) + " {\n    ").encode()
 
@@ -49,152 +54,242 @@ def trig_item(block: str) -> str:
     return block[:-1].replace("\n", "\n    ")
 
 
-def _lengths(texts) -> bytes:
-    return array("q", [len(t.encode()) if not t.isascii() else len(t) for t in texts]).tobytes()
+@dataclass(frozen=True)
+class Style:
+    """How one export's items are put together: `lead(first key)`, then the items with
+    `gap(a, b)` between items a and b, then `end`."""
+
+    head: bytes
+    tail: bytes
+    sep: bytes
+    nt: bool = False  # keys sort as N-Triples lines: s + ">"
+    trig: bool = False  # keys are (graph, subject), a section per graph
+
+    def sortkey(self, k):
+        return k + ">" if self.nt else k
+
+    def lead(self, first) -> bytes:
+        return self.head + trig_head(first[0]) if self.trig else self.head
+
+    def gap(self, a, b) -> bytes:
+        if not self.trig or a[0] == b[0]:
+            return self.sep
+        return TRIG_TAIL + trig_head(b[0])
+
+    @property
+    def end(self) -> bytes:
+        return TRIG_TAIL + self.tail if self.trig else self.tail
 
 
-def layout_of(build) -> dict:
-    """The layout of each KB export from every subject's rendered text (after a full assembly)."""
-    r = build.rendered
-    subjects = tuple(sorted(r))
-    nt_order = tuple(sorted(subjects, key=nt_key))
-    out = {NT: [nt_order, _lengths([r[s][0] for s in nt_order])],
-           TTL: [subjects, _lengths([r[s][1] for s in subjects])],
-           JSONLD: [subjects, _lengths([r[s][2] for s in subjects])]}
+def styles(jsonld) -> dict:
+    """name -> Style of the four KB exports."""
+    prefixes = export._prefix_block(export.PREFIXES).encode()
+    j = jsonld.document(["\0"]).encode().split(b"\0")
+    return {NT: Style(b"", b"", SEP[NT], nt=True), TTL: Style(prefixes + b"\n", b"", SEP[TTL]),
+            JSONLD: Style(j[0], j[1], SEP[JSONLD]), TRIG: Style(prefixes, b"", SEP[TRIG], trig=True)}
+
+
+def _lengths(texts) -> array:
+    return array("q", [len(t.encode()) if not t.isascii() else len(t) for t in texts])
+
+
+def _span(style: Style, keys, lengths) -> int:
+    """Bytes from the first item's start to the last one's end."""
+    if not style.trig:
+        return sum(lengths) + (len(keys) - 1) * len(style.sep)
+    seplen, n, prev = len(style.sep), sum(lengths), keys[0]
+    for k in keys[1:]:
+        n += seplen if k[0] == prev[0] else len(style.gap(prev, k))
+        prev = k
+    return n
+
+
+def _chunk(keys: tuple, lengths: array) -> tuple[str, bytes]:
+    from .cache import chunk_bytes
+
+    return chunk_bytes((keys, lengths.tobytes()))
+
+
+def blocks_of(style: Style, keys, lengths: array) -> tuple[tuple, dict]:
+    """(top level, name -> chunk bytes) of an export with these items (keys in order)."""
+    top, chunks, n = [], {}, len(keys)
+    pos = len(style.lead(keys[0])) if n else 0
+    for i in range(0, n, BLOCK):
+        ks, ls = tuple(keys[i:i + BLOCK]), lengths[i:i + BLOCK]
+        name, data = _chunk(ks, ls)
+        chunks[name] = data
+        size = _span(style, ks, ls)
+        top.append((ks[0], ks[-1], pos, size, len(ks), name))
+        pos += size
+        if i + BLOCK < n:
+            pos += len(style.gap(ks[-1], keys[i + BLOCK]))
+    return tuple(top), chunks
+
+
+def layout_of(build, style_of: dict) -> tuple[dict, dict]:
+    """(name -> top level, chunks) of the KB exports, from every subject's rendered text (after
+    a full assembly)."""
     from .rebuild import trig_graphs
 
-    graphs = trig_graphs(build)
-    out[TRIG] = [tuple((g, tuple(sorted(blocks)), _lengths([trig_item(blocks[s]) for s in sorted(blocks)]))
-                       for g, blocks in sorted(graphs.items()))]
+    r = build.rendered
+    subjects = sorted(r)
+    nt_order = sorted(subjects, key=nt_key)
+    seqs = {NT: (nt_order, _lengths([r[s][0] for s in nt_order])),
+            TTL: (subjects, _lengths([r[s][1] for s in subjects])),
+            JSONLD: (subjects, _lengths([r[s][2] for s in subjects]))}
+    keys, texts = [], []
+    for g, blocks in sorted(trig_graphs(build).items()):
+        for s in sorted(blocks):
+            keys.append((g, s))
+            texts.append(trig_item(blocks[s]))
+    seqs[TRIG] = (keys, _lengths(texts))
+    layout, chunks = {}, {}
+    for name, (ks, ls) in seqs.items():
+        layout[name], found = blocks_of(style_of[name], ks, ls)
+        chunks.update(found)
+    return layout, chunks
+
+
+def fits(style: Style, top: tuple, size: int) -> bool:
+    """Whether a top level adds up to a file of `size` bytes (first and last block)."""
+    return bool(top) and top[0][2] == len(style.lead(top[0][0])) \
+        and top[-1][2] + top[-1][3] + len(style.end) == size
+
+
+class _Plan:
+    """Pieces of a new file: (offset, length) ranges of the old one, adjacent ones merged, and
+    byte strings."""
+
+    def __init__(self):
+        self.pieces: list = []
+        self.size = 0
+
+    def old(self, off: int, n: int) -> None:
+        if n:
+            last = self.pieces[-1] if self.pieces else None
+            if type(last) is tuple and last[0] + last[1] == off:
+                self.pieces[-1] = (last[0], last[1] + n)
+            else:
+                self.pieces.append((off, n))
+            self.size += n
+
+    def new(self, data: bytes) -> None:
+        if data:
+            self.pieces.append(data)
+            self.size += len(data)
+
+
+def _items(style: Style, block: tuple, keys: tuple, lengths: array, first_idx: int) -> list:
+    """A read block's items: (key, old offset, length, old index, None)."""
+    first, last, off, size, count, _ = block
+    if len(keys) != count or not keys or keys[0] != first or keys[-1] != last or len(lengths) != count:
+        raise Spliced("a layout block is not the one its top level names")
+    items, pos, prev = [], off, None
+    for j, (k, n) in enumerate(zip(keys, lengths)):
+        if prev is not None:
+            pos += len(style.gap(prev, k))
+        items.append((k, pos, n, first_idx + j, None))
+        pos += n
+        prev = k
+    if pos != off + size:
+        raise Spliced("a layout block does not add up to its size")
+    return items
+
+
+def _merged(style: Style, items: list, changes: list) -> list:
+    """`items` with `changes` ((sort key, key, new bytes or None: removed), sorted) applied."""
+    sk, out, i, n = style.sortkey, [], 0, len(items)
+    for ck, k, text in changes:
+        while i < n and sk(items[i][0]) < ck:
+            out.append(items[i])
+            i += 1
+        if i < n and items[i][0] == k:
+            i += 1  # replaced or removed
+        if text is not None:
+            out.append((k, None, len(text), None, text))
+    out.extend(items[i:])
     return out
 
 
-def _size(head: bytes, tail: bytes, sep: int, lengths: array) -> int:
-    return len(head) + sum(lengths) + max(len(lengths) - 1, 0) * sep + len(tail)
-
-
-def read_checked(path, recorded) -> bytes | None:
-    """The bytes of an export if it is as the last build recorded (`recorded`: stat, crc)."""
-    if recorded is None:
-        return None
-    try:
-        st = os.stat(path)
-        if (st.st_size, st.st_mtime_ns, st.st_ino) != recorded[0]:
-            return None
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError:
-        return None
-    if len(data) != recorded[0][0] or zlib.crc32(data) != recorded[1]:
-        return None
-    return data
-
-
-def splice_seq(old: memoryview, pos: int, order, lengths: array, sep: bytes, changes: dict, key):
-    """(pieces to join with `sep`, new order, new lengths) of one sequence of items starting at
-    byte `pos` of `old`, with `changes` (key -> new text bytes, or None: removed) applied."""
-    seplen = len(sep)
-    events = []
+def splice(style: Style, top: tuple, changes: dict, read) -> tuple[list, int, tuple, dict]:
+    """(pieces, size, new top level, new chunks) of an export whose layout is `top`, with
+    `changes` (key -> new item bytes, or None: removed) applied; `read(name)` gives a block's
+    (keys, lengths). Only the blocks holding a changed key are read."""
+    sk = style.sortkey
+    firsts = [sk(b[0]) for b in top]
+    per: dict = {}
     for k, text in changes.items():
-        kk = key(k)
-        i = bisect_left(order, kk, key=key)
-        events.append((i, kk, k, i < len(order) and order[i] == k, text))
-    events.sort(key=lambda e: (e[0], e[1]))
-    pieces, new_order, new_lengths = [], [], array("q")
-    i, n = 0, len(order)
-
-    def copy(upto):
-        nonlocal pos, i
-        seg = sum(lengths[i:upto]) + (upto - i) * seplen
-        pieces.append(old[pos:pos + seg - seplen])
-        new_order.extend(order[i:upto])
-        new_lengths.extend(lengths[i:upto])
-        pos += seg
-        i = upto
-
-    for idx, _, k, exists, text in events:
-        if idx > i:
-            copy(idx)
-        if exists:
-            pos += lengths[i] + seplen
-            i += 1
-        if text is not None:
-            pieces.append(text)
-            new_order.append(k)
-            new_lengths.append(len(text))
-    if i < n:
-        copy(n)
-    return pieces, new_order, new_lengths
-
-
-class Spliced(Exception):
-    """An export that cannot be spliced (it is assembled whole instead)."""
-
-
-def splice_one(name: str, old: bytes, lay: list, head: bytes, tail: bytes, changes: dict):
-    """(new bytes, new layout entry) of N-Triples, Turtle or JSON-LD."""
-    order, raw = lay
-    lengths = array("q")
-    lengths.frombytes(raw)
-    sep = SEP[name]
-    if len(order) != len(lengths) or not order or _size(head, tail, len(sep), lengths) != len(old) \
-            or not old.startswith(head) or not old.endswith(tail):
-        raise Spliced(name)
-    key = nt_key if name == NT else _same
-    view = memoryview(old)
-    pieces, new_order, new_lengths = splice_seq(view, len(head), order, lengths, sep, changes, key)
-    if not new_order:
-        raise Spliced(name)  # an empty export is written differently: assembled whole
-    data = head + sep.join(pieces) + tail
-    return data, [tuple(new_order), new_lengths.tobytes()]
-
-
-def splice_trig(old: bytes, lay: list, head: bytes, changes: dict):
-    """(new bytes, new layout entry) of TriG; `changes`: graph -> {subject: item bytes or None}."""
-    (sections,) = lay
-    view = memoryview(old)
-    sep, seplen = SEP[TRIG], len(SEP[TRIG])
-    if not old.startswith(head) or not sections:
-        raise Spliced(TRIG)
-    pos, parsed = len(head), []
-    for g, order, raw in sections:
-        lengths = array("q")
-        lengths.frombytes(raw)
-        gh = trig_head(g)
-        size = _size(gh, TRIG_TAIL, seplen, lengths)
-        if len(order) != len(lengths) or not order or bytes(view[pos:pos + len(gh)]) != gh \
-                or bytes(view[pos + size - len(TRIG_TAIL):pos + size]) != TRIG_TAIL:
-            raise Spliced(TRIG)
-        parsed.append((g, order, lengths, pos, size, gh))
-        pos += size
-    if pos != len(old):
-        raise Spliced(TRIG)
-    by_graph = {p[0]: p for p in parsed}
-    pieces, new_sections = [head], []
-    run_start = None  # start of a run of unchanged sections, copied as one range
-    for g in sorted(set(by_graph) | set(changes)):
-        p = by_graph.get(g)
-        if p is not None and g not in changes:
-            if run_start is None:
-                run_start = p[3]
-            pieces_end = p[3] + p[4]
-            new_sections.append((g, p[1], p[2].tobytes()))
+        c = sk(k)
+        per.setdefault(max(bisect_right(firsts, c) - 1, 0), []).append((c, k, text))
+    groups, chunks, idx = [], {}, 0  # a group: (block entry or None, its units)
+    for i, block in enumerate(top):
+        first, last, off, size, count, name = block
+        if i not in per:  # one unit: (first key, last key, old offset, length, old first/last index, None)
+            groups.append((block, [(first, last, off, size, idx, idx + count - 1, None)]))
+            idx += count
             continue
-        if run_start is not None:
-            pieces.append(view[run_start:pieces_end])
-            run_start = None
-        if p is None:  # a new graph: each of its subjects is in `changes`
-            order, lengths = (), array("q")
-            gh, start = trig_head(g), 0
-        else:
-            _, order, lengths, start, _, gh = p
-            start += len(gh)
-        items, new_order, new_lengths = splice_seq(view, start, order, lengths, sep, changes[g], _same)
-        if new_order:
-            pieces += [gh, sep.join(items), TRIG_TAIL]
-            new_sections.append((g, tuple(new_order), new_lengths.tobytes()))
-    if run_start is not None:
-        pieces.append(view[run_start:pieces_end])
-    if not new_sections:
-        raise Spliced(TRIG)
-    return b"".join(pieces), [tuple(new_sections)]
+        keys, lengths = read(name)
+        merged = _merged(style, _items(style, block, keys, lengths, idx), sorted(per[i], key=lambda c: c[0]))
+        idx += count
+        step = BLOCK if len(merged) > MAX_BLOCK else MAX_BLOCK
+        for j in range(0, len(merged), step):
+            part = merged[j:j + step]
+            ks, ls = tuple(p[0] for p in part), array("q", [p[2] for p in part])
+            name, data = _chunk(ks, ls)
+            chunks[name] = data
+            groups.append(((ks[0], ks[-1], None, None, len(ks), name),
+                           [(k, k, o, n, x, x, text) for k, o, n, x, text in part]))
+    if not groups:
+        raise Spliced("empty")  # an empty export is written differently: assembled whole
+    plan, new_top = _Plan(), []
+    prev = None  # (last key, old end offset, old index) of the unit before, offset None if new
+    for (first, last, _, _, count, name), units in groups:
+        start = None
+        for f, l, o, n, i0, i1, text in units:
+            if prev is None:
+                plan.new(style.lead(f))
+            else:
+                g = style.gap(prev[0], f)
+                if o is not None and prev[1] is not None and i0 == prev[2] + 1:
+                    if prev[1] + len(g) != o:
+                        raise Spliced("the layout does not add up")
+                    plan.old(prev[1], len(g))
+                else:
+                    plan.new(g)
+            if start is None:
+                start = plan.size
+            if o is None:
+                plan.new(text)
+            else:
+                plan.old(o, n)
+            prev = (l, None if o is None else o + n, i1)
+        new_top.append((first, last, start, plan.size - start, count, name))
+    plan.new(style.end)
+    return plan.pieces, plan.size, tuple(new_top), chunks
+
+
+def is_block(v) -> bool:
+    """The shape of a layout block's chunk: (keys, lengths as array('q') bytes)."""
+    return (type(v) is tuple and len(v) == 2 and type(v[0]) is tuple and type(v[1]) is bytes
+            and len(v[1]) == 8 * len(v[0]) and len(v[0]) > 0)
+
+
+def read_block(chunks, name: str, trig: bool):
+    """(keys, lengths) of a block from the cache's chunks (cache.Chunks), digest- and
+    shape-checked; raises BlockDamaged when it fails."""
+    from .cache import _BAD
+
+    found = chunks.read(name, is_block)
+    if found is _BAD or not all(map(_is_key_trig if trig else _is_str, found[0])):
+        raise BlockDamaged(name)
+    lengths = array("q")
+    lengths.frombytes(found[1])
+    return found[0], lengths
+
+
+def _is_str(k) -> bool:
+    return type(k) is str
+
+
+def _is_key_trig(k) -> bool:
+    return type(k) is tuple and len(k) == 2 and type(k[0]) is str and type(k[1]) is str

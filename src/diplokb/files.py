@@ -16,6 +16,12 @@ reader may then find no folder for that instant, never a mix. Leftovers of a kil
 versions inside it) are removed by the next write, under a lock on the parent folder so that
 two builds never remove each other's work. Files and folders get the mode the umask gives.
 (Nothing is fsync'ed: the promise is about a build that fails or is killed, not power loss.)
+
+A file may be given as a `Splice`: ranges of the file it replaces and new byte strings. Its
+ranges are copied in the kernel (os.copy_file_range; os.sendfile, then bounded reads and
+writes where the file system or the system cannot), so the old bytes never enter Python; the
+old file must have the stat (`stat_key`) the splice was planned from, before and after the
+copy, else `SourceChanged` is raised (and nothing is written).
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ import os
 import secrets
 import shutil
 import stat
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -210,11 +217,91 @@ def _link_or_copy(src: Path, dst: Path) -> None:
             shutil.copy2(src, dst)
 
 
-def write_atomically(out_dir: Path, files: dict[str, bytes], known: tuple = ()) -> None:
-    """Replaces `out_dir` by its current content with `files` (name -> bytes) written over it,
-    as a whole or not at all (see the module docstring). Callers pass only the files that
-    changed: the others (and anything else in the folder) are carried over unchanged, mtimes
-    included. `known`: names of files whose earlier temporaries may be left inside `out_dir`.
+def stat_key(st: os.stat_result) -> tuple:
+    """What identifies a file's content without reading it: (size, mtime_ns, ctime_ns, inode,
+    device). Any write through the file system changes the mtime (or, with the mtime set back,
+    the ctime); a file replaced by another has another inode (docs/build-cache.md)."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+class SourceChanged(Exception):
+    """The file a Splice copies from is not (or no longer) the one it was planned from."""
+
+
+@dataclass(frozen=True)
+class Splice:
+    """A new file made of `pieces`: (offset, length) ranges of `source`, whose stat_key must
+    be `stat`, and byte strings; `size` bytes in all."""
+
+    source: Path
+    stat: tuple
+    pieces: tuple
+    size: int
+
+
+_NO_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EBADF)
+
+
+def _write_all(fd: int, data) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _copy(src: int, dst: int, off: int, n: int, how: list) -> None:
+    """Copies `n` bytes at `off` of `src` to `dst`'s position; `how`: [0] copy_file_range,
+    [1] sendfile, [2] pread/write, moved on from when one is not supported."""
+    while n:
+        if how[0] == 0:
+            try:
+                k = os.copy_file_range(src, dst, n, off)
+            except (OSError, AttributeError) as exc:
+                if isinstance(exc, OSError) and exc.errno not in _NO_COPY:
+                    raise
+                how[0] = 1
+                continue
+        elif how[0] == 1:
+            try:
+                k = os.sendfile(dst, src, off, n)
+            except (OSError, AttributeError) as exc:
+                if isinstance(exc, OSError) and exc.errno not in _NO_COPY:
+                    raise
+                how[0] = 2
+                continue
+        else:
+            data = os.pread(src, min(n, 1 << 20), off)
+            _write_all(dst, data)
+            k = len(data)
+        if k == 0:
+            raise SourceChanged("the file copied from ended early")
+        off += k
+        n -= k
+
+
+def _write_splice(fd: int, plan: Splice) -> None:
+    src = os.open(plan.source, os.O_RDONLY)
+    try:
+        if stat_key(os.fstat(src)) != plan.stat:
+            raise SourceChanged(str(plan.source))
+        how = [0]
+        for piece in plan.pieces:
+            if type(piece) is tuple:
+                _copy(src, fd, piece[0], piece[1], how)
+            else:
+                _write_all(fd, piece)
+        if stat_key(os.fstat(src)) != plan.stat or os.fstat(fd).st_size != plan.size:
+            raise SourceChanged(str(plan.source))  # written to meanwhile
+    finally:
+        os.close(src)
+
+
+def write_atomically(out_dir: Path, files: dict, known: tuple = (), mtime_ns: int | None = None) -> None:
+    """Replaces `out_dir` by its current content with `files` (name -> bytes or Splice)
+    written over it, as a whole or not at all (see the module docstring). Callers pass only
+    the files that changed: the others (and anything else in the folder) are carried over
+    unchanged, mtimes included. `known`: names of files whose earlier temporaries may be left
+    inside `out_dir`. `mtime_ns`: the access and modification time given to the files written
+    (before they are moved in).
     """
     out_dir = Path(out_dir)
     target = Path(os.path.realpath(out_dir)) if out_dir.is_symlink() else out_dir.absolute()
@@ -246,8 +333,15 @@ def write_atomically(out_dir: Path, files: dict[str, bytes], known: tuple = ()) 
                         _link_or_copy(entry, new / entry.name)
             for name, data in sorted(files.items()):
                 fd = os.open(new / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
+                try:
+                    if type(data) is Splice:
+                        _write_splice(fd, data)
+                    else:
+                        _write_all(fd, data)
+                    if mtime_ns is not None:
+                        os.utime(fd, ns=(mtime_ns, mtime_ns))
+                finally:
+                    os.close(fd)
             if target.is_dir():
                 _swap_in(new, target, parent)
             else:

@@ -16,12 +16,11 @@ from pathlib import Path
 
 from . import cache, export, incremental_maps, workers
 from .advice import advice_of_bytes
-from . import model as m
-from .compile import compile_unit
+from . import model as m  # (index.py imports it too)
 from .index import defines
 from .errors import BuildError, Problem, SourceLocation
 from .files import MAX_TEXT_BYTES, FileRefused, read_regular
-from .loader import _display, kb_files, load_file, read_kb_file, stray_files
+from .kbfiles import _display, kb_files, read_kb_file, stray_files
 from .vocabularies import load_vocabularies
 from .rdf import RDF_TYPE
 
@@ -121,6 +120,8 @@ class Build:
             if data is None:  # unreadable: reported when it was read (run)
                 self.records[rel] = []
                 return self.records[rel]
+            from .loader import load_file  # (a build where nothing changed imports no YAML loader)
+
             self.records[rel] = load_file(Path(path), self.display(rel), self.problems if problems is None else problems,
                                           self.vocabularies, is_source, self.broken, data=data, root=self.kb_dir,
                                           text_data=self.text_data.pop(rel, None))
@@ -283,6 +284,8 @@ class Build:
     def _compile(self, rels: list) -> dict:
         outputs = {}
         for rel in rels:
+            from .compile import compile_unit  # (a build where nothing changed compiles nothing)
+
             out = compile_unit(self.records[rel], self.index, self._source_of, self.vocabularies,
                                frozenset(self.broken))
             self.problems += out.problems

@@ -19,9 +19,11 @@ codes stay click's.
   query, a wrong parameter, no exports) sends the command line to click, which does it all
   again and reports the error as it always has.
 
-- `diplokb build` goes to click, with the cyclic garbage collector off (the process ends
-  with the build), and its process then ends with `os._exit` once click is done and the
-  atexit handlers have run (`end_build`): freeing the build's heap is ~0.1 s at 100k.
+- `diplokb build` with its options in the plain shapes: read and run by buildcmd.py (the
+  body the click command runs too); anything unusual goes to click. Either way the cyclic
+  garbage collector is off (the process ends with the build) and the process ends with
+  `os._exit` once the atexit handlers have run (`buildcmd.end_build`): freeing the build's
+  heap is ~0.1 s at 100k.
 
 The output is written as `click.echo` writes it (escape sequences stripped unless the stream
 is a terminal); tests/test_launch.py runs both paths over a matrix of arguments and compares
@@ -66,7 +68,7 @@ class Fallback(Exception):
 
 
 def main():
-    """The console script: a fast path for `--help` and `query`, else the click CLI."""
+    """The console script: fast paths for `--help`, `query` and `build`, else the click CLI."""
     argv = sys.argv[1:]
     if argv and (argv[0] == "query" or argv in (["--help"], ["-h"])):
         try:
@@ -74,9 +76,7 @@ def main():
         except Fallback:
             pass
         except KeyboardInterrupt:
-            sys.stderr.write("\nAborted!\n")  # as click's main
-            sys.stderr.flush()
-            return 1
+            return _aborted()
         else:
             exit_now(code)
             return code
@@ -87,19 +87,38 @@ def main():
         # The process ends with the build: the cyclic collector has nothing to find in the
         # imports or the build, and with it off Project.build leaves it off (no _promote_all).
         gc.disable()
+    if argv[:1] == ["build"]:  # click-free too, for the plain shapes (buildcmd.py)
+        from .buildcmd import end_build, fast_build
+
+        try:
+            code = fast_build(argv[1:])
+        except Fallback:
+            code = None
+        except KeyboardInterrupt:
+            code = _aborted()
+        if code is not None:
+            if ending:
+                end_build(SystemExit(code))
+            return code
     from .cli import main as click_main
 
     try:
         return click_main()
     except SystemExit as exc:
-        if ending:
+        if ending:  # (a build: end_build is imported above)
             end_build(exc)
         raise
 
 
+def _aborted() -> int:  # Ctrl-C, as click's main reports it
+    sys.stderr.write("\nAborted!\n")
+    sys.stderr.flush()
+    return 1
+
+
 def _fast(argv: list[str]) -> int:
     prog = program_name()
-    _check_streams(prog)
+    check_streams(prog)
     if argv[0] != "query":
         text = help_text(prog, _help_width())
         if text is None:
@@ -132,6 +151,22 @@ def _fast(argv: list[str]) -> int:
     return _emit(warnings[0] if warnings else None, text)
 
 
+def piped(write):
+    """write()'s result; on a broken pipe 1, the streams made quiet (as click's main does)."""
+    try:
+        return write()
+    except OSError as exc:
+        import errno
+
+        if exc.errno != errno.EPIPE:
+            raise
+        from click.utils import _PacifyFlushWrapper
+
+        sys.stdout = _PacifyFlushWrapper(sys.stdout)
+        sys.stderr = _PacifyFlushWrapper(sys.stderr)
+        return 1
+
+
 def exit_now(code: int) -> None:
     """Ends the process with `code` at once, without the interpreter's finalization (module
     teardown, freeing the store: ~3 ms of `--help`, ~5-7 ms of `query`), once everything is
@@ -142,37 +177,17 @@ def exit_now(code: int) -> None:
     count = getattr(atexit, "_ncallbacks", None)
     if count is None or count():
         return
-    if _alone() and _flushed():
+    if alone() and flushed():
         os._exit(code)
 
 
-def end_build(exc: SystemExit) -> None:
-    """Ends a `diplokb build` process with click's exit code once click is done, without the
-    interpreter's finalization: freeing a build's heap (hundreds of MiB at 100k triples) costs
-    ~0.1 s that the user waits for and nothing else needs (docs/build-speed.md). Only for
-    `main` called by the program's `__main__` (the console script, `python -m diplokb`), never
-    in a process that goes on (a test calling `main`). What the usual exit does first is done
-    here in the same order: other threads (none expected) would be waited for, so with one
-    the usual exit is taken; the atexit handlers run (e.g. multiprocessing's, coverage's);
-    stdout and stderr are flushed. A code that is not an int, or a stream that cannot be
-    flushed, returns for the usual exit, which reports it as it always has."""
-    code = 0 if exc.code is None else exc.code
-    if type(code) is not int or not (_alone() and _flushed()):
-        return
-    import atexit
-
-    atexit._run_exitfuncs()  # they are removed once run, so the usual exit cannot run them again
-    if _flushed():
-        os._exit(code)
-
-
-def _alone() -> bool:
+def alone() -> bool:
     """No other thread (the usual exit would wait for it)."""
     threading = sys.modules.get("threading")
     return threading is None or threading.active_count() <= 1
 
 
-def _flushed() -> bool:
+def flushed() -> bool:
     """stdout and stderr flushed; False where they cannot be (e.g. a closed pipe), which the
     usual exit then reports as it always has."""
     try:
@@ -241,7 +256,7 @@ def program_name() -> str:
     return f"python -m {package.lstrip('.')}"
 
 
-def _check_streams(prog: str) -> None:
+def check_streams(prog: str) -> None:
     """Fallback unless click.echo would write to sys.stdout / sys.stderr themselves (POSIX,
     real text streams, not ASCII) and no shell completion is asked for."""
     import codecs
@@ -330,24 +345,17 @@ def find_root(start: str | None = None) -> str:
 
 def _emit(warning: str | None, text: str) -> int:
     """Writes as click.echo(warning, err=True) then click.echo(text, nl=False) would."""
-    try:
+    def write():
         if warning is not None:
-            _echo(sys.stderr, warning + "\n")
-        _echo(sys.stdout, text)
-    except OSError as exc:
-        import errno
+            echo(sys.stderr, warning + "\n")
+        echo(sys.stdout, text)
+        return 0
 
-        if exc.errno != errno.EPIPE:
-            raise
-        from click.utils import _PacifyFlushWrapper  # as click's main does on a broken pipe
-
-        sys.stdout = _PacifyFlushWrapper(sys.stdout)
-        sys.stderr = _PacifyFlushWrapper(sys.stderr)
-        return 1
-    return 0
+    return piped(write)
 
 
-def _echo(stream, text: str) -> None:
+def echo(stream, text: str) -> None:
+    """Writes `text` to `stream` as click.echo does (escape sequences stripped off a non-terminal)."""
     if not text:
         stream.flush()
         return

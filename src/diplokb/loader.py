@@ -14,8 +14,9 @@ from pathlib import Path
 import yaml
 
 from . import model
-from .errors import BuildError, Problem, SourceLocation, did_you_mean
-from .files import MAX_TEXT_BYTES, MAX_YAML_BYTES, FileRefused, read_regular
+from .errors import Problem, SourceLocation, did_you_mean
+from .files import MAX_TEXT_BYTES, FileRefused, read_regular
+from .kbfiles import _display, kb_files, read_kb_file, stray_files  # noqa: F401 (formerly here)
 from .lexical import shown
 from .model import KB, SLUG_RE, Source
 from .reader import _Reader, _yaml_fields  # noqa: F401 (the node reader, formerly here)
@@ -54,19 +55,6 @@ def decode(data: bytes, display: str, problems: list[Problem]) -> str | None:
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
-def read_kb_file(path: Path, root: Path, display: str, problems: list[Problem], *,
-                 limit: int | None = None, what: str = "KB file") -> bytes | None:
-    """The bytes of a KB file (a regular file inside `root`, at most `limit` bytes), or None
-    after recording why it cannot be read."""
-    try:
-        return read_regular(path, root, limit or MAX_YAML_BYTES)
-    except FileRefused as exc:
-        problems.append(Problem(SourceLocation(display), f"{what} refused: {exc.reason}"))
-    except OSError as exc:
-        problems.append(Problem(SourceLocation(display), f"cannot read {what}: {exc.strerror or exc}"))
-    return None
-
-
 def compose_file(data: bytes, problems: list[Problem], display: str):
     """The root node of a YAML file's bytes, or None after recording a syntax error."""
     text = decode(data, display, problems)
@@ -97,13 +85,6 @@ def compose_file(data: bytes, problems: list[Problem], display: str):
     except yaml.YAMLError as exc:
         problems.append(Problem(SourceLocation(display), f"YAML syntax: {exc}"))
     return None
-
-
-def _display(path: Path, base: Path) -> str:
-    try:
-        return os.path.relpath(path, base)
-    except ValueError:
-        return str(path)
 
 
 def load_file(path: Path, display: str, problems: list[Problem], vocabularies: dict,
@@ -259,40 +240,6 @@ def read_text_file(path: Path, root: Path, source: Source, node, reader: _Reader
             return None
     text = decode(data, display, reader.problems)
     return None if text is None else (text, data)
-
-
-def kb_files(kb_dir: Path) -> list[tuple[str, str, bool]]:
-    """(path relative to the KB, path, is it a source file): entities first, in name order.
-    The names `Path.glob("*.yaml")` gives (every entry, whatever its kind: reading refuses
-    what is not a regular file inside the KB), listed and sorted as strs (a build lists every
-    file: no Path object for each)."""
-    if not os.path.isdir(kb_dir):
-        raise BuildError([Problem(SourceLocation(str(kb_dir)), "KB directory not found")])
-    top = os.fspath(Path(kb_dir))  # (normalised as the Paths were)
-    files = []
-    for sub, is_source in (("entities", False), ("sources", True)):
-        folder = os.path.join(top, sub)
-        try:
-            names = sorted(n for n in os.listdir(folder) if n.endswith(".yaml"))
-        except (FileNotFoundError, NotADirectoryError, PermissionError):  # as glob: nothing there
-            continue
-        folder += os.sep
-        files += [(f"{sub}/{n}", folder + n, is_source) for n in names]
-    if not any(is_source for _, _, is_source in files):  # it would write empty exports over good ones
-        raise BuildError([Problem(SourceLocation(str(kb_dir)), "no source files in this KB folder: nothing to build",
-                                  hint=f"a KB holds sources/*.yaml (and entities/*.yaml); is '{kb_dir}' the right folder?")])
-    return files
-
-
-def stray_files(kb_dir: Path, base: Path) -> list[Problem]:
-    """A problem for each '.yml' file, which the build would otherwise silently skip: what
-    `Path.rglob("*.yml")` finds (entries of any kind, in folders not reached through a
-    symlink), walked as strs and in the order of its sorted Paths (by path component)."""
-    found = []
-    for folder, dirs, files in os.walk(os.fspath(Path(kb_dir))):  # (does not follow symlinks)
-        found += [os.path.join(folder, n) for n in (*dirs, *files) if n.endswith(".yml")]
-    return [Problem(SourceLocation(_display(path, base)), "file ignored: KB files end in '.yaml'")
-            for path in sorted(found, key=lambda p: p.split(os.sep))]
 
 
 def load(kb_dir: str | os.PathLike, vocabularies_file: str | os.PathLike, *,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import BuildError, DiplokbError, Problem
+from .export_write import differs as _differs  # noqa: F401 - (a name tests use)
 
 if TYPE_CHECKING:
     from .compiled import CompiledKB
@@ -133,6 +134,7 @@ class Project:
         from . import cache
 
         t0 = time.perf_counter()
+        start_ns = time.time_ns()  # before anything is read: the mtime of the exports it writes
         key = cache.code_key([*self.ontology_files, self.shapes_file])
         # `check` compares the exports with a clean build: the cache is not read (nor written)
         state_file = cache.state_path(self.cache, self.kb) if self.cache and not check else None
@@ -142,7 +144,7 @@ class Project:
             if not state.complete:
                 _read_whole(state, notices, state_file)
             try:
-                return self._build_from(state, key, state_file, notices, t0, check=check, write=write,
+                return self._build_from(state, key, state_file, notices, t0, start_ns, check=check, write=write,
                                         engine=engine, jobs=jobs)
             except cache.Damaged as exc:  # a chunk read on demand was damaged: start again
                 notices.append(_cache_notice(state_file, f"the build cache is damaged ({exc.message}); "
@@ -153,10 +155,9 @@ class Project:
                 state.complete = False
         raise AssertionError("unreachable")
 
-    def _build_from(self, state, key, state_file, notices, t0, *, check: bool, write: bool, engine: str,
-                    jobs: int) -> "BuildResult":
-        from . import files as _files
-        from . import affected, cache, incremental_save, rebuild
+    def _build_from(self, state, key, state_file, notices, t0, start_ns, *, check: bool, write: bool,
+                    engine: str, jobs: int) -> "BuildResult":
+        from . import affected, cache, export_write, incremental_save, rebuild
         from .validate import validate
 
         from .incremental import Build
@@ -211,22 +212,22 @@ class Project:
 
         def write_exports():  # the cache's chunks are saved meanwhile (_beside)
             t = time.perf_counter()
-            kb_files, layout, olds, (figures, counts) = rebuild.texts(build, state, self.out, may_splice)
+            kb = rebuild.texts(build, state, self.out, may_splice)
             timings["assemble"] = time.perf_counter() - t
             t = time.perf_counter()
-            files = self._files(kb_files, figures, counts, build.source_ids())
-            stale = sorted(n for n, data in files.items()
-                           if (olds[n] != data if n in olds else _differs(self.out / n, data)))
             if write and not check:
                 try:
-                    _files.write_atomically(self.out, {n: files[n] for n in stale}, known=tuple(files))
-                    _mark_current(self.out, [n for n in files if n not in stale])
+                    kb, files, stale, digests = export_write.write(self, kb, build, state, may_splice, start_ns)
                 except OSError as exc:
                     raise DiplokbError(f"cannot write the exports in {self.out}: {exc.strerror or exc}"
                                        + (f" ({exc.filename})" if exc.filename else "")
                                        + "; the exports were left as they were") from exc
+            else:
+                files, stale, digests = export_write.stale_of(self, kb, build, state)
+            if kb.notice:
+                notices.append(_cache_notice(state_file, kb.notice))
             timings["write"] = time.perf_counter() - t
-            return figures, counts, files, stale, layout
+            return kb, files, stale, digests
 
         if state_file:
             results = {f: tuple(found) for f, found in by_focus.items()} if engine == "fast" else None
@@ -237,38 +238,59 @@ class Project:
                 cache.write_chunks(state_file, chunks, every=full)
                 return names, meta, maps
 
-            (figures, counts, files, stale, layout), parts = _beside(
+            (kb, files, stale, digests), parts = _beside(
                 write_exports, lambda: _save(save_chunks), fork and full, timings, notices, state_file)
             if parts is not None:
                 t = time.perf_counter()
                 names, meta, maps = parts
-                exports = rebuild.recorded(self.out, files, layout) if write else None
-                failed, _ = _save(lambda: cache.save(
-                    state_file, incremental_save.state(build, key, names, meta, exports, maps), build.old))
+
+                def save_index():
+                    exports = rebuild.recorded(self.out, files, kb.layout, start_ns, digests) if write else None
+                    if exports is not None:
+                        cache.write_chunks(state_file, kb.chunks, every=full)
+                    cache.save(state_file, incremental_save.state(build, key, names, meta, exports, maps), build.old)
+
+                failed, _ = _save(save_index)
                 if failed:
                     notices.append(_cache_notice(state_file, failed))
                 timings["save index"] = time.perf_counter() - t
         else:
-            figures, counts, files, stale, _ = write_exports()
+            kb, files, stale, _ = write_exports()
         timings["total"] = time.perf_counter() - t0
-        return BuildResult(project=self, report=report, files=files, stale=tuple(stale), timings=timings,
-                           counts=counts, triples=figures["triples"], recompiled=tuple(build.compiled),
-                           notices=tuple(notices))
+        figures, counts = kb.figures
+        shown = {n: rebuild.Unchanged(self.out / n, None, rebuild.size_of(data)) if type(data) is not bytes else data
+                 for n, data in files.items()}  # a spliced export is read from disk when asked for
+        return BuildResult(project=self, report=report, files=rebuild.ExportFiles(shown), stale=tuple(stale),
+                           timings=timings, counts=counts, triples=figures["triples"],
+                           recompiled=tuple(build.compiled), notices=tuple(notices))
 
-    def _files(self, texts: dict, figures: dict, counts: dict, source_ids) -> dict[str, bytes]:
-        """Every export file's name and bytes."""
+    def _files(self, texts: dict, figures: dict, counts: dict, source_ids, void_found=None,
+               digests: dict | None = None) -> dict:
+        """Every export file's name and bytes (or, for the KB exports, files.Splice or
+        rebuild.Unchanged). void.ttl is `void_found(key)` where that finds it on disk (the key
+        of what it is made of, rebuild.void_key, put in `digests`)."""
         import json
 
         from . import export
 
-        files = {n: c if type(c) is bytes else c.encode("utf-8") for n, c in texts.items()}
+        from .rebuild import size_of
+
+        files = {n: c.encode("utf-8") if type(c) is str else c for n, c in texts.items()}
         files["context.jsonld"] = (json.dumps({"@context": export.jsonld_context(self.object_properties())},
                                               indent=1) + "\n").encode("utf-8")
         for name, f in zip(EXPORTED_ONTOLOGY, (*self.ontology_files, self.shapes_file)):
             files[name] = f.read_text(encoding="utf-8").encode("utf-8")  # newlines as read_text gives them
         media = {"nt": "application/n-triples", "ttl": "text/turtle", "trig": "application/trig",
                  "jsonld": "application/ld+json"}
-        sizes = {n: (media[n.rsplit(".", 1)[1]], len(data)) for n, data in files.items()}
+        sizes = {n: (media[n.rsplit(".", 1)[1]], size_of(data)) for n, data in files.items()}
+        if void_found is not None:
+            from .rebuild import void_key
+
+            digests["void.ttl"] = key = void_key(figures, counts, source_ids, sizes)
+            found = void_found(key)
+            if found is not None:
+                files["void.ttl"] = found
+                return files
         files["void.ttl"] = export.void_description(figures, counts, source_ids, sizes).encode("utf-8")
         return files
 
@@ -301,38 +323,6 @@ def _promote_all(gc) -> None:
     if gc.get_freeze_count() == 0:
         gc.freeze()
         gc.unfreeze()
-
-
-def _mark_current(out: Path, names) -> None:
-    """Gives the exports a build found up to date the time of this build, as if written again:
-    `query` and `show` warn when a KB file is newer than the exports (querycheck.stale_exports),
-    and after `git checkout` or an edit undone a build must end that warning."""
-    import os
-
-    for name in names:
-        try:
-            os.utime(out / name)
-        except OSError:
-            pass  # (the warning stays: it says "may be")
-
-
-def _differs(path: Path, data: bytes, chunk: int = 1 << 20) -> bool:
-    """Whether `path` is not a regular file holding exactly `data`: the size first, then the
-    content a MiB at a time (an export is up to hundreds of MiB at 1M triples)."""
-    import os
-    import stat
-
-    try:
-        with open(path, "rb") as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
-                return True
-            for start in range(0, len(data), chunk):
-                if f.read(chunk) != data[start:start + chunk]:  # (bytes with bytes: a memcmp)
-                    return True
-            return f.read(1) != b""  # grown meanwhile
-    except OSError:
-        return True
 
 
 def _cache_notice(state_file, message: str) -> Problem:

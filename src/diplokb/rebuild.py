@@ -3,79 +3,193 @@ disk are what the last build wrote (export_splice.py), else assembled whole; and
 build records of them."""
 from __future__ import annotations
 
+import hashlib
 import os
-import zlib
 from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
 from . import export, export_splice as sp
+from . import files as _files
 from . import state_meta
 from .rdf import DKB
 
 ONE_SEQUENCE = ((sp.NT, 0), (sp.TTL, 1), (sp.JSONLD, 2))
 
 
-def texts(build, state, out_dir, may_splice: bool) -> tuple[dict, dict, dict, dict]:
-    """(name -> bytes of the four KB exports, name -> layout (None unless `may_splice`), name ->
-    bytes on disk where they were read, (figures, counts) for void.ttl and the summary)."""
+@dataclass(frozen=True)
+class Unchanged:
+    """A KB export found as the last build wrote it (`stat`), which this build does not change."""
+
+    path: Path
+    stat: tuple
+    size: int
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """The four KB exports of a build: name -> bytes (assembled whole), files.Splice or
+    Unchanged; their layout to record (None: none, e.g. --no-cache) and the layout chunks to
+    save; (figures, counts) for void.ttl; a notice for the build (a damaged layout block)."""
+
+    files: dict
+    layout: dict | None
+    chunks: dict
+    figures: tuple
+    notice: str | None = None
+
+
+def texts(build, state, out_dir, may_splice: bool, whole: bool = False) -> Assembled:
+    """The KB exports: spliced from those on disk where they are what the last build recorded
+    (and `may_splice`, not `whole`), else assembled whole."""
     recorded = recorded_exports(state)
-    if may_splice and recorded:
+    notice = None
+    if may_splice and recorded and not whole:
         try:
-            files, layout, olds = _spliced(build, recorded, out_dir)
+            files, layout, chunks = _spliced(build, state, recorded, Path(out_dir))
             found = state_meta.updated(state.meta["figures"],
                                          [r for r in build.old_rows.values() if r is not None],
                                          [build.rendered[s] for s in build.touched if s in build.rendered])
-            return files, layout, olds, state_meta.report(found, len(build.owners))
+            return Assembled(files, layout, chunks, state_meta.report(found, len(build.owners)))
+        except sp.BlockDamaged as exc:
+            notice = (f"the build cache is damaged (the exports' layout block {exc} failed its digest or "
+                      "shape check); the exports are assembled whole")
         except sp.Spliced:
             pass
-    whole = files_text(build)
-    files = {n: t.encode("utf-8") for n, t in whole.items()}
+    whole_text = files_text(build)
+    files = {n: t.encode("utf-8") for n, t in whole_text.items()}
     # the layout only where the next build may splice from these files (not --no-cache, --check)
-    return files, sp.layout_of(build) if may_splice else None, {}, figures(build)
+    layout, chunks = sp.layout_of(build, sp.styles(build.jsonld)) if may_splice else (None, {})
+    return Assembled(files, layout, chunks, figures(build), notice)
 
 
 def recorded_exports(state) -> dict | None:
-    """What the last build recorded of the exports it wrote, if a splice may start from it."""
+    """What the last build recorded of the exports it wrote (name -> (files.stat_key, digest
+    of a small file's bytes or None, layout top level of a KB export or None)), if a splice
+    may start from it."""
     return state.meta["exports"] if state.meta and state.complete else None
 
 
-def _spliced(build, recorded: dict, out_dir) -> tuple[dict, dict, dict]:
-    heads = sp.heads(build.jsonld)
-    rendered, touched = build.rendered, build.touched
-    files, layout, olds = {}, {}, {}
-    for name, col in ONE_SEQUENCE:
-        old = sp.read_checked(out_dir / name, recorded[name][:2])
-        if old is None:
+def _stat(path) -> tuple | None:
+    try:
+        return _files.stat_key(os.stat(path))
+    except OSError:
+        return None
+
+
+def _spliced(build, state, recorded: dict, out_dir: Path) -> tuple[dict, dict, dict]:
+    style_of = sp.styles(build.jsonld)
+    for name in sp.KB_EXPORTS:  # each as the last build wrote it, by its stat (not read)
+        rec = recorded.get(name)
+        if rec is None or rec[2] is None or _stat(out_dir / name) != rec[0] \
+                or not sp.fits(style_of[name], rec[2], rec[0][0]):
             raise sp.Spliced(name)
-        changes = {s: rendered[s][col].encode() if s in rendered else None for s in touched}
-        files[name], layout[name] = sp.splice_one(name, old, recorded[name][2], *heads[name], changes)
-        olds[name] = old
-    old = sp.read_checked(out_dir / sp.TRIG, recorded[sp.TRIG][:2])
-    if old is None:
-        raise sp.Spliced(sp.TRIG)
-    changes: dict = defaultdict(dict)
-    trig = build.trig
+    files, layout, chunks = {}, {}, {}
+    for name, changes in _changes(build).items():
+        rec = recorded[name]
+        if not changes:
+            files[name], layout[name] = Unchanged(out_dir / name, rec[0], rec[0][0]), rec[2]
+            continue
+        trig = name == sp.TRIG
+        pieces, size, layout[name], found = sp.splice(style_of[name], rec[2], changes,
+                                                      lambda n: sp.read_block(state.chunks, n, trig))
+        files[name] = _files.Splice(out_dir / name, rec[0], tuple(pieces), size)
+        chunks.update(found)
+    return files, layout, chunks
+
+
+def _changes(build) -> dict:
+    """name -> {key: new item bytes, or None: removed} of the four KB exports. A subject
+    rendered to the text it had is left out (its old item is that text)."""
+    rendered, touched, old_rows = build.rendered, build.touched, build.old_rows
+    out: dict = {name: {} for name in sp.KB_EXPORTS}
+    for name, col in ONE_SEQUENCE:
+        changes = out[name]
+        for s in touched:
+            if s not in rendered:
+                changes[s] = None
+                continue
+            text, old = rendered[s][col], old_rows.get(s)
+            if old is None or old[col] != text:
+                changes[s] = text.encode()
+    changes, trig = out[sp.TRIG], build.trig
     for s in touched:
         new = build.graphs_of(s) if s in rendered else {}
         for g in set(build.old_graph_sets.get(s, ())) | set(new):
-            changes[g][s] = sp.trig_item(trig.get((g, s)) or rendered[s][1]).encode() if g in new else None
-    files[sp.TRIG], layout[sp.TRIG] = sp.splice_trig(old, recorded[sp.TRIG][2], heads[sp.TRIG][0], changes)
-    olds[sp.TRIG] = old
-    return files, layout, olds
-
-
-def recorded(out_dir, files: dict, layout: dict) -> dict | None:
-    """What the next build checks of the exports just written (None where one cannot be read)."""
-    out = {}
-    for name in state_meta.EXPORTS:
-        try:
-            st = os.stat(out_dir / name)
-        except OSError:
-            return None
-        data = files[name]
-        if st.st_size != len(data):
-            return None
-        out[name] = ((st.st_size, st.st_mtime_ns, st.st_ino), zlib.crc32(data), layout[name])
+            changes[(g, s)] = sp.trig_item(trig.get((g, s)) or rendered[s][1]).encode() if g in new else None
     return out
+
+
+def size_of(data) -> int:
+    return data.size if type(data) in (_files.Splice, Unchanged) else len(data)
+
+
+def recorded(out_dir, files: dict, layout: dict, mtime_ns: int, digests: dict) -> dict | None:
+    """What the next build checks of the exports just written (files: name -> bytes, Splice or
+    Unchanged; each given `mtime_ns`): their stat, the digest of the small ones (`digests`
+    where given, else the SHA-256 of their bytes), the KB exports' layout. None where a KB
+    export is not as written (its size, or its mtime: a write after ours); a small file not as
+    written is left out (the next build compares its bytes)."""
+    out = {}
+    for name, data in files.items():
+        st = _stat(Path(out_dir) / name)
+        kb = name in sp.KB_EXPORTS
+        if st is None or st[0] != size_of(data) or st[1] != mtime_ns:
+            if kb:
+                return None
+            continue
+        if kb:
+            out[name] = (st, None, layout[name])
+        elif name in digests or type(data) is bytes:
+            out[name] = (st, digests.get(name) or hashlib.sha256(data).hexdigest(), None)
+    return out
+
+
+def found_unchanged(state, out_dir, name: str, digest: str) -> Unchanged | None:
+    """A small export on disk that is, by its stat and the digest recorded, the one with that
+    digest (not read)."""
+    rec = (recorded_exports(state) or {}).get(name)
+    path = Path(out_dir) / name
+    if rec is None or rec[1] != digest or _stat(path) != rec[0]:
+        return None
+    return Unchanged(path, rec[0], rec[0][0])
+
+
+def void_key(figures: dict, counts: dict, source_ids, sizes: dict) -> str:
+    """A digest of what void.ttl is made of (export.void_description is a function of these
+    alone, and of the code, which the state's key covers): the same key, the same bytes."""
+    what = (sorted(figures.items()), sorted(counts.items()), list(source_ids), sorted(sizes.items()))
+    return "inputs:" + hashlib.sha256(repr(what).encode()).hexdigest()  # (marshal's bytes depend on sharing)
+
+
+class ExportFiles(Mapping):
+    """name -> bytes of a build's exports (BuildResult.files); those not held in memory (a
+    spliced or unchanged KB export: `Unchanged`) are read from disk when asked for, and must
+    still have the size this build wrote."""
+
+    def __init__(self, values: dict):
+        self._values = values
+
+    def __getitem__(self, name: str) -> bytes:
+        value = self._values[name]
+        if type(value) is not Unchanged:
+            return value
+        from .errors import DiplokbError
+
+        data = value.path.read_bytes()
+        if len(data) != value.size:
+            raise DiplokbError(f"{value.path} changed after the build wrote it: build again")
+        return data
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def size(self, name: str) -> int:
+        return size_of(self._values[name])
 
 
 # -- the exports assembled whole, from every subject's text (every chunk read) ------------

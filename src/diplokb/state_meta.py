@@ -6,8 +6,11 @@
 - `figures`: (number of triples, predicate -> number of subjects with it, class -> number of
   instances), which an edit updates by the old and new figures of the subjects it touched, so
   that void.ttl is written without reading every subject;
-- `exports`: None, or per KB export (export_splice.py) ((size, mtime_ns, inode), CRC-32) as the
-  last build wrote it and the layout of its items.
+- `exports`: None, or per export file (name -> (stat, digest, layout)) as the last build
+  wrote it: its files.stat_key (size, mtime_ns, ctime_ns, inode, device); for a small file
+  (void.ttl, ontology.ttl...) the SHA-256 of its bytes, else None; for the four KB exports
+  the top level of their layout (export_splice.py: (first key, last key, offset, size, count,
+  block chunk name) per block), else None. `layout_names` gives the chunks it names.
 """
 from __future__ import annotations
 
@@ -57,21 +60,31 @@ def _is_counts(d) -> bool:
     return type(d) is dict and all(type(k) is str and type(v) is int and v > 0 for k, v in d.items())
 
 
-def _is_order_lengths(order, raw) -> bool:
-    return (type(order) is tuple and type(raw) is bytes and len(raw) == 8 * len(order)
-            and set(map(type, order)) <= {str})
+def _is_key(k, trig: bool) -> bool:
+    if trig:
+        return type(k) is tuple and len(k) == 2 and type(k[0]) is str and type(k[1]) is str
+    return type(k) is str
+
+
+def _is_block(b, trig: bool) -> bool:
+    return (type(b) is tuple and len(b) == 6 and _is_key(b[0], trig) and _is_key(b[1], trig)
+            and type(b[2]) is int and type(b[3]) is int and type(b[4]) is int and b[4] > 0 and type(b[5]) is str)
 
 
 def _is_export(name, e) -> bool:
-    if not (type(e) is tuple and len(e) == 3 and type(e[0]) is tuple and len(e[0]) == 3
-            and all(type(x) is int for x in e[0]) and type(e[1]) is int and type(e[2]) is list):
+    if not (type(name) is str and type(e) is tuple and len(e) == 3 and type(e[0]) is tuple and len(e[0]) == 5
+            and all(type(x) is int for x in e[0])):
         return False
-    lay = e[2]
-    if name != "diplokb.trig":
-        return len(lay) == 2 and _is_order_lengths(*lay)
-    return (len(lay) == 1 and type(lay[0]) is tuple
-            and all(type(x) is tuple and len(x) == 3 and type(x[0]) is str and _is_order_lengths(x[1], x[2])
-                    for x in lay[0]))
+    if name not in EXPORTS:
+        return type(e[1]) is str and e[2] is None
+    trig = name == "diplokb.trig"
+    return e[1] is None and type(e[2]) is tuple and all(_is_block(b, trig) for b in e[2])
+
+
+def layout_names(meta) -> set:
+    """The names of the layout blocks' chunks a meta (is_meta) names."""
+    exports = meta.get("exports") if meta else None
+    return {b[5] for e in (exports or {}).values() if e[2] for b in e[2]}
 
 
 def is_meta(v) -> bool:
@@ -87,5 +100,5 @@ def is_meta(v) -> bool:
             and all(_is_name(n) for n in v["reverse"]) and type(v["subjects"]) is int):
         return False
     ex = v["exports"]
-    return ex is None or (type(ex) is dict and ex.keys() == set(EXPORTS)
+    return ex is None or (type(ex) is dict and ex.keys() >= set(EXPORTS)
                           and all(_is_export(n, e) for n, e in ex.items()))

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import marshal
 import os
-import pickle
-import traceback
 
 
 CAN_FORK = hasattr(os, "fork")
@@ -127,6 +125,8 @@ class _Channel:
         if plain:
             kind, data = self.MARSHALLED, marshal.dumps(value)
         else:
+            import pickle  # (only where a second process runs, which a rebuild does not)
+
             kind, data = kind or self.PICKLED, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         self.writer.write(len(data).to_bytes(8, "little") + kind)
         self.writer.write(data)
@@ -136,9 +136,13 @@ class _Channel:
         try:
             self.send(exc, kind=self.ERROR)
         except Exception:  # noqa: BLE001 - an error that does not pickle
+            import traceback
+
             self.send(WorkerError(traceback.format_exc()), kind=self.ERROR)
 
     def receive(self):
+        import pickle  # (as in send: only where a second process runs)
+
         head = self.reader.read(9)
         if len(head) < 9:
             raise WorkerError("the other process ended without a result")
