@@ -142,8 +142,12 @@ def test_a_flipped_bit_is_a_warning_and_never_reaches_the_exports(kb, tmp_path, 
             (folder / name).write_bytes(bytes(data))
     if where == "reads":  # another edit: its validation reads those subjects again
         (tmp_path / S000).write_text((tmp_path / S000).read_text().replace("title: A first edit", "title: Edited"))
-    elif where in ("shard", "ids", "lookers"):  # a changed subject: the shards of what it links to are read;
-        edit_title(tmp_path)  # a changed index entry (the title): the files that looked it up
+    elif where == "shard":  # the source's date: the checks of the events citing it read it (the
+        # shapes' analysis walks dkb:evidence/dkb:source back from it: the reverse-link shards)
+        path = tmp_path / S000
+        path.write_text(path.read_text().replace("  date: 2023-07-24\n  dateline", "  date: 2023-07-25\n  dateline"))
+    elif where in ("ids", "lookers"):  # a changed index entry (the title): the files that looked it up
+        edit_title(tmp_path)
     elif where not in ("table", "names"):  # an edit that changes none of its triples: only it is compiled again
         (tmp_path / S000).write_text((tmp_path / S000).read_text() + "# a comment\n")
     result = cached(tmp_path).build(jobs=1)

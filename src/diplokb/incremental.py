@@ -75,6 +75,7 @@ class Build:
         self.old_rows: dict = {}  # touched subject -> its rendered row before this build
         self.old_graph_sets: dict = {}  # touched subject -> the graphs it was in
         self.link_delta: dict = {}  # changed subject -> (objects it linked to, links to now)
+        self.old_pairs: dict = {}  # changed subject there before -> its (p, o) pairs before (affected.py)
         self.old_primary: dict = {}  # touched subject -> the file whose chunk held it
         self._displays: dict = {}  # rel -> the path shown in messages
         self._kb_rel: str | None | bool = False  # the KB folder relative to `base` (False: not yet)
@@ -430,6 +431,7 @@ class Build:
                 new_links = {o for _, o in new_union if type(o) is str}
                 self.links[s] = old_links | new_links
                 self.link_delta[s] = (old_links, new_links)
+                self.old_pairs[s] = old_union
             if old_graphs == new_graphs and s in self.rendered:
                 self._keep_trig(s, new_graphs, new_union)
                 continue

@@ -191,7 +191,7 @@ class Project:
 
             t = time.perf_counter()
             if incremental:
-                focus, reads = affected.affected(build)
+                focus, reads = affected.affected(build, self.shapes_file, self.ontology_files)
                 report = validate(affected.triples(build, reads), locations, self.shapes_file, self.ontology_files,
                                   engine=engine, focus=focus)
                 rows = [_row(r) for r in report.results] + [
