@@ -419,3 +419,24 @@ def test_what_the_last_validation_read_is_used_only_for_the_chunk_it_was_read_fr
     assert unit["chunk"] == chunk and state.read_cached(rel, chunk, s) == subjects[s] == unit["contrib"][s]
     assert state.read_cached(rel, "0" * 64, s) is None  # another chunk: read that one
     assert state.read_cached(rel, chunk, "https://example.org/not-in-it") is None
+
+
+def test_a_build_where_nothing_changed_validates_nothing_and_reports_what_the_last_did(kb, tmp_path, monkeypatch):
+    """No subject changed: no focus node, so the SHACL engine is not run (nor its shapes read);
+    the report is the last build's results, as a clean build gives them."""
+    first = cached(tmp_path).build(jobs=1)
+    edit_title(tmp_path)
+    edited = cached(tmp_path).build(jobs=1)
+    assert edited.recompiled  # the edit was compiled and validated
+    from diplokb import validate as validate_module
+
+    def refused(*args, **kwargs):
+        raise AssertionError("validate called on a build where nothing changed")
+
+    monkeypatch.setattr(validate_module, "validate", refused)
+    again = cached(tmp_path).build(jobs=1)
+    monkeypatch.undo()
+    assert again.recompiled == ()
+    clean = Project.find(ROOT, kb=tmp_path / "kb", out=tmp_path / "clean", cache=False).build(write=False, jobs=1)
+    assert warnings(again) == warnings(edited) == warnings(clean)
+    assert again.files == clean_files(tmp_path) and warnings(first) == warnings(edited)

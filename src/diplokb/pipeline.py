@@ -191,10 +191,12 @@ class Project:
 
             t = time.perf_counter()
             if incremental:
-                focus, reads = affected.affected(build, self.shapes_file, self.ontology_files)
-                report = validate(affected.triples(build, reads), locations, self.shapes_file, self.ontology_files,
-                                  engine=engine, focus=focus)
-                rows = [_row(r) for r in report.results] + [
+                # (nothing changed: no focus node, and no shapes, ontology or SHACL engine to load)
+                focus, reads = affected.affected(build, self.shapes_file, self.ontology_files) \
+                    if build.changed else (set(), set())
+                found = validate(affected.triples(build, reads), locations, self.shapes_file, self.ontology_files,
+                                 engine=engine, focus=focus).results if focus else ()
+                rows = [_row(r) for r in found] + [
                     (f, *row) for f, found in state.results.items() if f not in focus for row in found]
                 timings["validate"] = time.perf_counter() - t
             else:
