@@ -47,9 +47,12 @@ def scan(query: str):
         return None
 
 
-class _Reader:
+class Cursor:
+    """A position in a query's tokens (kind, text), as `scan` makes them; shape_reach_sparql's
+    reading walks them too."""
+
     def __init__(self, tokens):
-        self.t, self.i, self.prefixes, self.predicates, self.this_bound = tokens, 0, {}, set(), False
+        self.t, self.i, self.prefixes = tokens, 0, {}
 
     def peek(self, k=0):
         return self.t[self.i + k] if self.i + k < len(self.t) else ("end", "")
@@ -62,6 +65,12 @@ class _Reader:
     def word(self, k=0) -> str:
         kind, text = self.peek(k)
         return text.upper() if kind == "word" else ""
+
+
+class _Reader(Cursor):
+    def __init__(self, tokens):
+        super().__init__(tokens)
+        self.predicates, self.this_bound = set(), False
 
     def expect(self, text):
         if self.next()[1] != text:

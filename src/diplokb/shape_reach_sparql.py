@@ -15,7 +15,7 @@ without the group using it have two variables, neither reached through the other
 """
 from __future__ import annotations
 
-from .shacl_sparql_scan import _TOKEN, RDF_TYPE
+from .shacl_sparql_scan import _TOKEN, RDF_TYPE, Cursor
 
 
 class Unbounded(Exception):
@@ -95,25 +95,13 @@ def _expand(path: tuple, inverse: bool) -> list:
     raise Unbounded(f"a SPARQL constraint uses a path with {'+' if kind == 'oom' else kind}")
 
 
-class _Reader:
+class _Reader(Cursor):
     """A recursive-descent reading of the query's tokens (those of shacl_sparql_scan)."""
 
     def __init__(self, tokens):
-        self.t, self.i, self.prefixes = tokens, 0, {}
+        super().__init__(tokens)
         self.blocks: list = []  # (parent block or None, patterns)
         self.fresh = 0
-
-    def peek(self, k=0):
-        return self.t[self.i + k] if self.i + k < len(self.t) else ("end", "")
-
-    def next(self):
-        tok = self.t[self.i]
-        self.i += 1
-        return tok
-
-    def word(self, k=0) -> str:
-        kind, text = self.peek(k)
-        return text.upper() if kind == "word" else ""
 
     def expect(self, text):
         if self.next()[1] != text:
