@@ -459,3 +459,26 @@ def test_a_parent_event_losing_its_date_warns_its_undated_part(real):
     assert first[0] == second[0] == "ok", (first, second)
     assert len(warned(second) - warned(first)) >= 1, (warned(first), warned(second))
     assert same_as_clean(ROOT, kb, real)[0] == "ok"
+
+
+def test_a_shape_targeting_literal_objects_is_checked_as_a_clean_build_checks_it(tmp_path):
+    """sh:targetObjectsOf a literal-valued predicate: a literal is a focus node that neither rule
+    can follow (the reverse links hold IRIs), so an edit changing a literal object validates
+    everything: the warning comes with the long title and goes with it, as in clean builds."""
+    extra = ("\ndkbs:ShortTitles a sh:NodeShape ; sh:targetObjectsOf dcterms:title ; sh:severity sh:Warning ;"
+             ' sh:maxLength 200 ; sh:message "a long title" .\n')
+    root = project_root(tmp_path, extra)
+    kb = tmp_path / "kb"
+    shutil.copytree(ROOT / "kb", kb)
+    settle(*kb.rglob("*.*"))
+    source = kb / "sources" / "000_2314cb523628f110.yaml"
+
+    def long_titles(found):
+        return [x for x in found[1] if not isinstance(x, str) and x.message == "a long title"]
+
+    assert not long_titles(same_as_clean(root, kb, tmp_path))
+    title = "title: Cambodia, China to further deepen partnership amid diplomatic anniversary"
+    replace(source, title, title + " and" * 50)
+    assert len(long_titles(same_as_clean(root, kb, tmp_path))) == 1
+    replace(source, title + " and" * 50, title)
+    assert not long_titles(same_as_clean(root, kb, tmp_path))

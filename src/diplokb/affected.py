@@ -48,17 +48,39 @@ def triples(build, subjects) -> set:
     return out
 
 
-def affected(build, shapes_file: Path | None = None, ontology_files=()) -> tuple[set, set]:
-    """(focus nodes to check again, subjects their checks may read)."""
+def affected(build, shapes_file: Path | None = None, ontology_files=()) -> tuple[set, set] | None:
+    """(focus nodes to check again, subjects their checks may read), or None when every focus
+    node must be checked again: a literal object changed and a shape may target the objects of
+    a predicate (sh:targetObjectsOf). A literal is a focus node of such a shape, but neither
+    rule can find which other subjects still hold it (the reverse links hold IRIs), so a
+    removed one's results, or those of one still held elsewhere, are not known in part."""
     if shapes_file is not None:
         from .shape_reach import analyse
 
+        if _targets_objects(shapes_file, ontology_files) \
+                and any(type(o) is not str for _, _, o in delta(build)):
+            return None
         reach = analyse(shapes_file)
         if reach.bounded:
             found = Walk(build, reach, ontology_files).run()
             if found is not None:
                 return found
     return by_hops(build)
+
+
+def delta(build) -> list:
+    """The triples (s, p, o) the changed subjects gained or lost in this build."""
+    out = []
+    for s in build.changed:
+        new = set().union(*build.graphs_of(s).values())
+        out.extend((s, p, o) for p, o in build.old_pairs.get(s, set()) ^ new)
+    return out
+
+
+def _targets_objects(shapes_file: Path, ontology_files) -> bool:
+    """Whether the shapes (or the ontology the validation merges in) may use
+    sh:targetObjectsOf: the name anywhere in their text, which errs on the safe side."""
+    return any(b"targetObjectsOf" in Path(f).read_bytes() for f in (shapes_file, *ontology_files))
 
 
 def by_hops(build) -> tuple[set, set]:
@@ -88,11 +110,11 @@ def by_hops(build) -> tuple[set, set]:
 def _reverse(build):
     """object IRI -> the subjects linking to it, as far as asked (the cache's shards, with
     this build's changes)."""
-    old, delta, cached = build.old, build.link_delta, {}
+    old, link_delta, cached = build.old, build.link_delta, {}
     added: dict = defaultdict(set)
     removed: dict = defaultdict(set)
     for s in build.changed:
-        before, after = delta.get(s) or ((), links(build, s))
+        before, after = link_delta.get(s) or ((), links(build, s))
         for o in set(after) - set(before):
             added[o].add(s)
         for o in set(before) - set(after):
@@ -166,13 +188,9 @@ class Walk:
     def _run(self):
         build, reach = self.build, self.reach
         focus = set(build.changed)
-        delta = []
-        for s in build.changed:
-            new = set().union(*build.graphs_of(s).values())
-            delta.extend((s, p, o) for p, o in build.old_pairs.get(s, set()) ^ new)
         everything = reach.by_predicate.get(None, ())
         back: dict = {}
-        for s, p, o in delta:
+        for s, p, o in delta(build):
             if p == SUBCLASS:
                 raise _Fallback  # the class hierarchy is read as the ontology's
             if p in reach.objects_of and type(o) is str:

@@ -192,13 +192,17 @@ class Project:
             t = time.perf_counter()
             if incremental:
                 # (nothing changed: no focus node, and no shapes, ontology or SHACL engine to load)
-                focus, reads = affected.affected(build, self.shapes_file, self.ontology_files) \
+                picked = affected.affected(build, self.shapes_file, self.ontology_files) \
                     if build.changed else (set(), set())
-                found = validate(affected.triples(build, reads), locations, self.shapes_file, self.ontology_files,
-                                 engine=engine, focus=focus).results if focus else ()
-                rows = [_row(r) for r in found] + [
-                    (f, *row) for f, found in state.results.items() if f not in focus for row in found]
-                timings["validate"] = time.perf_counter() - t
+                if picked is None:  # every focus node (affected.affected says when)
+                    rows, timings["validate"] = validate_all()
+                else:
+                    focus, reads = picked
+                    found = validate(affected.triples(build, reads), locations, self.shapes_file,
+                                     self.ontology_files, engine=engine, focus=focus).results if focus else ()
+                    rows = [_row(r) for r in found] + [
+                        (f, *row) for f, found in state.results.items() if f not in focus for row in found]
+                    timings["validate"] = time.perf_counter() - t
             else:
                 rows, timings["validate"] = full.result()
                 timings["validate (waited)"] = time.perf_counter() - t
