@@ -241,8 +241,8 @@ class Walk:
 
     def subjects(self, n, p) -> set:
         """The subjects of (*, p, n) (p None: any predicate), the KB's and the ontology's."""
-        if type(n) is not str and not hasattr(n, "value"):
-            raise _Fallback  # a literal: the reverse links hold IRIs only
+        if isinstance(n, tuple):
+            raise _Fallback  # a literal (plain or rdf.Literal): the reverse links hold IRIs only
         out = set()
         if type(n) is str:
             for x in self.reverse.get(n, ()):
