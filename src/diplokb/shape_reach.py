@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .rdf import RDF_TYPE
-from .shape_reach_sparql import Unbounded, lookups as sparql_lookups
+from .shape_reach_sparql import Unbounded, expand, lookups as sparql_lookups
 
 __all__ = ["Reach", "ShapeReach", "Unbounded", "analyse", "of_engine", "shape_lookups"]
 
@@ -73,25 +73,6 @@ class Reach:
     objects_of: frozenset = frozenset()
 
 
-def _expand(path: tuple, inverse: bool = False) -> list:
-    """The step sequences of a SHACL path (shacl_shapes' tuples)."""
-    kind, arg = path
-    if kind == "p":
-        return [((arg, inverse),)]
-    if kind == "inv":
-        return _expand(arg, not inverse)
-    if kind == "alt":
-        return [seq for p in arg for seq in _expand(p, inverse)]
-    if kind == "zoo":
-        return [()] + _expand(arg, inverse)
-    if kind == "seq":
-        out = [()]
-        for p in (reversed(arg) if inverse else arg):
-            out = [a + b for a in out for b in _expand(p, inverse)]
-        return out
-    raise Unbounded(f"a path with {'*' if kind == 'zom' else '+'} reads an unbounded number of steps")
-
-
 def shape_lookups(shape, _stack: tuple = ()) -> frozenset:
     """The lookup paths a shape (shacl_shapes.Shape) reads from the node it is evaluated at;
     raises Unbounded."""
@@ -128,7 +109,7 @@ def shape_lookups(shape, _stack: tuple = ()) -> frozenset:
             if shape.path is not None:
                 raise Unbounded(f"shape {shape.name}: a SPARQL constraint of a property shape")
             out |= sparql_lookups(sparql.query)
-    for end in ([()] if shape.path is None else _expand(shape.path)):
+    for end in ([()] if shape.path is None else expand(shape.path)):
         out.update(end[:k] for k in range(1, len(end) + 1))
         out.update(end + r for r in at_value)
     return frozenset(out)

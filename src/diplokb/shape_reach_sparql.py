@@ -55,9 +55,9 @@ def lookups(query: str) -> set:
         for i in list(todo):
             block, s, path, o = pats[i]
             if s in reached:
-                start, end, steps = s, o, _expand(path, False)
+                start, end, steps = s, o, expand(path, False)
             elif o in reached:
-                start, end, steps = o, s, _expand(path, True)
+                start, end, steps = o, s, expand(path, True)
             else:
                 continue
             todo.remove(i)
@@ -78,21 +78,25 @@ def lookups(query: str) -> set:
     return out
 
 
-def _expand(path: tuple, inverse: bool) -> list:
-    """The step sequences of a path (an alternative gives one per member); `+` is refused."""
+def expand(path: tuple, inverse: bool = False) -> list:
+    """The step sequences of a path, as shacl_shapes and this module's reading give paths (an
+    alternative gives one per member, zero-or-one the empty sequence too); `*` and `+` raise
+    Unbounded."""
     kind, arg = path
     if kind == "p":
         return [((arg, inverse),)]
     if kind == "inv":
-        return _expand(arg, not inverse)
+        return expand(arg, not inverse)
     if kind == "alt":
-        return [seq for p in arg for seq in _expand(p, inverse)]
+        return [seq for p in arg for seq in expand(p, inverse)]
+    if kind == "zoo":
+        return [()] + expand(arg, inverse)
     if kind == "seq":
         out = [()]
         for p in (reversed(arg) if inverse else arg):
-            out = [a + b for a in out for b in _expand(p, inverse)]
+            out = [a + b for a in out for b in expand(p, inverse)]
         return out
-    raise Unbounded(f"a SPARQL constraint uses a path with {'+' if kind == 'oom' else kind}")
+    raise Unbounded(f"a path with {'*' if kind == 'zom' else '+'} reads an unbounded number of steps")
 
 
 class _Reader(Cursor):
