@@ -250,30 +250,26 @@ def _write_all(fd: int, data) -> None:
 
 def _copy(src: int, dst: int, off: int, n: int, how: list) -> None:
     """Copies `n` bytes at `off` of `src` to `dst`'s position; `how`: [0] copy_file_range,
-    [1] sendfile, [2] pread/write, moved on from when one is not supported."""
+    [1] sendfile, [2] pread/write, moved on from when one is not supported (it raises one of
+    _NO_COPY, or copies nothing and returns 0, as some file systems do)."""
     while n:
-        if how[0] == 0:
-            try:
+        way = how[0]
+        try:
+            if way == 0:
                 k = os.copy_file_range(src, dst, n, off)
-            except (OSError, AttributeError) as exc:
-                if isinstance(exc, OSError) and exc.errno not in _NO_COPY:
-                    raise
-                how[0] = 1
-                continue
-        elif how[0] == 1:
-            try:
+            elif way == 1:
                 k = os.sendfile(dst, src, off, n)
-            except (OSError, AttributeError) as exc:
-                if isinstance(exc, OSError) and exc.errno not in _NO_COPY:
-                    raise
-                how[0] = 2
-                continue
-        else:
-            data = os.pread(src, min(n, 1 << 20), off)
-            _write_all(dst, data)
-            k = len(data)
+            else:
+                data = os.pread(src, min(n, 1 << 20), off)
+                _write_all(dst, data)
+                k = len(data)
+        except (OSError, AttributeError) as exc:
+            if way == 2 or (isinstance(exc, OSError) and exc.errno not in _NO_COPY):
+                raise
+            how[0] += 1
+            continue
         if k == 0:
-            if how[0] < 2:  # some file systems copy nothing and say so with 0: the next way
+            if way < 2:
                 how[0] += 1
                 continue
             raise SourceChanged("the file copied from ended early")
