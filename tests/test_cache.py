@@ -40,8 +40,9 @@ def state_file(tmp_path) -> Path:
     return state_dir(tmp_path) / "index"
 
 
-def index_frames(path: Path) -> list[bytes]:
-    data = path.read_bytes()
+def index_frames(path: Path | bytes) -> list[bytes]:
+    """The payloads of an index's frames (the index file, or its bytes)."""
+    data = path if isinstance(path, bytes) else path.read_bytes()
     pos, frames = len(cache.MAGIC), []
     while pos < len(data):
         size = int.from_bytes(data[pos:pos + 8], "little")

@@ -16,6 +16,7 @@ from diplokb import BuildError, Project, cache, cache_index, incremental, index
 from diplokb.loader import kb_files, stray_files
 from diplokb.synth import generate
 
+from test_cache import index_frames
 from test_incremental import check_same_as_clean, edit, settle
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,19 +79,10 @@ def test_a_rebuild_reads_what_the_edit_touches_not_every_file(tmp_path, monkeypa
     # curation warnings, the results: the same whatever the KB's size
     assert big_reads <= small_reads + 5 and big_reads < big_files / 4, (small_reads, big_reads)
     # the index holds no file's defines, lookups or subjects: no title, no id looked up
-    frames = cache_index_frames(index)
+    frames = index_frames(index)
     table = b"".join(frames[2:-1])
     assert b"Synthetic report" not in b"".join(frames[:-1]) and b"person-1" not in b"".join(frames[:-1])
     assert len(table) < 600 * big_files  # five digests (hex), two stats, a path
-
-
-def cache_index_frames(data: bytes) -> list[bytes]:
-    pos, frames = len(cache.MAGIC), []
-    while pos < len(data):
-        size = int.from_bytes(data[pos:pos + 8], "little")
-        frames.append(data[pos + 40:pos + 40 + size])
-        pos += 40 + size
-    return frames
 
 
 def errors(project) -> list[str]:
