@@ -14,16 +14,9 @@ from pathlib import Path
 import pytest
 
 from diplokb import buildcmd, launch
+from test_launch import RUN  # both paths as a user runs them (see there)
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN = ("import os, sys\n"
-       "sys.argv[0] = 'diplokb'\n"
-       "def report():\n"
-       "    with open(os.environ['LAUNCH_REPORT'], 'w') as f:\n"
-       "        f.write('click' if 'diplokb.cli' in sys.modules else 'fast')\n"
-       "import atexit; atexit.register(report)\n"
-       "from diplokb.{module} import main\n"
-       "sys.exit(main())\n")
 OLD = 1_000_000_000  # the KB files' mtime: long settled (a stat near the build's start is not recorded)
 
 
