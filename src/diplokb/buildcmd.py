@@ -17,7 +17,8 @@ import os
 import sys
 import time
 
-from .launch import OUT_OPTION, Fallback, alone, check_streams, echo as write, flushed, piped, program_name
+from .launch import (OUT_OPTION, Fallback, alone, check_streams, echo as write, flushed, piped, program_name,
+                     split_option)
 
 # (flags, dest, kind, settings), in the order click lists them. kind: "dir"
 # (click.Path(file_okay=False)), "flag", "choice" (settings["choices"]), "jobs"
@@ -121,12 +122,7 @@ def parse_build_args(args: list[str], fallback: type[Exception]) -> dict:
         i += 1
         if not arg.startswith("-") or arg == "--":
             raise fallback
-        if arg.startswith("--"):
-            flag, eq, value = arg.partition("=")
-            if not eq:
-                value = None
-        else:
-            flag, value = arg[:2], (arg[2:] or None)
+        flag, value = split_option(arg)
         if flag not in by_flag:
             raise fallback
         dest, kind, settings = by_flag[flag]

@@ -295,12 +295,7 @@ def parse_query_args(args: list[str]) -> dict:
         if not arg.startswith("-"):
             positional.append(arg)
             continue
-        if arg.startswith("--"):
-            flag, eq, value = arg.partition("=")
-            if not eq:
-                value = None
-        else:
-            flag, value = arg[:2], (arg[2:] or None)
+        flag, value = split_option(arg)
         if flag not in by_flag:
             raise Fallback
         dest, kind, settings = by_flag[flag]
@@ -323,6 +318,14 @@ def parse_query_args(args: list[str]) -> dict:
         raise Fallback
     values["query_or_name"] = positional[0]
     return values
+
+
+def split_option(arg: str) -> tuple[str, str | None]:
+    """(flag, value or None) of `--opt`, `--opt=VALUE` (VALUE may be empty), `-o` or `-oVALUE`."""
+    if arg.startswith("--"):
+        flag, eq, value = arg.partition("=")
+        return flag, (value if eq else None)
+    return arg[:2], (arg[2:] or None)
 
 
 def find_root(start: str | None = None) -> str:
